@@ -1,0 +1,181 @@
+"""Command-line interface: `python -m app <command>` (see DESIGN.md, "CLI contract").
+
+Every command exits non-zero with one readable line on bad input, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable
+
+from app.core.graph import DocumentError, NetworkDocument
+from app.core.project import Project, ProjectError, load_project, save_project
+from app.core.templates import TEMPLATES, build_template
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 1 (2 for usage)."""
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def _template(template_id: str) -> NetworkDocument:
+    try:
+        return build_template(template_id)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
+
+
+def _document(args: argparse.Namespace) -> NetworkDocument:
+    if getattr(args, "template", None):
+        return _template(args.template)
+    if not getattr(args, "file", None):
+        raise CliError("give a project FILE or --template ID")
+    return load_project(args.file).network
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    rows = [{"id": t.id, "title": t.title, "input_shape": t.input_shape(),
+             "description": t.description} for t in TEMPLATES.values()]
+    if args.json:
+        _print_json(rows)
+    else:
+        width = max(len(r["id"]) for r in rows)
+        for r in rows:
+            shape = "×".join(map(str, r["input_shape"]))
+            print(f"{r['id']:<{width}}  {r['title']}  (input {shape})")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    template = TEMPLATES.get(args.template)
+    doc = _template(args.template)
+    project = Project(doc, name=template.title, data={"source": template.dataset})
+    save_project(project, args.output)
+    print(f"wrote {args.output} ({template.title}, {len(doc.nodes)} nodes)")
+    return 0
+
+
+def network_report(doc: NetworkDocument) -> dict[str, Any]:
+    """The facts `info` prints: parameter counts, shapes, node count, errors."""
+    import torch
+
+    from app.core.compiler import CompileError, compile_document
+    from app.core.shapes import errors, infer_shapes, network_problems
+
+    results = infer_shapes(doc)
+    problems = errors(network_problems(doc, results))
+    inputs = [list(n.params["shape"]) for n in doc.nodes if n.type == "Input"]
+    outputs = [list(results[n.name].shape) for n in doc.nodes
+               if n.type == "Output" and results[n.name].shape is not None]
+    report: dict[str, Any] = {
+        "params": None, "trainable_params": None,
+        "input_shape": inputs[0] if len(inputs) == 1 else inputs,
+        "output_shape": outputs[0] if len(outputs) == 1 else outputs,
+        "nodes": len(doc.nodes), "errors": [p.message for p in problems],
+    }
+    if not problems:
+        try:
+            with torch.device("meta"):  # counts need no real weights
+                model = compile_document(doc)
+        except CompileError as exc:
+            report["errors"] = [p.message for p in exc.problems]
+            return report
+        report["params"] = sum(p.numel() for p in model.parameters())
+        report["trainable_params"] = sum(p.numel() for p in model.parameters()
+                                         if p.requires_grad)
+    return report
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    report = network_report(_document(args))
+    if args.json:
+        _print_json(report)
+    else:
+        for key, value in report.items():
+            if key != "errors":
+                print(f"{key:>17}: {value}")
+        for message in report["errors"]:
+            print(f"error: {message}")
+    return 1 if report["errors"] else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from app.core.shapes import format_shape, infer_shapes, network_problems
+
+    doc = load_project(args.file).network
+    results = infer_shapes(doc)
+    problems = network_problems(doc, results)
+    for name in doc.topological_order():
+        r = results[name]
+        status = format_shape(r.shape) if r.ok and r.shape is not None else (
+            "waiting for input" if r.blocked else "ERROR")
+        print(f"{name:<20} {doc.node(name).type:<18} {status}")
+    for p in problems:
+        print(f"{p.severity}: {p.message}")
+    n_errors = sum(p.severity == "error" for p in problems)
+    print("valid" if not n_errors else f"invalid: {n_errors} error(s)")
+    return 1 if n_errors else 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from app.ui.launch import launch
+
+    return launch(args)
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="TorchCanvas: build, "
+                                     "train and export PyTorch networks visually.")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("gui", help="open the editor (the default)")
+    p.add_argument("file", nargs="?", help="project file to open")
+    p.add_argument("--template", help="start from a built-in template")
+    p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("templates", help="list built-in templates")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_templates)
+
+    p = sub.add_parser("new", help="write a project file from a template")
+    p.add_argument("--template", required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("check", help="validate a project; exit 1 if invalid")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("info", help="parameter counts and shapes")
+    p.add_argument("file", nargs="?")
+    p.add_argument("--template")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+    parser.set_defaults(command_names=tuple(sub.choices))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    commands = parser.get_default("command_names")
+    if not argv or argv[0] not in commands and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "gui")
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, ProjectError, DocumentError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

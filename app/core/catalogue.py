@@ -1,0 +1,531 @@
+"""The layer catalogue: one LayerSpec per layer or op a student can place on the canvas.
+
+Every consumer (palette, inspector, shape inference, compiler, code generator, docs) reads
+this table; adding a layer means adding one entry here. Nothing in this module imports
+torch, so the window can show the palette before torch has loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, SHAPE, Param, ParamError
+
+CATEGORIES = (
+    "Input/Output",
+    "Linear",
+    "Convolution",
+    "Pooling",
+    "Normalisation",
+    "Recurrent",
+    "Activation",
+    "Dropout",
+    "Merge",
+    "Reshape",
+)
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A layer type: its torch class, parameters, ports and teaching text.
+
+    `ranks` lists the accepted per-sample input ranks (batch dimension excluded);
+    None accepts any rank. `module` is "torch.nn.Conv2d" or "app.core.ops.Add".
+    `ctor_exclude` names parameters that shape the graph rather than the torch module.
+    """
+
+    type: str
+    category: str
+    module: str
+    params: tuple[Param, ...]
+    help: str
+    formula: str
+    ranks: tuple[int, ...] | None = None
+    prefix: str = ""
+    variadic: bool = False
+    indices_input: bool = False
+    ctor_exclude: tuple[str, ...] = ()
+    int_input: bool = False
+    explain: Callable[[Shape, dict[str, Any]], str] | None = field(default=None, compare=False)
+
+    @property
+    def class_name(self) -> str:
+        return self.module.rsplit(".", 1)[1]
+
+    @property
+    def is_torch_layer(self) -> bool:
+        return self.module.startswith("torch.nn.")
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.type} has no parameter {name!r}")
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: None if p.auto else p.default for p in self.params}
+
+    def input_ports(self, params: dict[str, Any]) -> tuple[str, ...]:
+        if self.type == "Input":
+            return ()
+        if self.variadic:
+            return tuple(f"in{i}" for i in range(1, int(params.get("num_inputs", 2)) + 1))
+        if self.indices_input:
+            return ("in", "indices")
+        return ("in",)
+
+    def output_ports(self, params: dict[str, Any]) -> tuple[str, ...]:
+        if self.type == "Output":
+            return ()
+        if params.get("return_indices"):
+            return ("out", "indices")
+        return ("out",)
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Full parameter dict (defaults filled in), each value checked against its schema."""
+        unknown = set(params) - {p.name for p in self.params}
+        if unknown:
+            raise ParamError(f"{self.type} has no parameter {sorted(unknown)[0]!r}")
+        merged = self.defaults() | params
+        return {p.name: p.validate(merged[p.name]) for p in self.params}
+
+    def ctor_kwargs(self, resolved: dict[str, Any]) -> dict[str, Any]:
+        """Keyword arguments for the torch constructor: tuples for tuple params."""
+        kwargs = {}
+        for p in self.params:
+            if p.name in self.ctor_exclude:
+                continue
+            value = resolved[p.name]
+            if isinstance(value, list):
+                value = tuple(value)
+            kwargs[p.name] = value
+        return kwargs
+
+    def module_class(self) -> type:
+        module_name, class_name = self.module.rsplit(".", 1)
+        return getattr(importlib.import_module(module_name), class_name)
+
+    def build(self, resolved: dict[str, Any]) -> Any:
+        return self.module_class()(**self.ctor_kwargs(resolved))
+
+
+# -- parameter helpers ------------------------------------------------------------------
+
+def _int(name: str, default: int, help: str, minimum: int | None = 1, maximum: int | None = None,
+         key: bool = False) -> Param:
+    return Param(name, INT, default, help, minimum=minimum, maximum=maximum, key=key)
+
+
+def _float(name: str, default: float, help: str, minimum: float | None = None,
+           maximum: float | None = None, key: bool = False) -> Param:
+    return Param(name, FLOAT, default, help, minimum=minimum, maximum=maximum, key=key)
+
+
+def _bool(name: str, default: bool, help: str, key: bool = False) -> Param:
+    return Param(name, BOOL, default, help, key=key)
+
+
+def _auto(name: str, source: str, help: str) -> Param:
+    return Param(name, INT, None, help + " Leave on auto to read it from the input.",
+                 minimum=1, auto=source)
+
+
+def _ints(name: str, default: int | None, help: str, n: int, minimum: int = 1,
+          optional: bool = False, key: bool = False) -> Param:
+    return Param(name, INTS, default, help, minimum=minimum, length=n, optional=optional, key=key)
+
+
+def _conv_params(n: int, transposed: bool = False) -> tuple[Param, ...]:
+    params = [
+        _auto("in_channels", "channels", "Number of channels of the input image."),
+        _int("out_channels", 16, "Number of filters, i.e. channels of the output.", key=True),
+        _ints("kernel_size", 3, "Size of each filter.", n, key=True),
+        _ints("stride", 1, "Step between filter positions.", n),
+        _ints("padding", 0, "Zeros added on each side of the input.", n, minimum=0),
+    ]
+    if transposed:
+        params.append(_ints("output_padding", 0, "Extra size added to one side of the output; "
+                            "must be smaller than stride or dilation.", n, minimum=0))
+    params += [
+        _ints("dilation", 1, "Spacing between filter taps (atrous convolution).", n),
+        _int("groups", 1, "Split channels into groups convolved separately; "
+             "in_channels and out_channels must both be divisible by it."),
+        _bool("bias", True, "Learn an additive bias per output channel."),
+    ]
+    if not transposed:
+        params.append(Param("padding_mode", CHOICE, "zeros", "How padding values are made.",
+                            choices=("zeros", "reflect", "replicate", "circular")))
+    return tuple(params)
+
+
+def _pool_params(n: int, *, max_pool: bool = False, avg: bool = False) -> tuple[Param, ...]:
+    params = [
+        _ints("kernel_size", 2, "Size of the pooling window.", n, key=True),
+        _ints("stride", None, "Step between windows; empty means equal to kernel_size.", n,
+              optional=True),
+        _ints("padding", 0, "Implicit padding on each side (at most half the kernel).", n,
+              minimum=0),
+    ]
+    if max_pool:
+        params += [
+            _ints("dilation", 1, "Spacing between elements in the window.", n),
+            _bool("return_indices", False, "Also output where each maximum came from "
+                  "(feed it to MaxUnpool2d)."),
+            _bool("ceil_mode", False, "Round the output size up instead of down."),
+        ]
+    if avg:
+        params += [
+            _bool("ceil_mode", False, "Round the output size up instead of down."),
+            _bool("count_include_pad", True, "Count padded zeros in the average."),
+            Param("divisor_override", INT, None, "Divide by this instead of the window size.",
+                  minimum=1, optional=True),
+        ]
+    return tuple(params)
+
+
+def _norm_params(track_default: bool, affine_default: bool) -> tuple[Param, ...]:
+    return (
+        _auto("num_features", "channels", "Number of channels (or features) to normalise."),
+        _float("eps", 1e-5, "Added to the variance for numerical stability.", minimum=0.0),
+        _float("momentum", 0.1, "Weight of the current batch in the running statistics.",
+               minimum=0.0, maximum=1.0),
+        _bool("affine", affine_default, "Learn a per-channel scale (gamma) and shift (beta)."),
+        _bool("track_running_stats", track_default, "Keep running mean/variance for eval mode."),
+    )
+
+
+def _rnn_params(kind: str) -> tuple[Param, ...]:
+    params = [
+        _auto("input_size", "features", "Features per time step."),
+        _int("hidden_size", 64, "Size of the hidden state.", key=True),
+        _int("num_layers", 1, "Stacked recurrent layers.", maximum=16),
+    ]
+    if kind == "RNN":
+        params.append(Param("nonlinearity", CHOICE, "tanh", "Activation of the hidden state.",
+                            choices=("tanh", "relu")))
+    params += [
+        _bool("bias", True, "Learn bias terms."),
+        _bool("batch_first", True, "Input is batch × sequence × features. TorchCanvas tensors "
+              "are batch-first, so this is on by default (torch's own default is off)."),
+        _float("dropout", 0.0, "Dropout between stacked layers (needs num_layers > 1).",
+               minimum=0.0, maximum=1.0),
+        _bool("bidirectional", False, "Also run the sequence backwards; doubles the features."),
+        Param("output", CHOICE, "sequence", "Pass on every time step's output ('sequence') or "
+              "only the last step ('last'), as a classifier needs.",
+              choices=("sequence", "last"), key=True),
+    ]
+    return tuple(params)
+
+
+# -- shape explanations with numbers ----------------------------------------------------
+
+def _pair(value: Any, n: int) -> list[int]:
+    return list(value) if isinstance(value, (list, tuple)) else [value] * n
+
+
+def _explain_window(in_shape: Shape, p: dict[str, Any], n: int, transposed: bool = False) -> str:
+    spatial = in_shape[-n:]
+    k = _pair(p["kernel_size"], n)
+    s = _pair(p.get("stride") or p["kernel_size"], n)
+    pad = _pair(p.get("padding", 0), n)
+    d = _pair(p.get("dilation", 1), n)
+    ceil = p.get("ceil_mode", False)
+    lines = []
+    for i, size in enumerate(spatial):
+        if transposed:
+            op = _pair(p.get("output_padding", 0), n)[i]
+            out = (size - 1) * s[i] - 2 * pad[i] + d[i] * (k[i] - 1) + op + 1
+            lines.append(f"({size} − 1)·{s[i]} − 2·{pad[i]} + {d[i]}·({k[i]} − 1) + {op} + 1"
+                         f" = {out}")
+            continue
+        span = f"{k[i]}" if d[i] == 1 else f"{d[i]}·({k[i]} − 1) − 1"
+        num = size + 2 * pad[i] - d[i] * (k[i] - 1) - 1
+        out = (-(-num // s[i]) if ceil else num // s[i]) + 1
+        bracket = "⌈⌉" if ceil else "⌊⌋"
+        expr = (f"({size} − {span} + 2·{pad[i]})" if d[i] == 1
+                else f"({size} + 2·{pad[i]} − {span})")
+        lines.append(f"{bracket[0]}{expr}/{s[i]}{bracket[1]} + 1 = {out}")
+    return "\n".join(lines)
+
+
+def _explainer(n: int, transposed: bool = False) -> Callable[[Shape, dict[str, Any]], str]:
+    return lambda shape, params: _explain_window(shape, params, n, transposed)
+
+
+# -- the table ----------------------------------------------------------------------------
+
+_ACT_HELP = "Applied element by element; the shape does not change."
+
+
+def _activation(type_: str, help: str, *params: Param, module: str | None = None) -> LayerSpec:
+    return LayerSpec(type_, "Activation", module or f"torch.nn.{type_}", tuple(params),
+                     help, "Same shape as the input.", prefix=type_.lower())
+
+
+def _merge(type_: str, help: str, formula: str, *extra: Param) -> LayerSpec:
+    params = (_int("num_inputs", 2, "How many inputs to combine.", minimum=2, maximum=16),) + extra
+    return LayerSpec(type_, "Merge", f"app.core.ops.{type_}", params, help, formula,
+                     prefix=type_.lower(), variadic=True, ctor_exclude=("num_inputs",))
+
+
+_SPECS: list[LayerSpec] = [
+    LayerSpec(
+        "Input", "Input/Output", "app.core.ops.Identity",
+        (Param("shape", SHAPE, [1, 28, 28], "Shape of one sample, without the batch "
+               "dimension: channels × height × width for images, features for tables, "
+               "sequence length for token ids.", key=True),
+         Param("dtype", CHOICE, "float32", "float32 for images and tables; int64 for token ids "
+               "fed to an Embedding.", choices=("float32", "int64"))),
+        "Where data enters the network. Its shape is one sample's shape; the batch dimension "
+        "is added in front automatically.",
+        "Produces batch × shape.", prefix="input", ctor_exclude=("shape", "dtype"),
+    ),
+    LayerSpec(
+        "Output", "Input/Output", "app.core.ops.Identity", (),
+        "Marks a network output. The loss is computed on what arrives here, so a classifier's "
+        "output node receives one score (logit) per class.",
+        "Same shape as the input.", prefix="output",
+    ),
+    LayerSpec(
+        "Linear", "Linear", "torch.nn.Linear",
+        (_auto("in_features", "features", "Size of each input vector."),
+         _int("out_features", 10, "Size of each output vector.", key=True),
+         _bool("bias", True, "Learn an additive bias.")),
+        "A fully connected layer: y = x·Wᵀ + b. Every output is a weighted sum of all inputs. "
+        "It acts on the last dimension, so images are usually flattened first.",
+        "Last dimension becomes out_features.", prefix="fc",
+    ),
+    LayerSpec(
+        "Conv1d", "Convolution", "torch.nn.Conv1d", _conv_params(1),
+        "Slides out_channels learned filters along a sequence (channels × length), e.g. audio "
+        "or text features.",
+        "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; channels "
+        "become out_channels.", ranks=(2,), prefix="conv", explain=_explainer(1),
+    ),
+    LayerSpec(
+        "Conv2d", "Convolution", "torch.nn.Conv2d", _conv_params(2),
+        "Slides out_channels learned filters over an image (channels × height × width). Each "
+        "filter sees kernel_size × kernel_size pixels of every input channel and produces one "
+        "feature map. A 1×1 convolution mixes channels without looking at neighbours.",
+        "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1 (same for W); "
+        "channels become out_channels.", ranks=(3,), prefix="conv", explain=_explainer(2),
+    ),
+    LayerSpec(
+        "Conv3d", "Convolution", "torch.nn.Conv3d", _conv_params(3),
+        "Convolution over volumes or video (channels × depth × height × width).",
+        "Each of D, H, W: ⌊(size + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1.",
+        ranks=(4,), prefix="conv", explain=_explainer(3),
+    ),
+    LayerSpec(
+        "ConvTranspose2d", "Convolution", "torch.nn.ConvTranspose2d", _conv_params(2, True),
+        "The gradient of a convolution used as a layer: it upsamples an image with learned "
+        "filters (decoders, segmentation, GAN generators). Not a true inverse of Conv2d.",
+        "H_out = (H − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1.",
+        ranks=(3,), prefix="deconv", explain=_explainer(2, transposed=True),
+    ),
+    LayerSpec(
+        "MaxPool1d", "Pooling", "torch.nn.MaxPool1d", _pool_params(1, max_pool=True),
+        "Keeps the largest value of each window along a sequence.",
+        "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1.",
+        ranks=(2,), prefix="pool", explain=_explainer(1),
+    ),
+    LayerSpec(
+        "MaxPool2d", "Pooling", "torch.nn.MaxPool2d", _pool_params(2, max_pool=True),
+        "Keeps the largest value of each window: halves the image with the default 2×2 window, "
+        "keeps the channels, and makes features tolerant to small shifts. It has no weights.",
+        "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; stride "
+        "defaults to kernel_size.", ranks=(3,), prefix="pool", explain=_explainer(2),
+    ),
+    LayerSpec(
+        "AvgPool2d", "Pooling", "torch.nn.AvgPool2d", _pool_params(2, avg=True),
+        "Replaces each window by its average (LeNet's subsampling).",
+        "H_out = ⌊(H + 2·padding − kernel_size)/stride⌋ + 1; stride defaults to kernel_size.",
+        ranks=(3,), prefix="pool", explain=_explainer(2),
+    ),
+    LayerSpec(
+        "MaxUnpool2d", "Pooling", "torch.nn.MaxUnpool2d", _pool_params(2),
+        "Puts each value back where a MaxPool2d found its maximum and fills the rest with "
+        "zeros. Connect the pooling layer's 'indices' output (turn on return_indices there).",
+        "H_out = (H − 1)·stride − 2·padding + kernel_size.", ranks=(3,), prefix="unpool",
+        indices_input=True,
+    ),
+    LayerSpec(
+        "AdaptiveAvgPool2d", "Pooling", "torch.nn.AdaptiveAvgPool2d",
+        (_ints("output_size", 1, "Height and width of the output, whatever the input size.",
+               2, key=True),),
+        "Averages over windows chosen so the output has exactly output_size; with 1 it is "
+        "global average pooling, as in ResNet's head.",
+        "H_out, W_out = output_size; channels unchanged.", ranks=(3,), prefix="avgpool",
+    ),
+    LayerSpec(
+        "AdaptiveMaxPool2d", "Pooling", "torch.nn.AdaptiveMaxPool2d",
+        (_ints("output_size", 1, "Height and width of the output, whatever the input size.",
+               2, key=True),),
+        "Takes the maximum over windows chosen so the output has exactly output_size.",
+        "H_out, W_out = output_size; channels unchanged.", ranks=(3,), prefix="maxpool",
+    ),
+    LayerSpec(
+        "BatchNorm1d", "Normalisation", "torch.nn.BatchNorm1d", _norm_params(True, True),
+        "Normalises each feature over the batch to zero mean and unit variance, then scales "
+        "and shifts. Uses batch statistics in training and running averages in eval mode.",
+        "Same shape as the input (features or channels × length).", ranks=(1, 2), prefix="bn",
+    ),
+    LayerSpec(
+        "BatchNorm2d", "Normalisation", "torch.nn.BatchNorm2d", _norm_params(True, True),
+        "Normalises each channel over the batch and the image, then scales and shifts. Speeds "
+        "up and stabilises training of deep CNNs.",
+        "Same shape as the input.", ranks=(3,), prefix="bn",
+    ),
+    LayerSpec(
+        "LayerNorm", "Normalisation", "torch.nn.LayerNorm",
+        (Param("normalized_shape", SHAPE, None, "Trailing dimensions to normalise over. Leave "
+               "on auto to use the last dimension.", auto="last"),
+         _float("eps", 1e-5, "Added to the variance for numerical stability.", minimum=0.0),
+         _bool("elementwise_affine", True, "Learn a scale and shift per element."),
+         _bool("bias", True, "Learn the shift (needs elementwise_affine).")),
+        "Normalises each sample over its last dimension(s), independent of the batch; the "
+        "standard normalisation of transformers and RNNs.",
+        "Same shape as the input.", prefix="ln",
+    ),
+    LayerSpec(
+        "InstanceNorm2d", "Normalisation", "torch.nn.InstanceNorm2d", _norm_params(False, False),
+        "Normalises each channel of each image separately (style transfer).",
+        "Same shape as the input.", ranks=(3,), prefix="inorm",
+    ),
+    LayerSpec(
+        "GroupNorm", "Normalisation", "torch.nn.GroupNorm",
+        (_int("num_groups", 2, "Channels are split into this many groups; it must divide "
+              "num_channels.", key=True),
+         _auto("num_channels", "channels", "Number of channels."),
+         _float("eps", 1e-5, "Added to the variance for numerical stability.", minimum=0.0),
+         _bool("affine", True, "Learn a per-channel scale and shift.")),
+        "Normalises groups of channels within each sample; works with tiny batches.",
+        "Same shape as the input.", ranks=(1, 2, 3, 4), prefix="gn",
+    ),
+    LayerSpec(
+        "Dropout", "Dropout", "torch.nn.Dropout",
+        (_float("p", 0.5, "Probability of zeroing each element.", minimum=0.0, maximum=1.0,
+                key=True),),
+        "In training, zeroes each element with probability p and scales the rest by 1/(1 − p); "
+        "does nothing in eval mode. Fights overfitting.",
+        "Same shape as the input.", prefix="dropout",
+    ),
+    LayerSpec(
+        "Dropout2d", "Dropout", "torch.nn.Dropout2d",
+        (_float("p", 0.5, "Probability of zeroing each whole channel.", minimum=0.0,
+                maximum=1.0, key=True),),
+        "Zeroes whole feature maps at random in training (neighbouring pixels are correlated, "
+        "so dropping single pixels helps little).",
+        "Same shape as the input.", ranks=(3,), prefix="dropout",
+    ),
+    LayerSpec(
+        "Flatten", "Reshape", "torch.nn.Flatten",
+        (_int("start_dim", 1, "First dimension to flatten (0 is the batch).", minimum=None),
+         _int("end_dim", -1, "Last dimension to flatten.", minimum=None)),
+        "Joins dimensions into one, e.g. 64×7×7 feature maps into a 3136-vector for a Linear "
+        "layer. The batch dimension is kept.",
+        "Dimensions start_dim..end_dim become their product.", prefix="flatten",
+    ),
+    LayerSpec(
+        "Reshape", "Reshape", "app.core.ops.Reshape",
+        (Param("shape", SHAPE, [-1], "New shape of one sample (batch excluded); one entry may "
+               "be -1 to be inferred.", key=True),),
+        "Changes the shape without changing the data, e.g. a 784-vector into 1×28×28. The "
+        "number of elements must stay the same.",
+        "batch × shape.", prefix="reshape",
+    ),
+    LayerSpec(
+        "Embedding", "Linear", "torch.nn.Embedding",
+        (_int("num_embeddings", 1000, "Vocabulary size: token ids must be below it.", key=True),
+         _int("embedding_dim", 64, "Length of each token's vector.", key=True),
+         Param("padding_idx", INT, None, "Token id whose vector stays zero and gets no "
+               "gradient.", minimum=0, optional=True),
+         Param("max_norm", FLOAT, None, "Renormalise vectors longer than this.", minimum=0.0,
+               optional=True)),
+        "A lookup table turning integer token ids into learned vectors; the first layer of "
+        "text and sequence models. Its input must be int64 ids.",
+        "Adds a last dimension of size embedding_dim.", prefix="embed", int_input=True,
+    ),
+    LayerSpec(
+        "RNN", "Recurrent", "torch.nn.RNN", _rnn_params("RNN"),
+        "An Elman recurrent network: h_t = tanh(W_ih·x_t + W_hh·h_(t−1) + b). Reads a sequence "
+        "step by step, carrying a hidden state.",
+        "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
+        ranks=(2,), prefix="rnn", ctor_exclude=("output",),
+    ),
+    LayerSpec(
+        "LSTM", "Recurrent", "torch.nn.LSTM", _rnn_params("LSTM"),
+        "Long short-term memory: gates decide what to keep, forget and output, so gradients "
+        "survive long sequences.",
+        "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
+        ranks=(2,), prefix="lstm", ctor_exclude=("output",),
+    ),
+    LayerSpec(
+        "GRU", "Recurrent", "torch.nn.GRU", _rnn_params("GRU"),
+        "Gated recurrent unit: a lighter LSTM with update and reset gates.",
+        "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
+        ranks=(2,), prefix="gru", ctor_exclude=("output",),
+    ),
+    _activation("ReLU", "max(0, x): the default activation of modern networks. " + _ACT_HELP),
+    _activation("Sigmoid", "1 / (1 + e^(−x)), squashing to (0, 1); saturates, so deep sigmoid "
+                "networks suffer vanishing gradients. " + _ACT_HELP),
+    _activation("Tanh", "(e^x − e^(−x)) / (e^x + e^(−x)), squashing to (−1, 1), zero-centred. "
+                + _ACT_HELP),
+    _activation("LeakyReLU", "x for x > 0, negative_slope·x otherwise: keeps a small gradient "
+                "for negative inputs. " + _ACT_HELP,
+                _float("negative_slope", 0.01, "Slope for negative inputs.", key=True)),
+    _activation("PReLU", "Like LeakyReLU but the negative slope is learned. " + _ACT_HELP,
+                _int("num_parameters", 1, "1, or the number of channels for one slope per "
+                     "channel."),
+                _float("init", 0.25, "Initial slope.")),
+    _activation("RReLU", "LeakyReLU with a random slope from [lower, upper] in training and "
+                "their mean in eval. " + _ACT_HELP,
+                _float("lower", 1 / 8, "Lowest random slope.", minimum=0.0),
+                _float("upper", 1 / 3, "Highest random slope.", minimum=0.0)),
+    _activation("ELU", "x for x > 0, alpha·(e^x − 1) otherwise: smooth, with negative outputs "
+                "that push mean activations towards zero. " + _ACT_HELP,
+                _float("alpha", 1.0, "Value approached for large negative inputs.")),
+    _activation("SELU", "Scaled ELU with fixed constants that keep activations normalised in "
+                "deep MLPs (self-normalising networks). " + _ACT_HELP),
+    _activation("Softplus", "(1/beta)·log(1 + e^(beta·x)): a smooth ReLU. " + _ACT_HELP,
+                _float("beta", 1.0, "Sharpness."),
+                _float("threshold", 20.0, "Above beta·x > threshold it is linear.")),
+    _activation("GELU", "x·Φ(x): the smooth activation of BERT and GPT. " + _ACT_HELP,
+                Param("approximate", CHOICE, "none", "'tanh' uses the faster approximation.",
+                      choices=("none", "tanh"))),
+    _activation("Softmax", "Turns scores into probabilities that sum to 1 along dim. Do not put "
+                "it before CrossEntropyLoss, which applies log-softmax itself.",
+                _int("dim", 1, "Dimension that sums to 1 (1 = classes; 0 is the batch).",
+                     minimum=None, key=True)),
+    _activation("LogSoftmax", "log(softmax(x)): pair it with NLLLoss.",
+                _int("dim", 1, "Dimension to normalise (1 = classes).", minimum=None, key=True)),
+    _merge("Add", "Adds its inputs element by element: the skip connection of a residual "
+           "block. Shapes must match (or broadcast).", "Same shape as the inputs."),
+    _merge("Multiply", "Multiplies its inputs element by element (gates, attention masks). "
+           "Shapes must match (or broadcast).", "Same shape as the inputs."),
+    _merge("Concat", "Joins its inputs along dim, in port order: the channel concatenation of "
+           "Inception and DenseNet blocks. All other dimensions must match.",
+           "Size along dim is the sum of the inputs' sizes.",
+           _int("dim", 1, "Dimension to join along (1 = channels; 0 is the batch).",
+                minimum=None, key=True)),
+]
+
+CATALOGUE: dict[str, LayerSpec] = {spec.type: spec for spec in _SPECS}
+
+
+def spec_for(layer_type: str) -> LayerSpec:
+    try:
+        return CATALOGUE[layer_type]
+    except KeyError:
+        raise KeyError(f"unknown layer type {layer_type!r}") from None
+
+
+def by_category() -> dict[str, list[LayerSpec]]:
+    groups: dict[str, list[LayerSpec]] = {c: [] for c in CATEGORIES}
+    for spec in _SPECS:
+        groups[spec.category].append(spec)
+    return groups

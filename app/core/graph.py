@@ -1,0 +1,322 @@
+"""NetworkDocument: the single source of truth for a network's nodes and wires.
+
+A networkx MultiDiGraph holds the nodes (keyed by their unique name) and the edges
+(keyed by the destination port, since an input port takes exactly one wire). Views
+subscribe to change notifications; every edit goes through the methods here.
+"""
+
+from __future__ import annotations
+
+import copy
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import networkx as nx
+
+from app.core.catalogue import spec_for
+from app.core.params import ParamError
+
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+# Node names become attributes of an nn.Module and variables in exported code; these would
+# shadow torch.nn.Module's own attributes or the names the generated code relies on.
+RESERVED_NAMES = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
+    "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule",
+    "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+    "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook",
+    "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule",
+    "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
+    "zero_grad", "self", "torch", "nn", "F", "x", "out", "Net", "build_model", "main",
+    "inputs", "outputs", "model", "super", "print", "len", "tuple", "list", "dict",
+})
+
+
+class DocumentError(ValueError):
+    """An edit was refused; the message says why in plain words."""
+
+
+@dataclass
+class Node:
+    name: str
+    type: str
+    params: dict[str, Any]
+    pos: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def spec(self):
+        return spec_for(self.type)
+
+    def input_ports(self) -> tuple[str, ...]:
+        return self.spec.input_ports(self.params)
+
+    def output_ports(self) -> tuple[str, ...]:
+        return self.spec.output_ports(self.params)
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed: kind is one of node_added, node_removed, node_renamed, params_changed,
+    node_moved, edge_added, edge_removed, reset. `nodes` are the names whose inferred shapes
+    may change (the view and shape inference use them to limit work)."""
+
+    kind: str
+    nodes: tuple[str, ...] = ()
+    edge: Edge | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def check_identifier(name: str) -> None:
+    """Node names become Python attribute names in generated code, so they must be safe."""
+    if not isinstance(name, str) or not _NAME_RE.match(name) or keyword.iskeyword(name):
+        raise DocumentError(
+            f"{name!r} is not a valid node name: use letters, digits and _, starting with a "
+            "letter")
+    if name in RESERVED_NAMES:
+        raise DocumentError(f"{name!r} is reserved by PyTorch or the generated code; choose "
+                            "another node name")
+    if len(name) > 64:
+        raise DocumentError(f"node name {name[:20]!r}... is longer than 64 characters")
+
+
+class NetworkDocument:
+    def __init__(self) -> None:
+        self.graph = nx.MultiDiGraph()
+        self._listeners: list[Callable[[Change], None]] = []
+
+    # -- observation -----------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Change], None]) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[Change], None]) -> None:
+        self._listeners.remove(listener)
+
+    def _emit(self, change: Change) -> None:
+        for listener in list(self._listeners):
+            listener(change)
+
+    # -- queries ---------------------------------------------------------------------------
+    def node(self, name: str) -> Node:
+        try:
+            return self.graph.nodes[name]["node"]
+        except KeyError:
+            raise DocumentError(f"there is no node named {name!r}") from None
+
+    def has_node(self, name: str) -> bool:
+        return name in self.graph
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [data["node"] for _, data in self.graph.nodes(data=True)]
+
+    @property
+    def edges(self) -> list[Edge]:
+        return [data["edge"] for _, _, data in self.graph.edges(data=True)]
+
+    def incoming(self, name: str) -> dict[str, Edge]:
+        """Edges into `name`, by destination port."""
+        return {key: data["edge"] for _, _, key, data in self.graph.in_edges(name, keys=True,
+                                                                             data=True)}
+
+    def outgoing(self, name: str) -> list[Edge]:
+        return [data["edge"] for _, _, data in self.graph.out_edges(name, data=True)]
+
+    def topological_order(self) -> list[str]:
+        return list(nx.lexicographical_topological_sort(self.graph))
+
+    def downstream(self, name: str) -> set[str]:
+        return {name} | nx.descendants(self.graph, name)
+
+    def unique_name(self, prefix: str) -> str:
+        prefix = prefix or "node"
+        i = 1
+        while f"{prefix}{i}" in self.graph:
+            i += 1
+        return f"{prefix}{i}"
+
+    # -- edits -----------------------------------------------------------------------------
+    def add_node(self, layer_type: str, params: dict[str, Any] | None = None,
+                 name: str | None = None, pos: tuple[float, float] = (0.0, 0.0)) -> Node:
+        if not isinstance(layer_type, str):
+            raise DocumentError(f"layer type must be text (got {layer_type!r})")
+        try:
+            spec = spec_for(layer_type)
+        except KeyError as exc:
+            raise DocumentError(str(exc.args[0])) from None
+        name = name or self.unique_name(spec.prefix)
+        check_identifier(name)
+        if name in self.graph:
+            raise DocumentError(f"a node named {name!r} already exists")
+        try:
+            full = spec.validate(dict(params or {}))
+        except ParamError as exc:
+            raise DocumentError(f"{name}: {exc}") from None
+        node = Node(name, layer_type, full, (float(pos[0]), float(pos[1])))
+        self.graph.add_node(name, node=node)
+        self._emit(Change("node_added", (name,)))
+        return node
+
+    def remove_node(self, name: str) -> None:
+        self.node(name)
+        for edge in list(self.incoming(name).values()) + self.outgoing(name):
+            self.disconnect(edge)
+        self.graph.remove_node(name)
+        self._emit(Change("node_removed", (name,)))
+
+    def rename_node(self, old: str, new: str) -> None:
+        node = self.node(old)
+        if new == old:
+            return
+        check_identifier(new)
+        if new in self.graph:
+            raise DocumentError(f"a node named {new!r} already exists")
+        nx.relabel_nodes(self.graph, {old: new}, copy=False)
+        node.name = new
+        for _, _, data in self.graph.edges(data=True):
+            e = data["edge"]
+            if old in (e.src, e.dst):
+                data["edge"] = Edge(new if e.src == old else e.src, e.src_port,
+                                    new if e.dst == old else e.dst, e.dst_port)
+        self._emit(Change("node_renamed", (new,), detail={"old": old, "new": new}))
+
+    def set_params(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change some parameters; returns the previous values (for undo).
+
+        Wires on ports that the change removes (fewer merge inputs, indices turned off)
+        are refused rather than silently dropped.
+        """
+        node = self.node(name)
+        try:
+            full = node.spec.validate(node.params | changes)
+        except ParamError as exc:
+            raise DocumentError(f"{name}: {exc}") from None
+        trial = Node(name, node.type, full)
+        lost = [e for e in self.incoming(name).values() if e.dst_port not in trial.input_ports()]
+        lost += [e for e in self.outgoing(name) if e.src_port not in trial.output_ports()]
+        if lost:
+            port = lost[0].dst_port if lost[0].dst == name else lost[0].src_port
+            raise DocumentError(f"{name}: port {port!r} is still connected; remove that wire "
+                                "first")
+        old = {k: node.params[k] for k in changes}
+        node.params = full
+        self._emit(Change("params_changed", (name,), detail={"params": sorted(changes)}))
+        return old
+
+    def move_node(self, name: str, pos: tuple[float, float]) -> None:
+        self.node(name).pos = (float(pos[0]), float(pos[1]))
+        self._emit(Change("node_moved", (name,)))
+
+    def can_connect(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
+        """None when the wire is allowed, otherwise the reason it is refused."""
+        if not (self.has_node(src) and self.has_node(dst)):
+            return "both ends must be existing nodes"
+        if src == dst:
+            return f"{src} cannot feed itself"
+        if src_port not in self.node(src).output_ports():
+            return f"{src} has no output port {src_port!r}"
+        if dst_port not in self.node(dst).input_ports():
+            return f"{dst} has no input port {dst_port!r}"
+        taken = self.incoming(dst).get(dst_port)
+        if taken is not None:
+            return f"{dst}.{dst_port} is already fed by {taken.src}; remove that wire first"
+        if (src_port == "indices") != (dst_port == "indices"):
+            if src_port == "indices":
+                return (f"{src}.indices holds pooling positions; only a MaxUnpool2d 'indices' "
+                        "port accepts it")
+            return f"{dst}.indices takes the 'indices' output of a MaxPool2d"
+        if nx.has_path(self.graph, dst, src):
+            return f"connecting {src} to {dst} would make a cycle ({dst} already feeds {src})"
+        return None
+
+    def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
+        reason = self.can_connect(src, src_port, dst, dst_port)
+        if reason:
+            raise DocumentError(reason)
+        edge = Edge(src, src_port, dst, dst_port)
+        self.graph.add_edge(src, dst, key=dst_port, edge=edge)
+        self._emit(Change("edge_added", (dst,), edge=edge))
+        return edge
+
+    def disconnect(self, edge: Edge) -> None:
+        if not self.graph.has_edge(edge.src, edge.dst, key=edge.dst_port):
+            raise DocumentError(f"there is no wire {edge.src}.{edge.src_port} -> "
+                                f"{edge.dst}.{edge.dst_port}")
+        self.graph.remove_edge(edge.src, edge.dst, key=edge.dst_port)
+        self._emit(Change("edge_removed", (edge.dst,), edge=edge))
+
+    def chain(self, *names: str) -> None:
+        """Wire out -> in along a sequence of single-port nodes (templates and tests)."""
+        for a, b in zip(names, names[1:]):
+            self.connect(a, "out", b, "in")
+
+    def clear(self) -> None:
+        self.graph.clear()
+        self._emit(Change("reset"))
+
+    # -- (de)serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        order = self.topological_order()
+        rank = {name: i for i, name in enumerate(order)}
+        return {
+            "nodes": [
+                {"name": n, "type": self.node(n).type, "params": copy.deepcopy(
+                    self.node(n).params), "pos": list(self.node(n).pos)}
+                for n in order
+            ],
+            "edges": [
+                {"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
+                for e in sorted(self.edges, key=lambda e: (rank[e.dst], e.dst_port))
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "NetworkDocument":
+        """Rebuild a document; raises DocumentError naming the bad node or edge."""
+        doc = cls()
+        if not isinstance(data, dict):
+            raise DocumentError("network must be an object with 'nodes' and 'edges'")
+        for i, item in enumerate(_list_field(data, "nodes")):
+            if not isinstance(item, dict) or not {"name", "type"} <= set(item):
+                raise DocumentError(f"nodes[{i}] needs a 'name' and a 'type'")
+            pos = item.get("pos", (0.0, 0.0))
+            if (not isinstance(pos, (list, tuple)) or len(pos) != 2
+                    or not all(isinstance(v, (int, float)) for v in pos)):
+                raise DocumentError(f"nodes[{i}].pos must be two numbers")
+            params = item.get("params", {})
+            if not isinstance(params, dict):
+                raise DocumentError(f"nodes[{i}].params must be an object")
+            doc.add_node(item["type"], params, name=item["name"], pos=tuple(pos))
+        for i, item in enumerate(_list_field(data, "edges")):
+            keys = ("src", "src_port", "dst", "dst_port")
+            if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in keys):
+                raise DocumentError(f"edges[{i}] needs src, src_port, dst and dst_port strings")
+            try:
+                doc.connect(*(item[k] for k in keys))
+            except DocumentError as exc:
+                raise DocumentError(f"edges[{i}]: {exc}") from None
+        return doc
+
+    def copy(self) -> "NetworkDocument":
+        return NetworkDocument.from_dict(self.to_dict())
+
+
+def _list_field(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise DocumentError(f"'{key}' must be a list")
+    return value

@@ -1,0 +1,140 @@
+"""Project files: versioned JSON holding the network, data and training settings.
+
+Saving is atomic (temp file in the same folder, fsync, rename), so a crash mid-save
+leaves the previous file intact. Loading validates everything and raises ProjectError
+with one line naming the field; nothing in a file is ever executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from app.core.graph import DocumentError, NetworkDocument
+
+FORMAT = "torchcanvas"
+VERSION = 1
+MAX_BYTES = 50 * 1024 * 1024
+
+
+class ProjectError(ValueError):
+    """The file cannot be used; the message is one line naming the file and the problem."""
+
+
+@dataclass
+class Project:
+    network: NetworkDocument
+    name: str = "Untitled"
+    data: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    canvas: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "network": self.network.to_dict(),
+            "data": self.data,
+            "training": self.training,
+            "canvas": self.canvas,
+        }
+
+
+# Each entry upgrades a file from version N to N + 1; load applies them in turn.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def to_json(project: Project) -> str:
+    return json.dumps(project.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def save_project(project: Project, path: str | os.PathLike[str]) -> None:
+    write_atomic(Path(path), to_json(project).encode("utf-8"))
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_project(path: str | os.PathLike[str]) -> Project:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ProjectError(f"{path}: file is larger than {MAX_BYTES // 2**20} MB")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read it ({exc})") from None
+    return project_from_json(text, str(path))
+
+
+def project_from_json(text: str, source: str = "project") -> Project:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                           f"{exc.msg}); the file may be truncated") from None
+    try:
+        return project_from_dict(data)
+    except (ProjectError, DocumentError) as exc:
+        raise ProjectError(f"{source}: {exc}") from None
+
+
+def project_from_dict(data: Any) -> Project:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ProjectError("not a TorchCanvas project (missing \"format\": \"torchcanvas\")")
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise ProjectError(f"version must be a positive whole number (got {version!r})")
+    if version > VERSION:
+        raise ProjectError(f"file version {version} is newer than this TorchCanvas "
+                           f"understands ({VERSION}); update TorchCanvas")
+    while version < VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+    name = data.get("name", "Untitled")
+    if not isinstance(name, str):
+        raise ProjectError("name must be text")
+    sections = {}
+    for key in ("data", "training", "canvas"):
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise ProjectError(f"{key} must be an object")
+        sections[key] = value
+    if "network" not in data:
+        raise ProjectError("missing the 'network' section")
+    try:
+        network = NetworkDocument.from_dict(data["network"])
+    except DocumentError as exc:
+        raise ProjectError(f"network: {exc}") from None
+    return Project(network, name, **sections)

@@ -1,0 +1,60 @@
+"""Plain data shared by the source modules: the registry entry and a loader's result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+from app.data.params import ParamSpec
+
+# (message, done, total): bytes while downloading; total is 0 when unknown.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RawData:
+    """What a loader returns, before splitting and transforms.
+
+    ``pool`` is split into train/validation(/test); ``test`` is an official
+    test split kept as is. ``image_kind`` is ``"pil"`` or ``"float"`` for image
+    sources (augmentation allowed) and ``None`` otherwise. ``feature_names``
+    name the columns of tabular inputs.
+    """
+
+    pool: Dataset
+    task: str
+    class_names: list[str] | None = None
+    test: Dataset | None = None
+    image_kind: str | None = None
+    input_dtype: str = "float32"
+    feature_names: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A registry entry: ``loader(params, progress)`` gets params already validated."""
+
+    id: str
+    title: str
+    help: str
+    category: str
+    params: list[ParamSpec]
+    loader: Callable[[dict, Progress | None], RawData] = field(repr=False)
+
+
+def tensor_data(x: torch.Tensor, y: torch.Tensor, task: str) -> TensorDataset:
+    """In-memory dataset with the target dtype/shape of ``task``."""
+    if task == "classification":
+        return TensorDataset(x.float() if x.is_floating_point() else x, y.long())
+    return TensorDataset(x.float(), y.float().reshape(-1, 1))
+
+
+def seed_param(default: int = 0) -> ParamSpec:
+    return ParamSpec("seed", "int", default, 0, 2**31 - 1, help="random seed of the generator")
+
+
+def samples_param(default: int) -> ParamSpec:
+    return ParamSpec("n_samples", "int", default, 4, 1_000_000, help="number of samples")
