@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from app.core.graph import DocumentError, NetworkDocument
 from app.core.project import Project, ProjectError, load_project, save_project

@@ -8,8 +8,9 @@ torch, so the window can show the palette before torch has loaded.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, SHAPE, Param, ParamError
 
@@ -89,7 +90,7 @@ class LayerSpec:
         """Full parameter dict (defaults filled in), each value checked against its schema."""
         unknown = set(params) - {p.name for p in self.params}
         if unknown:
-            raise ParamError(f"{self.type} has no parameter {sorted(unknown)[0]!r}")
+            raise ParamError(f"{self.type} has no parameter {min(unknown)!r}")
         merged = self.defaults() | params
         return {p.name: p.validate(merged[p.name]) for p in self.params}
 

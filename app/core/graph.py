@@ -8,10 +8,12 @@ subscribe to change notifications; every edit goes through the methods here.
 from __future__ import annotations
 
 import copy
+import itertools
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -261,7 +263,7 @@ class NetworkDocument:
 
     def chain(self, *names: str) -> None:
         """Wire out -> in along a sequence of single-port nodes (templates and tests)."""
-        for a, b in zip(names, names[1:]):
+        for a, b in itertools.pairwise(names):
             self.connect(a, "out", b, "in")
 
     def clear(self) -> None:
@@ -285,7 +287,7 @@ class NetworkDocument:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NetworkDocument":
+    def from_dict(cls, data: dict[str, Any]) -> NetworkDocument:
         """Rebuild a document; raises DocumentError naming the bad node or edge."""
         doc = cls()
         if not isinstance(data, dict):
@@ -311,7 +313,7 @@ class NetworkDocument:
                 raise DocumentError(f"edges[{i}]: {exc}") from None
         return doc
 
-    def copy(self) -> "NetworkDocument":
+    def copy(self) -> NetworkDocument:
         return NetworkDocument.from_dict(self.to_dict())
 
 

@@ -5,6 +5,7 @@ Kept free of torch so the palette and inspector can load without importing it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +85,7 @@ def _check_float(p: Param, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ParamError(f"{p.name} must be a number (got {v!r})")
     v = float(v)
-    if v != v:
+    if math.isnan(v):
         raise ParamError(f"{p.name} must be a number (got NaN)")
     _check_range(p, v)
     return v

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -314,8 +315,9 @@ def _check_dtypes(node: Node, spec: LayerSpec, inputs: list[_Input]) -> None:
 def _warnings(node: Node, spec: LayerSpec, inputs: list[_Input]) -> tuple[list[str], list[Fix]]:
     if spec.type == "Linear" and len(inputs[0].shape) >= 3:
         flat = math.prod(inputs[0].shape)
-        return ([f"{node.name} acts on the last dimension only of {format_shape(inputs[0].shape)}"
-                 f"; insert a Flatten to use all {flat} features"],
+        message = (f"{node.name} acts on the last dimension only of "
+                   f"{format_shape(inputs[0].shape)}; insert a Flatten to use all {flat} features")
+        return ([message],
                 [Fix("Insert Flatten", "insert", node.name, layer_type="Flatten")])
     return [], []
 
@@ -438,7 +440,7 @@ class ShapeInference:
         try:
             module = build_meta(spec, resolved)
             outputs = run_node(spec, module, resolved, args)
-        except Exception as exc:  # torch's own validation: turn any failure into a message
+        except Exception as exc:  # noqa: BLE001 - torch's own validation: turn any failure into a message
             raise NodeError(_torch_message(node, exc)) from None
         self._meta[node.name] = (key, module, outputs)
         return outputs

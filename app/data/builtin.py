@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from sklearn import datasets as skd
 
+from app.data.csv_table import standardize_columns
 from app.data.params import ParamSpec
 from app.data.source_spec import Progress, RawData, SourceSpec, tensor_data
-from app.data.csv_table import standardize_columns
 
 STANDARDIZE = ParamSpec("standardize", "bool", True,
                         help="scale each feature to mean 0, std 1 (helps gradient descent)")
