@@ -473,7 +473,7 @@ def build_pipeline(
     compiled = _compile(list(steps or []), input_kind, "", stats)
     tail = {PIL: [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)],
             UINT8: [v2.ToDtype(torch.float32, scale=True)], FLOAT: []}[compiled.kind]
-    return v2.Compose([*compiled.transforms, *tail])
+    return v2.Compose([*compiled.transforms, *tail] or [v2.Identity()])
 
 
 def normalize_steps(steps: list[dict]) -> list[dict]:

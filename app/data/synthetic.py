@@ -1,0 +1,164 @@
+"""Generated datasets: linear regression, 2-D classification, sequence tasks.
+
+All generators are seeded (a parameter), so a project reproduces its data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from sklearn import datasets as skd
+
+from app.data.errors import DataSourceError
+from app.data.params import ParamSpec
+from app.data.source_spec import (
+    Progress,
+    RawData,
+    SourceSpec,
+    samples_param,
+    seed_param,
+    tensor_data,
+)
+
+
+def _gen(params: dict) -> torch.Generator:
+    return torch.Generator().manual_seed(params["seed"])
+
+
+def _linear(params: dict, progress: Progress | None) -> RawData:
+    gen = _gen(params)
+    w = torch.tensor(params["w"], dtype=torch.float64)
+    x = torch.randn(params["n_samples"], len(w), generator=gen, dtype=torch.float64)
+    noise = params["noise"] * torch.randn(params["n_samples"], generator=gen, dtype=torch.float64)
+    y = x @ w + params["b"] + noise
+    return RawData(tensor_data(x, y, "regression"), "regression",
+                   feature_names=[f"x{i + 1}" for i in range(len(w))])
+
+
+def _points(x, y, n_classes: int) -> RawData:
+    return RawData(tensor_data(torch.as_tensor(x), torch.as_tensor(y), "classification"),
+                   "classification", [str(c) for c in range(n_classes)], feature_names=["x1", "x2"])
+
+
+def _moons(params: dict, progress: Progress | None) -> RawData:
+    x, y = skd.make_moons(params["n_samples"], noise=params["noise"], random_state=params["seed"])
+    return _points(x, y, 2)
+
+
+def _circles(params: dict, progress: Progress | None) -> RawData:
+    x, y = skd.make_circles(params["n_samples"], noise=params["noise"], factor=params["factor"],
+                            random_state=params["seed"])
+    return _points(x, y, 2)
+
+
+def _blobs(params: dict, progress: Progress | None) -> RawData:
+    x, y = skd.make_blobs(params["n_samples"], centers=params["n_classes"],
+                          cluster_std=params["cluster_std"], random_state=params["seed"])
+    return _points(x, y, params["n_classes"])
+
+
+def _spirals(params: dict, progress: Progress | None) -> RawData:
+    # cs231n's spiral: each class is an arm; radius grows with t, angle with t plus noise.
+    gen, k, n = _gen(params), params["n_classes"], params["n_samples"]
+    y = torch.arange(n) % k
+    t = torch.rand(n, generator=gen, dtype=torch.float64)
+    angle = y * (2 * math.pi / k) + t * params["turns"] * 2 * math.pi
+    angle = angle + params["noise"] * torch.randn(n, generator=gen, dtype=torch.float64)
+    x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], dim=1)
+    return _points(x, y, k)
+
+
+def _token_labels(seqs: torch.Tensor, params: dict) -> tuple[torch.Tensor, list[str]]:
+    rule, vocab = params["rule"], params["vocab_size"]
+    if rule == "parity":
+        return seqs.sum(1) % 2, ["even", "odd"]
+    if rule == "majority":
+        counts = torch.nn.functional.one_hot(seqs, vocab).sum(1)
+        return counts.argmax(1), [str(t) for t in range(vocab)]
+    return (seqs == params["token"]).any(1).long(), ["absent", "present"]
+
+
+def _tokens(params: dict, progress: Progress | None) -> RawData:
+    gen, n, length, vocab = _gen(params), params["n_samples"], params["seq_len"], params["vocab_size"]
+    if params["rule"] == "contains" and not 0 <= params["token"] < vocab:
+        raise DataSourceError(f"source 'seq_tokens': field 'token' must be < vocab_size "
+                              f"({vocab}), got {params['token']}")
+    seqs = torch.randint(0, vocab, (n, length), generator=gen)
+    if params["rule"] == "contains":
+        # Balance the classes: remove k everywhere, then plant it in half the sequences.
+        seqs[seqs == params["token"]] = (params["token"] + 1) % vocab
+        planted = torch.arange(n) % 2 == 1
+        where = torch.randint(0, length, (n,), generator=gen)
+        seqs[planted, where[planted]] = params["token"]
+    y, names = _token_labels(seqs, params)
+    return RawData(tensor_data(seqs, y, "classification"), "classification", names,
+                   input_dtype="int64")
+
+
+def _floats(params: dict, progress: Progress | None) -> RawData:
+    gen, n, length = _gen(params), params["n_samples"], params["seq_len"]
+    if params["task"] == "sum_sign":
+        x = torch.randn(n, length, 1, generator=gen, dtype=torch.float64)
+        y = (x.sum((1, 2)) > 0).long()
+        return RawData(tensor_data(x, y, "classification"), "classification",
+                       ["negative", "positive"])
+    # Next value of a sine wave with random phase and frequency: the classic RNN demo.
+    phase = 2 * math.pi * torch.rand(n, 1, generator=gen, dtype=torch.float64)
+    freq = 0.1 + 0.4 * torch.rand(n, 1, generator=gen, dtype=torch.float64)
+    wave = torch.sin(phase + freq * torch.arange(length + 1, dtype=torch.float64))
+    wave = wave + params["noise"] * torch.randn(wave.shape, generator=gen, dtype=torch.float64)
+    return RawData(tensor_data(wave[:, :-1].unsqueeze(-1), wave[:, -1], "regression"),
+                   "regression")
+
+
+def _noise(default: float) -> ParamSpec:
+    return ParamSpec("noise", "float", default, 0.0, 10.0, help="standard deviation of the noise")
+
+
+def _classes(default: int) -> ParamSpec:
+    return ParamSpec("n_classes", "int", default, 2, 20, help="number of classes")
+
+
+SEQ_LEN = ParamSpec("seq_len", "int", 12, 1, 1000, help="sequence length")
+
+SPECS = [
+    SourceSpec("linear", "Linear regression (synthetic)",
+               "y = X w + b + noise, X standard normal (d2l's first example).", "synthetic",
+               [ParamSpec("w", "floats", [2.0, -3.4], -1e6, 1e6, scalar_ok=False,
+                          help="true weights, one per feature"),
+                ParamSpec("b", "float", 4.2, -1e6, 1e6, help="true bias"),
+                _noise(0.01), samples_param(1000), seed_param()], _linear),
+    SourceSpec("moons", "Two moons (2-D)", "Two interleaving half circles.", "synthetic",
+               [samples_param(400), _noise(0.1), seed_param()], _moons),
+    SourceSpec("circles", "Circles (2-D)", "A small circle inside a large one.", "synthetic",
+               [samples_param(400), _noise(0.05),
+                ParamSpec("factor", "float", 0.5, 0.01, 0.99, help="inner/outer radius ratio"),
+                seed_param()], _circles),
+    SourceSpec("spirals", "Spirals (2-D)", "Interleaved spiral arms, one per class; not "
+               "linearly separable.", "synthetic",
+               [samples_param(600), _noise(0.2), _classes(3),
+                ParamSpec("turns", "float", 0.75, 0.1, 5.0, help="turns of each arm"),
+                seed_param()], _spirals),
+    SourceSpec("blobs", "Blobs (2-D)", "Gaussian clusters, one per class.", "synthetic",
+               [samples_param(400), _classes(3),
+                ParamSpec("cluster_std", "float", 1.0, 0.01, 20.0, help="cluster spread"),
+                seed_param()], _blobs),
+    SourceSpec("seq_tokens", "Token sequences (Embedding + RNN)",
+               "Integer token sequences (int64) for Embedding -> RNN/LSTM/GRU. Rules: does the "
+               "sequence contain token k, parity of the token sum, most frequent token.",
+               "synthetic",
+               [ParamSpec("rule", "choice", "contains", choices=("contains", "parity",
+                                                                  "majority"),
+                          help="what the label means"),
+                ParamSpec("vocab_size", "int", 10, 2, 10_000, help="tokens are 0..vocab_size-1"),
+                SEQ_LEN, ParamSpec("token", "int", 3, 0, 9_999, help="k for 'contains'"),
+                samples_param(2000), seed_param()], _tokens),
+    SourceSpec("seq_floats", "Float sequences (RNN)",
+               "Sequences of shape (seq_len, 1). sum_sign: is the sum positive "
+               "(classification); sine_next: predict the next value of a noisy sine "
+               "(regression).", "synthetic",
+               [ParamSpec("task", "choice", "sum_sign", choices=("sum_sign", "sine_next"),
+                          help="which task"),
+                SEQ_LEN, _noise(0.05), samples_param(2000), seed_param()], _floats),
+]
