@@ -65,6 +65,12 @@ def _fetch_verified(urls: list[str], dest: Path, md5: str, progress: Progress | 
     raise DataSourceError(f"download of {dest.name} failed: {'; '.join(errors)}")
 
 
+def _missing_message(label: str, folder: Path, names: list[str], missing: list[str]) -> str:
+    some = "" if len(missing) == len(names) else f" (missing {', '.join(missing)})"
+    return (f"{label} files not found in {folder}: expected {', '.join(names)}{some}; "
+            f"download them or tick 'download'")
+
+
 # --- MNIST family -------------------------------------------------------------------
 
 def _mnist_folder(cls: type[tvd.MNIST], root: Path) -> Path:
@@ -103,9 +109,7 @@ def _mnist_like(cls: type[tvd.MNIST], label: str):
             _download_mnist(cls, folder, progress)
         missing = [n for n in names if not (folder / n).is_file()]
         if missing:
-            raise DataSourceError(f"{label} files not found in {folder}: expected "
-                                  f"{', '.join(names)} (missing {', '.join(missing)}); "
-                                  f"download them or tick 'download'")
+            raise DataSourceError(_missing_message(label, folder, names, missing))
         train, test = _open(label, lambda t: cls(str(root), train=t, download=False))
         return RawData(train, "classification", list(train.classes), test=test, image_kind="pil")
     return load
@@ -139,9 +143,7 @@ def _cifar10(params: dict, progress: Progress | None) -> RawData:
         _download_cifar(root, progress)
         missing = [n for n in names if not (folder / n).is_file()]
     if missing:
-        raise DataSourceError(f"CIFAR-10 files not found in {folder}: expected "
-                              f"{', '.join(names)} (missing {', '.join(missing)}); "
-                              f"download them or tick 'download'")
+        raise DataSourceError(_missing_message("CIFAR-10", folder, names, missing))
     train, test = _open("CIFAR-10", lambda t: LocalCIFAR10(str(root), train=t, download=False))
     return RawData(train, "classification", list(train.classes), test=test, image_kind="pil")
 
