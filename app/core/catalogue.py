@@ -502,7 +502,8 @@ _SPECS: list[LayerSpec] = [
                 "it before CrossEntropyLoss, which applies log-softmax itself.",
                 _int("dim", 1, "Dimension that sums to 1 (1 = classes; 0 is the batch).",
                      minimum=None, key=True)),
-    _activation("LogSoftmax", "log(softmax(x)): pair it with NLLLoss.",
+    _activation("LogSoftmax", "log(softmax(x)), computed in a numerically stable way; pair it with NLLLoss "
+                "(together they equal CrossEntropyLoss).",
                 _int("dim", 1, "Dimension to normalise (1 = classes).", minimum=None, key=True)),
     _merge("Add", "Adds its inputs element by element: the skip connection of a residual "
            "block. Shapes must match (or broadcast).", "Same shape as the inputs."),

@@ -16,6 +16,9 @@ CHOICE = "choice"
 INTS = "ints"  # an int or a tuple of `length` ints (kernel_size=3 or (3, 5))
 SHAPE = "shape"  # a list of ints of any length (Reshape, LayerNorm, Input)
 
+# Where an auto parameter reads its value from: dim 1, the last dim, or the trailing shape.
+AUTO_KINDS = frozenset({"channels", "features", "last"})
+
 
 class ParamError(ValueError):
     """A parameter value is outside what its schema allows."""

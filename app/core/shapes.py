@@ -85,6 +85,7 @@ class _Input:
     src: str
     shape: Shape
     dtype: str
+    pooled_from: Shape | None = None  # for pooling indices: the shape that was pooled
 
     @property
     def label(self) -> str:
@@ -280,11 +281,21 @@ def _check_rnn(node: Node, spec: LayerSpec, inputs: list[_Input], p: dict[str, A
 
 def _check_unpool(node: Node, spec: LayerSpec, inputs: list[_Input], p: dict[str, Any]) -> None:
     values, indices = inputs
-    if indices.dtype != "int64":
+    if indices.dtype != "int64" or indices.pooled_from is None:
         raise NodeError(f"{node.name}.indices needs the 'indices' output of a MaxPool2d")
     if values.shape != indices.shape:
         raise NodeError(f"{node.name}: values {values.label} and indices {indices.label} must "
                         "have the same shape; feed it the pooling layer's output and indices")
+    k, s, pad = (_as_list(p[name], 2) for name in ("kernel_size", "stride", "padding"))
+    s = s if p["stride"] is not None else k
+    restored = tuple((h - 1) * si - 2 * pi + ki for h, si, pi, ki in
+                     zip(values.shape[1:], s, pad, k))
+    original = indices.pooled_from[1:]
+    if restored != original:
+        raise NodeError(f"{node.name} restores {format_shape(restored)} but {indices.src} pooled "
+                        f"a {format_shape(original)} input, so some positions in its indices do "
+                        "not fit: give it the same kernel_size, stride and padding as the "
+                        "pooling layer and an input size the pooling divides exactly")
 
 
 _CHECKS: dict[str, Callable[[Node, LayerSpec, list[_Input], dict[str, Any]], None]] = {
@@ -389,8 +400,14 @@ class ShapeInference:
             if upstream is None or not upstream.ok or edge.src_port not in upstream.outputs:
                 return NodeResult(blocked=True)
             gathered.append(_Input(port, edge.src, upstream.outputs[edge.src_port],
-                                   upstream.dtypes[edge.src_port]))
+                                   upstream.dtypes[edge.src_port],
+                                   self._pooled_shape(edge.src) if port == "indices" else None))
         return gathered
+
+    def _pooled_shape(self, pool: str) -> Shape | None:
+        feed = self.doc.incoming(pool).get("in")
+        upstream = self.results.get(feed.src) if feed else None
+        return upstream.outputs.get(feed.src_port) if upstream else None
 
     def _infer_node(self, node: Node) -> NodeResult:
         spec = node.spec

@@ -1,0 +1,165 @@
+"""Every catalogue entry: the inferred (meta) shape equals the real forward shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from app.core.catalogue import CATALOGUE, CATEGORIES, by_category
+from app.core.compiler import compile_document, example_inputs
+from app.core.graph import NetworkDocument
+from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, INTS, SHAPE
+from app.core.shapes import infer_shapes
+
+LAYERS = sorted(t for t in CATALOGUE if t not in ("Input", "Output"))
+SAMPLE_SHAPES = {1: (6,), 2: (4, 9), 3: (4, 8, 8), 4: (4, 5, 6, 6)}
+
+# Per-name strategies keep random settings inside what a sane network uses; the schema's
+# own ranges are far wider (any kernel size), and those failures are tested separately.
+SMALL: dict[str, st.SearchStrategy[Any]] = {
+    "out_channels": st.sampled_from([4, 8]),
+    "out_features": st.integers(1, 8),
+    "hidden_size": st.integers(1, 8),
+    "embedding_dim": st.integers(1, 8),
+    "num_embeddings": st.integers(5, 20),
+    "kernel_size": st.integers(1, 3),
+    "stride": st.integers(1, 3),
+    "padding": st.integers(0, 1),
+    "output_padding": st.just(0),
+    "dilation": st.integers(1, 2),
+    "groups": st.sampled_from([1, 2, 4]),
+    "num_layers": st.integers(1, 2),
+    "dropout": st.just(0.0),
+    "output_size": st.integers(1, 3),
+    "num_inputs": st.integers(2, 3),
+    "num_groups": st.sampled_from([1, 2, 4]),
+    "num_parameters": st.just(1),
+    "padding_idx": st.sampled_from([None, 0]),
+    "divisor_override": st.sampled_from([None, 2]),
+    "max_norm": st.sampled_from([None, 1.0]),
+    "lower": st.floats(0.0, 0.2),
+    "upper": st.floats(0.3, 0.5),
+    "eps": st.sampled_from([1e-5, 1e-3]),
+    "momentum": st.floats(0.0, 1.0),
+    "p": st.floats(0.0, 1.0),
+}
+
+
+def _value(draw: st.DrawFn, p, rank: int) -> Any:
+    if p.name in SMALL:
+        value = draw(SMALL[p.name])
+        if p.kind == INTS and p.length > 1 and draw(st.booleans()):
+            value = [draw(SMALL[p.name]) for _ in range(p.length)]
+        return value
+    if p.name == "dim":
+        return draw(st.integers(1, rank))
+    if p.name == "start_dim":
+        return draw(st.integers(1, rank))
+    if p.name == "end_dim":
+        return -1
+    if p.auto:
+        return None
+    if p.kind == BOOL:
+        return draw(st.booleans())
+    if p.kind == CHOICE:
+        return draw(st.sampled_from(p.choices))
+    if p.kind == FLOAT:
+        return draw(st.floats(0.01, 3.0))
+    if p.kind == INT:
+        return draw(st.integers(int(p.minimum or 1), 4))
+    return p.default
+
+
+def _build(layer_type: str, params: dict[str, Any], rank: int) -> NetworkDocument:
+    spec = CATALOGUE[layer_type]
+    doc = NetworkDocument()
+    shape = list(SAMPLE_SHAPES[rank])
+    dtype = "float32"
+    if spec.int_input:
+        shape, dtype = [7], "int64"
+    doc.add_node("Input", {"shape": shape, "dtype": dtype}, name="data")
+    source = "data"
+    if spec.indices_input:
+        window = {k: params[k] for k in ("kernel_size", "stride", "padding") if k in params}
+        doc.add_node("MaxPool2d", window | {"return_indices": True}, name="pool")
+        doc.chain("data", "pool")
+        source = "pool"
+    node = doc.add_node(layer_type, params, name="layer")
+    for port in node.input_ports():
+        doc.connect(source, "indices" if port == "indices" else "out", "layer", port)
+    doc.add_node("Output", name="result")
+    doc.chain("layer", "result")
+    return doc
+
+
+@st.composite
+def layer_case(draw: st.DrawFn, layer_type: str) -> tuple[NetworkDocument, bool]:
+    spec = CATALOGUE[layer_type]
+    rank = draw(st.sampled_from(spec.ranks or (1, 2, 3)))
+    use_defaults = draw(st.booleans())
+    params = {} if use_defaults else {p.name: _value(draw, p, rank) for p in spec.params}
+    return _build(layer_type, params, rank), use_defaults
+
+
+@pytest.mark.parametrize("layer_type", LAYERS)
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(data=st.data())
+def test_inferred_shape_equals_real_forward(layer_type: str, data: st.DataObject) -> None:
+    doc, defaults = data.draw(layer_case(layer_type))
+    results = infer_shapes(doc)
+    layer = results["layer"]
+    if defaults:
+        assert layer.ok, layer.error  # torch's defaults must always work on the sample shape
+    assume(layer.ok)
+    torch.manual_seed(0)
+    model = compile_document(doc).eval()
+    with torch.no_grad():
+        out = model(*example_inputs(doc))
+    assert tuple(out.shape[1:]) == layer.shape
+    assert str(out.dtype).removeprefix("torch.") == layer.dtypes["out"]
+
+
+def test_every_layer_of_the_design_is_in_the_catalogue() -> None:
+    design = {"Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool1d",
+              "MaxPool2d", "AvgPool2d", "MaxUnpool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
+              "BatchNorm2d", "LayerNorm", "InstanceNorm2d", "GroupNorm", "Dropout", "Dropout2d",
+              "Flatten", "Embedding", "RNN", "LSTM", "GRU", "Sigmoid", "Tanh", "ReLU",
+              "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "Softplus", "GELU", "Softmax",
+              "LogSoftmax", "Add", "Concat", "Multiply", "Reshape", "Input", "Output"}
+    assert design <= set(CATALOGUE)
+    assert set(by_category()) == set(CATEGORIES)
+    assert all(by_category()[c] for c in CATEGORIES)
+
+
+@pytest.mark.parametrize("layer_type", sorted(CATALOGUE))
+def test_entries_have_teaching_text_and_torch_defaults(layer_type: str) -> None:
+    spec = CATALOGUE[layer_type]
+    assert len(spec.help) > 40 and spec.formula
+    if not spec.is_torch_layer:
+        return
+    import inspect
+
+    cls = spec.module_class()
+    if spec.category == "Recurrent":  # RNN/LSTM/GRU take *args and forward them to RNNBase
+        cls = torch.nn.RNNBase
+    signature = inspect.signature(cls.__init__).parameters
+    for p in spec.params:
+        if p.name in spec.ctor_exclude or p.auto or p.name == "nonlinearity":
+            continue  # nonlinearity is nn.RNN's own keyword, documented but not in RNNBase
+        assert p.name in signature, f"{layer_type}.{p.name} is not a torch argument"
+        torch_default = signature[p.name].default
+        if torch_default is not inspect.Parameter.empty and p.name not in ("batch_first", "dim"):
+            assert p.default == torch_default or (p.default, torch_default) == (None, None), (
+                f"{layer_type}.{p.name}: {p.default!r} != torch's {torch_default!r}")
+
+
+def test_auto_kinds_cover_every_auto_param() -> None:
+    kinds = {p.auto for spec in CATALOGUE.values() for p in spec.params if p.auto}
+    assert kinds <= AUTO_KINDS
+    assert {p.kind for spec in CATALOGUE.values() for p in spec.params} <= {
+        INT, FLOAT, BOOL, CHOICE, INTS, SHAPE}
