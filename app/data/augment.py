@@ -11,7 +11,8 @@ nothing on the wrong input (RandomErasing and ToDtype pass PIL images through
 unchanged, Normalize broadcasts a 3-channel mean over a 1-channel image).
 Such misplacements are refused with the step and the reason. A compiled
 pipeline always ends in a float32 tensor: missing ``ToImage``/``ToDtype`` are
-appended, since every network here takes float features.
+appended, since every network here takes float features; the result is a
+plain ``torch.Tensor``.
 """
 
 from __future__ import annotations
@@ -473,7 +474,9 @@ def build_pipeline(
     compiled = _compile(list(steps or []), input_kind, "", stats)
     tail = {PIL: [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)],
             UINT8: [v2.ToDtype(torch.float32, scale=True)], FLOAT: []}[compiled.kind]
-    return v2.Compose([*compiled.transforms, *tail] or [v2.Identity()])
+    # Plain tensors leave the pipeline: tv_tensors subclasses would otherwise ride along
+    # into batches and models.
+    return v2.Compose([*compiled.transforms, *tail, v2.ToPureTensor()])
 
 
 def normalize_steps(steps: list[dict]) -> list[dict]:
