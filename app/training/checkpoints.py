@@ -1,0 +1,49 @@
+"""Checkpoints: plain dicts of tensors and primitives, written atomically.
+
+They load with torch.load(weights_only=True), so nothing in them can run code: the
+config is stored as its dict, metrics as floats, RNG states as byte tensors.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from app.training.errors import TrainingError
+
+LAST = "last.pt"
+BEST = "best.pt"
+
+
+def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """temp file in the same folder + fsync + rename: a crash leaves the old file whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise TrainingError(f"checkpoint {path}: no such file") from None
+    except Exception as exc:  # noqa: BLE001 -- unpickling errors vary: refused globals, truncation
+        raise TrainingError(f"checkpoint {path}: cannot be loaded "
+                            f"({str(exc).splitlines()[0]})") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise TrainingError(f"checkpoint {path}: not a TorchCanvas checkpoint")
+    return state

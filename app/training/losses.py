@@ -1,0 +1,148 @@
+"""Loss registry: every torch loss the course teaches, with its parameters and targets.
+
+`build_loss` turns a LossConfig into a callable `(output, target) -> scalar tensor` that
+adapts the dataset's targets to what torch expects (see targets.py) without any sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from app.training.errors import ConfigError
+from app.training.specs import BOOL, CHOICE, FLOAT, FLOATS, INT, ParamSpec, reduction
+from app.training.targets import TARGET_KINDS, TargetKind
+
+WEIGHT = ParamSpec("weight", FLOATS, None, "a rescaling weight per class", optional=True)
+IGNORE = ParamSpec("ignore_index", INT, -100, "target value that is ignored")
+MARGIN0 = ParamSpec("margin", FLOAT, 0.0, "margin")
+MARGIN1 = ParamSpec("margin", FLOAT, 1.0, "margin")
+TENSOR_PARAMS = ("weight", "pos_weight")  # lists in the config, tensors for torch
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    name: str
+    cls: type[nn.Module]
+    target: str  # key of TARGET_KINDS
+    params: tuple[ParamSpec, ...]
+    help: str
+    task: str = "classification"  # the task it usually serves, for defaults and hints
+
+    @property
+    def target_kind(self) -> TargetKind:
+        return TARGET_KINDS[self.target]
+
+
+LOSSES: dict[str, LossSpec] = {s.name: s for s in (
+    LossSpec("CrossEntropy", nn.CrossEntropyLoss, "class_index",
+             (WEIGHT, IGNORE, reduction(),
+              ParamSpec("label_smoothing", FLOAT, 0.0, "mix of uniform targets", 0.0, 1.0)),
+             "softmax + negative log-likelihood on raw class scores (logits)"),
+    LossSpec("NLL", nn.NLLLoss, "class_index", (WEIGHT, IGNORE, reduction()),
+             "negative log-likelihood; the network must end with LogSoftmax"),
+    LossSpec("BCE", nn.BCELoss, "probability", (WEIGHT, reduction()),
+             "binary cross-entropy on probabilities (end with a Sigmoid)"),
+    LossSpec("BCEWithLogits", nn.BCEWithLogitsLoss, "probability",
+             (WEIGHT, reduction(), ParamSpec("pos_weight", FLOATS, None,
+                                             "weight of positive examples per class",
+                                             optional=True)),
+             "sigmoid + binary cross-entropy on raw scores, numerically stable"),
+    LossSpec("L1", nn.L1Loss, "value", (reduction(),), "mean absolute error",
+             "regression"),
+    LossSpec("MSE", nn.MSELoss, "value", (reduction(),), "mean squared error", "regression"),
+    LossSpec("SmoothL1", nn.SmoothL1Loss, "value",
+             (reduction(), ParamSpec("beta", FLOAT, 1.0, "where L2 turns into L1", 0.0)),
+             "squared error below beta, absolute error above", "regression"),
+    LossSpec("Huber", nn.HuberLoss, "value",
+             (reduction(), ParamSpec("delta", FLOAT, 1.0, "where L2 turns into L1", 1e-12)),
+             "SmoothL1 scaled by delta", "regression"),
+    LossSpec("PoissonNLL", nn.PoissonNLLLoss, "value",
+             (ParamSpec("log_input", BOOL, True, "the output is log(rate)"),
+              ParamSpec("full", BOOL, False, "add the Stirling term"),
+              ParamSpec("eps", FLOAT, 1e-8, "avoids log(0) when log_input is false", 0.0),
+              reduction()),
+             "negative log-likelihood of counts under a Poisson rate", "regression"),
+    LossSpec("KLDiv", nn.KLDivLoss, "distribution",
+             (reduction("batchmean", default="batchmean"),
+              ParamSpec("log_target", BOOL, False, "the target is given as log-probabilities")),
+             "Kullback-Leibler divergence; the output must be log-probabilities"),
+    LossSpec("MarginRanking", nn.MarginRankingLoss, "pair_sign", (MARGIN0, reduction()),
+             "ranks two scores: target 1 means the first should be larger"),
+    LossSpec("MultiLabelMargin", nn.MultiLabelMarginLoss, "multilabel_index", (reduction(),),
+             "multi-class multi-label hinge loss"),
+    LossSpec("SoftMargin", nn.SoftMarginLoss, "sign", (reduction(),),
+             "two-class logistic loss with targets 1 / -1"),
+    LossSpec("MultiLabelSoftMargin", nn.MultiLabelSoftMarginLoss, "multi_hot",
+             (WEIGHT, reduction()), "one-versus-all logistic loss for multi-label targets"),
+    LossSpec("MultiMargin", nn.MultiMarginLoss, "class_index",
+             (ParamSpec("p", CHOICE, 1, "1 or 2", choices=(1, 2)), MARGIN1, WEIGHT,
+              reduction()), "multi-class hinge loss on class scores"),
+    LossSpec("TripletMargin", nn.TripletMarginLoss, "triplet",
+             (MARGIN1, ParamSpec("p", FLOAT, 2.0, "norm degree of the distance", 0.0),
+              ParamSpec("eps", FLOAT, 1e-6, "numerical stability", 0.0),
+              ParamSpec("swap", BOOL, False, "distance swap (Balntas et al.)"), reduction()),
+             "pulls the anchor to the positive, pushes it from the negative"),
+    LossSpec("HingeEmbedding", nn.HingeEmbeddingLoss, "sign", (MARGIN1, reduction()),
+             "for distances: small when target is 1, above margin when -1"),
+    LossSpec("CosineEmbedding", nn.CosineEmbeddingLoss, "pair_sign", (MARGIN0, reduction()),
+             "cosine similarity of two embeddings: 1 similar, -1 dissimilar"),
+    LossSpec("CTC", nn.CTCLoss, "sequence",
+             (ParamSpec("blank", CHOICE, 0, "blank label; padding uses it too", choices=(0,)),
+              reduction(),
+              ParamSpec("zero_infinity", BOOL, False, "zero infinite losses")),
+             "connectionist temporal classification for unaligned sequences"),
+)}
+
+
+@dataclass
+class LossConfig:
+    name: str = "CrossEntropy"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def loss_spec(name: str, where: str = "loss.name") -> LossSpec:
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"{where}: unknown loss {name!r} (known: {', '.join(LOSSES)})") \
+            from None
+
+
+def validate_loss(cfg: LossConfig, where: str = "loss") -> LossConfig:
+    spec = loss_spec(cfg.name, f"{where}.name")
+    from app.training.specs import validate_params
+
+    return LossConfig(cfg.name, validate_params(spec.params, cfg.params, f"{where}.params"))
+
+
+class Criterion:
+    """`criterion(output, target)`: adapts targets, calls the torch loss, reduces 'none'."""
+
+    def __init__(self, spec: LossSpec, module: nn.Module) -> None:
+        self.spec = spec
+        self.module = module
+        self._adapt = spec.target_kind.adapt
+
+    def __call__(self, output: Tensor, target: Tensor) -> Tensor:
+        loss = self.module(*self._adapt(output, target))
+        return loss.mean() if loss.dim() else loss  # reduction='none' still trains
+
+    def check(self, output: Tensor, target: Tensor) -> None:
+        """Raise TrainingError when the targets do not suit this loss (first batch only)."""
+        self.spec.target_kind.check(self.spec.name, output.detach(), target)
+
+    def to(self, device: torch.device) -> Criterion:
+        self.module.to(device)  # class weights live on the model's device
+        return self
+
+
+def build_loss(cfg: LossConfig) -> Criterion:
+    cfg = validate_loss(cfg)
+    spec = LOSSES[cfg.name]
+    kwargs = {k: torch.tensor(v) if k in TENSOR_PARAMS and v is not None else v
+              for k, v in cfg.params.items()}
+    return Criterion(spec, spec.cls(**kwargs))

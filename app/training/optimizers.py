@@ -1,0 +1,131 @@
+"""Optimizer registry with torch's parameter names and defaults.
+
+`needs_closure` marks LBFGS, whose step() re-evaluates the loss several times and so
+takes a closure that recomputes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import optim
+
+from app.training.errors import ConfigError
+from app.training.specs import BOOL, CHOICE, FLOAT, FLOATS, INT, ParamSpec, validate_params
+
+EPS = ParamSpec("eps", FLOAT, 1e-8, "added to the denominator for stability", 0.0)
+BETAS = ParamSpec("betas", FLOATS, [0.9, 0.999], "decay of the running averages", 0.0, 1.0,
+                  length=2)
+AMSGRAD = ParamSpec("amsgrad", BOOL, False, "use the AMSGrad variant")
+
+
+def _wd(default: float = 0.0) -> ParamSpec:
+    return ParamSpec("weight_decay", FLOAT, default, "L2 penalty (decoupled in AdamW)", 0.0)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    name: str
+    cls: type[optim.Optimizer]
+    lr: float  # torch's default learning rate
+    params: tuple[ParamSpec, ...]
+    help: str
+    needs_closure: bool = False
+
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (
+    OptimizerSpec("SGD", optim.SGD, 1e-3,
+                  (ParamSpec("momentum", FLOAT, 0.0, "momentum factor", 0.0),
+                   ParamSpec("dampening", FLOAT, 0.0, "dampening for momentum", 0.0),
+                   ParamSpec("nesterov", BOOL, False, "Nesterov momentum (needs momentum > 0 "
+                             "and dampening 0)"), _wd()),
+                  "stochastic gradient descent"),
+    OptimizerSpec("Adagrad", optim.Adagrad, 1e-2,
+                  (ParamSpec("lr_decay", FLOAT, 0.0, "learning-rate decay", 0.0), _wd(),
+                   ParamSpec("initial_accumulator_value", FLOAT, 0.0, "start of the sum of "
+                             "squared gradients", 0.0),
+                   ParamSpec("eps", FLOAT, 1e-10, "added to the denominator", 0.0)),
+                  "per-parameter rates from the sum of squared gradients"),
+    OptimizerSpec("RMSprop", optim.RMSprop, 1e-2,
+                  (ParamSpec("alpha", FLOAT, 0.99, "smoothing constant", 0.0, 1.0), EPS,
+                   _wd(), ParamSpec("momentum", FLOAT, 0.0, "momentum factor", 0.0),
+                   ParamSpec("centered", BOOL, False, "normalise by the gradient variance")),
+                  "divides by a running average of squared gradients"),
+    OptimizerSpec("Adadelta", optim.Adadelta, 1.0,
+                  (ParamSpec("rho", FLOAT, 0.9, "decay of the running averages", 0.0, 1.0),
+                   ParamSpec("eps", FLOAT, 1e-6, "added to the denominator", 0.0), _wd()),
+                  "Adagrad without the shrinking rate"),
+    OptimizerSpec("Adam", optim.Adam, 1e-3, (BETAS, EPS, _wd(), AMSGRAD),
+                  "adaptive moments; L2 weight decay added to the gradient"),
+    OptimizerSpec("AdamW", optim.AdamW, 1e-3, (BETAS, EPS, _wd(1e-2), AMSGRAD),
+                  "Adam with decoupled weight decay"),
+    OptimizerSpec("Adamax", optim.Adamax, 2e-3, (BETAS, EPS, _wd()),
+                  "Adam with the infinity norm"),
+    OptimizerSpec("SparseAdam", optim.SparseAdam, 1e-3, (BETAS, EPS),
+                  "Adam for sparse gradients (Embedding with sparse=True) only"),
+    OptimizerSpec("ASGD", optim.ASGD, 1e-2,
+                  (ParamSpec("lambd", FLOAT, 1e-4, "decay term", 0.0),
+                   ParamSpec("alpha", FLOAT, 0.75, "power for the eta update", 0.0),
+                   ParamSpec("t0", FLOAT, 1e6, "step at which averaging starts", 0.0), _wd()),
+                  "averaged stochastic gradient descent"),
+    OptimizerSpec("Rprop", optim.Rprop, 1e-2,
+                  (ParamSpec("etas", FLOATS, [0.5, 1.2], "multiplicative decrease and "
+                             "increase", 0.0, length=2),
+                   ParamSpec("step_sizes", FLOATS, [1e-6, 50.0], "minimal and maximal step",
+                             0.0, length=2)),
+                  "resilient backpropagation: uses only the sign of the gradient"),
+    OptimizerSpec("LBFGS", optim.LBFGS, 1.0,
+                  (ParamSpec("max_iter", INT, 20, "iterations per step", 1),
+                   ParamSpec("max_eval", INT, None, "function evaluations per step "
+                             "(default max_iter * 1.25)", 1, optional=True),
+                   ParamSpec("tolerance_grad", FLOAT, 1e-7, "first-order optimality", 0.0),
+                   ParamSpec("tolerance_change", FLOAT, 1e-9, "change in loss or parameters",
+                             0.0),
+                   ParamSpec("history_size", INT, 100, "update history size", 1),
+                   ParamSpec("line_search_fn", CHOICE, None, "line search",
+                             choices=(None, "strong_wolfe"), optional=True)),
+                  "quasi-Newton; re-evaluates the loss through a closure; full batch suits it",
+                  needs_closure=True),
+)}
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "Adam"
+    lr: float | None = None  # None: torch's default for the optimizer
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def optimizer_spec(name: str, where: str = "optimizer.name") -> OptimizerSpec:
+    try:
+        return OPTIMIZERS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"{where}: unknown optimizer {name!r} (known: "
+                          f"{', '.join(OPTIMIZERS)})") from None
+
+
+def validate_optimizer(cfg: OptimizerConfig, where: str = "optimizer") -> OptimizerConfig:
+    spec = optimizer_spec(cfg.name, f"{where}.name")
+    lr = ParamSpec("lr", FLOAT, spec.lr, minimum=0.0, optional=True).validate(cfg.lr,
+                                                                           f"{where}.lr")
+    params = validate_params(spec.params, cfg.params, f"{where}.params")
+    if params.get("nesterov") and (params["momentum"] <= 0 or params["dampening"] != 0):
+        raise ConfigError(f"{where}.params.nesterov: needs momentum > 0 and dampening 0")
+    return OptimizerConfig(cfg.name, lr, params)
+
+
+def build_optimizer(cfg: OptimizerConfig, groups: Iterable[dict[str, Any]]
+                    ) -> optim.Optimizer:
+    """`groups` are torch param groups; a group's own "lr" overrides cfg.lr."""
+    cfg = validate_optimizer(cfg)
+    spec = OPTIMIZERS[cfg.name]
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.params.items()}
+    lr = spec.lr if cfg.lr is None else cfg.lr
+    return spec.cls(list(groups), lr=lr, **kwargs)
+
+
+def current_lr(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])

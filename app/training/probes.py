@@ -1,0 +1,107 @@
+"""Looking inside the network while it trains: histograms, gradient norms, activations.
+
+Everything here runs only at probe time (every N batches or once per epoch), never in the
+hot loop, so reading values back to the host (a device sync) is paid only then.
+Activation maps come from forward hooks that exist only during the probe's own forward
+pass of one fixed sample, so ordinary training batches run hook-free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from app.training.config import ProbeConfig
+from app.training.errors import ConfigError
+from app.training.events import Snapshot
+
+AUTO_LIMIT = 6
+ACTIVATIONS = ("ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "GELU", "Sigmoid",
+               "Tanh", "Softplus")
+
+
+def histogram(t: Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, bin edges) as numpy arrays; the counting happens on t's device."""
+    t = t.detach().float().flatten()
+    lo, hi = (float(v) for v in torch.aminmax(t))
+    if lo == hi:  # a constant tensor (zeros-initialised bias) still gets a visible bin
+        lo, hi = lo - 0.5, hi + 0.5
+    counts = torch.histc(t, bins=bins, min=lo, max=hi)
+    return counts.cpu().numpy().astype(np.int64), np.linspace(lo, hi, bins + 1)
+
+
+def auto_layers(model: nn.Module) -> list[str]:
+    """Feature-map layers (conv, pool) first; otherwise the activations; at most 6."""
+    children = list(model.named_children())
+    maps = [n for n, m in children if "Conv" in type(m).__name__ or "Pool" in
+            type(m).__name__]
+    acts = [n for n, m in children if type(m).__name__ in ACTIVATIONS]
+    return (maps or acts)[:AUTO_LIMIT]
+
+
+class Probes:
+    def __init__(self, model: nn.Module, cfg: ProbeConfig, sample: Tensor | None) -> None:
+        self.model = model
+        self.cfg = cfg
+        self.sample = sample  # one input with a batch dimension of 1, on the device
+        self.layers = self._layers(cfg.activation_layers)
+
+    def _layers(self, chosen: list[str] | None) -> list[str]:
+        if chosen is None:
+            return auto_layers(self.model)
+        known = dict(self.model.named_modules())
+        for name in chosen:
+            if name not in known or not name:
+                raise ConfigError(f"probes.activation_layers: no layer named {name!r} "
+                                  f"(layers: {', '.join(n for n in known if n)})")
+        return list(chosen)
+
+    def due(self, batch: int) -> bool:
+        n = self.cfg.every_n_batches
+        return self.cfg.enabled and n > 0 and batch % n == 0
+
+    def capture(self, epoch: int, step: int) -> Snapshot:
+        params = [(n, p) for n, p in self.model.named_parameters()]
+        bins = self.cfg.bins
+        hist = self.cfg.histograms
+        return Snapshot(
+            epoch=epoch, step=step,
+            weight_hist={n: histogram(p, bins) for n, p in params} if hist else {},
+            grad_hist={n: histogram(p.grad, bins) for n, p in params
+                       if p.grad is not None and hist},
+            grad_norms=self._grad_norms(params) if self.cfg.grad_norms else {},
+            activations=self.activations())
+
+    @staticmethod
+    def _grad_norms(params: list[tuple[str, nn.Parameter]]) -> dict[str, float]:
+        named = [(n, p.grad) for n, p in params if p.grad is not None]
+        if not named:
+            return {}
+        norms = torch.stack([g.detach().float().norm() for _, g in named]).cpu().tolist()
+        return {n: v for (n, _), v in zip(named, norms)}
+
+    def activations(self) -> dict[str, np.ndarray]:
+        if self.sample is None or not self.layers:
+            return {}
+        captured: dict[str, Any] = {}
+        handles = [self.model.get_submodule(name).register_forward_hook(
+            lambda _m, _i, out, name=name: captured.__setitem__(name, out))
+            for name in self.layers]
+        was_training = self.model.training
+        try:
+            self.model.eval()  # dropout off, batch-norm running stats: a stable picture
+            with torch.no_grad():
+                self.model(self.sample)
+        finally:
+            self.model.train(was_training)
+            for h in handles:
+                h.remove()
+        return {name: _first(out)[0].float().cpu().numpy() for name, out in
+                captured.items()}
+
+
+def _first(out: Any) -> Tensor:
+    return out[0] if isinstance(out, tuple | list) else out

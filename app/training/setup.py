@@ -1,0 +1,124 @@
+"""Building the pieces of a run: seeded model, frozen layers, param groups, loaders."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from app.training.config import TrainConfig
+from app.training.errors import ConfigError, TrainingError
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same config -> the same weights and the same loss curve on CPU."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def build_model(network: Any) -> nn.Module:
+    """A NetworkDocument is compiled (after seeding, so its weights are reproducible)."""
+    if isinstance(network, nn.Module):
+        return network
+    from app.core.compiler import compile_document
+
+    return compile_document(network)
+
+
+def _submodule(model: nn.Module, name: str, where: str) -> nn.Module:
+    try:
+        if not name:
+            raise AttributeError
+        return model.get_submodule(name)
+    except AttributeError:
+        layers = ", ".join(n for n, m in model.named_children() if any(m.parameters()))
+        raise ConfigError(f"{where}: no layer named {name!r} (layers with weights: "
+                          f"{layers})") from None
+
+
+def freeze_layers(model: nn.Module, names: list[str]) -> None:
+    for name in names:
+        for p in _submodule(model, name, "freeze").parameters():
+            p.requires_grad_(False)
+
+
+def param_groups(model: nn.Module, layer_lr: dict[str, float]) -> list[dict[str, Any]]:
+    """One group per layer with its own learning rate, then one for the rest."""
+    claimed: dict[int, str] = {}
+    groups = []
+    for name, lr in layer_lr.items():
+        params = [p for p in _submodule(model, name, "layer_lr").parameters()
+                  if p.requires_grad]
+        for p in params:
+            if id(p) in claimed:
+                raise ConfigError(f"layer_lr: {name!r} overlaps {claimed[id(p)]!r}")
+            claimed[id(p)] = name
+        if params:
+            groups.append({"params": params, "lr": lr})
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in claimed]
+    if rest:
+        groups.insert(0, {"params": rest})
+    if not groups:
+        raise TrainingError("nothing to train: every layer is frozen")
+    return groups
+
+
+class EpochSampler(Sampler[int]):
+    """The order of epoch e is a pure function of (seed, e), and it can start mid-epoch.
+
+    That is what makes stop + resume-from-checkpoint land on exactly the batches an
+    uninterrupted run would have seen, without replaying the skipped ones.
+    """
+
+    def __init__(self, size: int, shuffle: bool, seed: int) -> None:
+        self.size = size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        self.start = 0  # first sample position of the epoch to yield
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def __iter__(self) -> Iterator[int]:
+        if not self.shuffle:
+            return iter(range(self.start, self.size))
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.size, generator=g)[self.start:].tolist())
+
+    def __len__(self) -> int:
+        return self.size - self.start
+
+
+def train_loader(dataset: Dataset, cfg: TrainConfig, device: torch.device
+                 ) -> tuple[DataLoader, EpochSampler]:
+    sampler = EpochSampler(len(dataset), cfg.shuffle, cfg.seed)
+    # A generator of its own: DataLoader draws worker base seeds from it, not from the
+    # global RNG, so dropout's random stream does not depend on loader restarts.
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler,
+                        drop_last=cfg.drop_last, num_workers=cfg.num_workers,
+                        pin_memory=device.type == "cuda",
+                        generator=torch.Generator().manual_seed(cfg.seed))
+    if len(loader) == 0:
+        raise TrainingError(f"the training set ({len(dataset)} samples) gives no batch of "
+                            f"{cfg.batch_size} with drop_last on")
+    return loader, sampler
+
+
+def eval_loader(dataset: Dataset | None, cfg: TrainConfig, device: torch.device
+                ) -> DataLoader | None:
+    if dataset is None or len(dataset) == 0:
+        return None
+    return DataLoader(dataset, batch_size=max(cfg.batch_size, 256), shuffle=False,
+                      num_workers=cfg.num_workers, pin_memory=device.type == "cuda")
+
+
+def first_batch(dataset: Dataset, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A small fixed batch for the pre-flight checks (no shuffling: no RNG consumed)."""
+    return next(iter(DataLoader(dataset, batch_size=min(n, len(dataset)))))
