@@ -1,0 +1,407 @@
+"""NetworkDocument -> a readable, standalone PyTorch `.py` file.
+
+The file needs only torch, defines `class Net(nn.Module)` and `build_model()`, and when
+run as a script prints a summary and does a dummy forward pass. Attribute names are the
+node names, exactly as the compiler registers them, so `Net().load_state_dict(
+compiled.state_dict())` works with strict=True.
+
+Safety: nothing from a project file is ever pasted into the code as code. Node names are
+re-checked as identifiers, layer classes come from the catalogue (not the file), every
+parameter value goes through `_literal` (repr of a checked int/float/bool/str/tuple), and
+free text (the title) is reduced to harmless characters before it enters a docstring.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from app.core.catalogue import LayerSpec
+from app.core.compiler import check_compilable, compile_document, input_specs
+from app.core.graph import DocumentError, NetworkDocument, Node, check_identifier
+from app.core.shapes import NodeResult
+
+INDENT = "    "
+MAX_LINE = 88  # ruff's and black's default, so the file is clean under a user's own settings
+MAIN_VAR = "x"  # the value flowing down the main path, as torchvision's forward() names it
+# Torch constructors whose leading required arguments torchvision writes by keyword anyway.
+KEYWORD_STYLE = frozenset({"kernel_size"})
+
+
+class CodegenError(ValueError):
+    """The document cannot be written as code (the message says which node and why)."""
+
+
+# -- reading order and variable names ------------------------------------------------------
+
+def reading_order(doc: NetworkDocument) -> list[str]:
+    """A topological order that follows each chain to its end before starting a branch, so
+    a residual block or an Inception branch reads as one run of lines. Ties are broken by
+    the document's own (lexicographic) topological order, which keeps the output stable."""
+    rank = {name: i for i, name in enumerate(doc.topological_order())}
+    waiting = {name: len(doc.incoming(name)) for name in rank}
+    ready = {name for name, n in waiting.items() if n == 0}
+    order: list[str] = []
+    while ready:
+        followers = [e.dst for e in doc.outgoing(order[-1])] if order else []
+        preferred = [n for n in followers if n in ready]
+        pick = min(preferred or ready, key=rank.__getitem__)
+        ready.remove(pick)
+        order.append(pick)
+        for edge in doc.outgoing(pick):
+            waiting[edge.dst] -= 1
+            if waiting[edge.dst] == 0:
+                ready.add(edge.dst)
+    return order
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Which variable holds each (node, port) value, in reading order."""
+
+    statements: list[str]  # nodes that become lines of forward(), in order
+    inputs: list[str]  # Input nodes, in the order the compiled module takes them
+    outputs: list[tuple[str, str]]  # (node, port) returned, in the compiled order
+    names: dict[tuple[str, str], str]
+
+
+def _plan(doc: NetworkDocument) -> Flow:
+    """Name every value. A value read only by the very next line lives in `x` (so a chain
+    reads `x = self.conv1(x)`); a value read later or more than once (a skip connection,
+    a branch point) keeps its node's name; an unread one goes to `_`."""
+    topo = doc.topological_order()
+    inputs = [n for n in topo if doc.node(n).type == "Input"]
+    outputs = [(doc.incoming(n)["in"].src, doc.incoming(n)["in"].src_port) for n in topo
+               if doc.node(n).type == "Output"]
+    statements = [n for n in reading_order(doc) if doc.node(n).type not in ("Input", "Output")]
+    following = dict(zip(statements, [*statements[1:], None]))
+    following |= {n: statements[0] if statements else None for n in inputs}
+    taken = {n.name for n in doc.nodes} | {MAIN_VAR, "out", "_"}
+    names: dict[tuple[str, str], str] = {}
+    input_in_main = False
+    for name in [*inputs, *statements]:
+        ports = doc.node(name).output_ports()
+        for port in ports:
+            readers = [e.dst for e in doc.outgoing(name) if e.src_port == port]
+            returned = (name, port) in outputs
+            flows_on = len(ports) == 1 and (
+                (len(readers) == 1 and readers[0] == following[name] and not returned)
+                or (not readers and returned and len(outputs) == 1
+                    and following[name] is None))
+            if name in inputs:  # at most one input can arrive as `x`
+                flows_on, input_in_main = flows_on and not input_in_main, input_in_main or flows_on
+            if flows_on:
+                names[(name, port)] = MAIN_VAR
+            elif not readers and not returned:
+                names[(name, port)] = "_"
+            else:
+                names[(name, port)] = _port_variable(name, port, taken)
+    return Flow(statements, inputs, outputs, names)
+
+
+def _port_variable(name: str, port: str, taken: set[str]) -> str:
+    """The node's own name for its main output (node names are unique and never clash with
+    `x`/`out`, which are reserved); a fresh `<name>_<port>` for an extra output."""
+    if port == "out":
+        return name
+    candidate, i = f"{name}_{port}", 2
+    while candidate in taken:
+        candidate, i = f"{name}_{port}{i}", i + 1
+    taken.add(candidate)
+    return candidate
+
+
+# -- literals and constructor calls -----------------------------------------------------------
+
+def _literal(value: Any) -> str:
+    """Python source for a checked parameter value; refuses anything else."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+    if isinstance(value, (tuple, list)):
+        items = [_literal(v) for v in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    raise CodegenError(f"cannot write a value of type {type(value).__name__}")
+
+
+_REQUIRED = inspect.Parameter.empty
+
+
+def _rnn_signature() -> list[tuple[str, Any]]:
+    # nn.LSTM/GRU/RNN take *args; their real signature is RNNBase's minus `mode`, and RNN
+    # adds `nonlinearity` (torch reads it from kwargs, default "tanh").
+    params = inspect.signature(nn.RNNBase.__init__).parameters.values()
+    out = [(p.name, p.default) for p in params if p.name not in ("self", "mode")]
+    return out[:3] + [("nonlinearity", "tanh")] + out[3:]
+
+
+def torch_signature(cls: type) -> list[tuple[str, Any]]:
+    """(name, default) of a torch layer's constructor arguments, in order."""
+    if issubclass(cls, nn.RNNBase):
+        return _rnn_signature()
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [(p.name, p.default) for p in params
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    if default is _REQUIRED or isinstance(value, bool) != isinstance(default, bool):
+        return False
+    if isinstance(default, (tuple, list)) and isinstance(value, (tuple, list)):
+        return tuple(value) == tuple(default)
+    return type(value) is not tuple and value == default
+
+
+def constructor_call(spec: LayerSpec, resolved: dict[str, Any]) -> str:
+    """`nn.Conv2d(1, 6, kernel_size=5, padding=2)`: torch's required leading arguments
+    positionally, everything else by keyword and only when it differs from torch's default."""
+    kwargs = spec.ctor_kwargs(resolved)
+    signature = torch_signature(spec.module_class())
+    args: list[str] = []
+    positional = True
+    for name, default in signature:
+        if name not in kwargs:
+            continue
+        positional = positional and default is _REQUIRED and name not in KEYWORD_STYLE
+        value = kwargs.pop(name)
+        if positional:
+            args.append(_literal(value))
+        elif not _is_default(value, default):
+            args.append(f"{name}={_literal(value)}")
+    args += [f"{name}={_literal(value)}" for name, value in kwargs.items()]
+    return f"nn.{spec.class_name}({', '.join(args)})"
+
+
+# -- forward() lines --------------------------------------------------------------------------
+
+Writer = Callable[[Node, dict[str, Any], list[str], list[str]], list[str]]
+
+
+def _call(node: Node, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    return [f"{', '.join(outs)} = self.{node.name}({', '.join(args)})"]
+
+
+def _recurrent(node: Node, resolved: dict[str, Any], args: list[str],
+               outs: list[str]) -> list[str]:
+    if resolved["output"] == "sequence":
+        return [f"{outs[0]}, _ = self.{node.name}({args[0]})"]
+    last = "out[:, -1]" if resolved["batch_first"] else "out[-1]"
+    return [f"out, _ = self.{node.name}({args[0]})", f"{outs[0]} = {last}"]
+
+
+def _operator(symbol: str) -> Writer:
+    def write(node: Node, resolved: dict[str, Any], args: list[str],
+              outs: list[str]) -> list[str]:
+        return [f"{outs[0]} = {f' {symbol} '.join(args)}"]
+    return write
+
+
+def _concat(node: Node, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    return [f"{outs[0]} = torch.cat([{', '.join(args)}], dim={_literal(resolved['dim'])})"]
+
+
+def _reshape(node: Node, resolved: dict[str, Any], args: list[str],
+             outs: list[str]) -> list[str]:
+    dims = ", ".join(_literal(int(d)) for d in resolved["shape"])
+    return [f"{outs[0]} = {args[0]}.reshape({args[0]}.size(0), {dims})"]
+
+
+# Canvas ops with no torch layer are written inline, as torchvision writes `out += identity`.
+INLINE: dict[str, Writer] = {
+    "Add": _operator("+"),
+    "Multiply": _operator("*"),
+    "Concat": _concat,
+    "Reshape": _reshape,
+}
+
+
+def _writer(spec: LayerSpec) -> Writer:
+    if spec.type in INLINE:
+        return INLINE[spec.type]
+    if not spec.is_torch_layer:
+        raise CodegenError(f"no code template for {spec.type} nodes")
+    return _recurrent if spec.category == "Recurrent" else _call
+
+
+# -- line wrapping ---------------------------------------------------------------------------
+
+def _split_arguments(text: str) -> list[str]:
+    """Split at top-level commas (values are literals and names: no quotes hold brackets)."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [*parts, current.strip()] if current.strip() else parts
+
+
+def fit(line: str, indent: str, width: int = MAX_LINE - len(INDENT)) -> list[str]:
+    """Black-style wrapping of one `target = call(args)` line that is too long: the
+    arguments on their own line, or one per line when even that is too long. `width`
+    leaves room for the class body's indentation, added later."""
+    if len(indent + line) <= width or not line.endswith(")") or "(" not in line:
+        return [indent + line]
+    head, inner = line.split("(", 1)
+    inner = inner[:-1]
+    one_line = indent + INDENT + inner
+    if len(one_line) <= width:
+        return [f"{indent}{head}(", one_line, f"{indent})"]
+    return ([f"{indent}{head}("] + [f"{indent}{INDENT}{arg}," for arg in
+                                    _split_arguments(inner)] + [f"{indent})"])
+
+
+# -- the file -------------------------------------------------------------------------------
+
+def _clean_text(text: str, limit: int = 80) -> str:
+    """Free text for a docstring or comment: letters, digits and plain punctuation only, so
+    it can never close the string or start code."""
+    cleaned = re.sub(r"[^A-Za-z0-9 .,:;()+\-/&'×]", " ", text)
+    return re.sub(r"\s+", " ", cleaned).strip()[:limit].replace("'", "’") or "Network"
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " × ".join(["batch", *map(str, shape)])
+
+
+def _groups(names: list[str]) -> dict[str, str]:
+    """Runs of three or more consecutive layers sharing a name prefix (layer1_0_..., incep1_...)
+    get a comment header: name of the first layer -> header text."""
+    headers: dict[str, str] = {}
+    i = 0
+    while i < len(names):
+        prefix = names[i].split("_")[0]
+        j = i
+        while j < len(names) and names[j].split("_")[0] == prefix and "_" in names[j]:
+            j += 1
+        if j - i >= 3:
+            headers[names[i]] = prefix
+        i = max(j, i + 1)
+    return headers
+
+
+def _init_lines(doc: NetworkDocument, flow: Flow, results: dict[str, NodeResult]) -> list[str]:
+    layers = [n for n in flow.statements if doc.node(n).spec.is_torch_layer]
+    headers = _groups(layers)
+    lines = ["def __init__(self) -> None:", f"{INDENT}super().__init__()"]
+    for name in layers:
+        if name in headers:
+            lines += ["", f"{INDENT}# {headers[name]}"]
+        call = constructor_call(doc.node(name).spec, results[name].resolved)
+        lines += fit(f"self.{name} = {call}", INDENT)
+    return lines
+
+
+def _forward_lines(doc: NetworkDocument, flow: Flow, results: dict[str, NodeResult]) -> list[str]:
+    params = ", ".join(f"{flow.names[(n, 'out')]}: torch.Tensor" for n in flow.inputs)
+    returns = "torch.Tensor" if len(flow.outputs) == 1 else "tuple[torch.Tensor, ...]"
+    lines = [f"def forward(self, {params}) -> {returns}:"]
+    headers = _groups(flow.statements)
+    for name in flow.statements:
+        if name in headers and len(lines) > 1:
+            lines += ["", f"{INDENT}# {headers[name]}"]
+        node = doc.node(name)
+        incoming = doc.incoming(name)
+        args = [flow.names[(incoming[p].src, incoming[p].src_port)] for p in node.input_ports()]
+        outs = [flow.names[(name, p)] for p in node.output_ports()]
+        write = _writer(node.spec)
+        for line in write(node, results[name].resolved, args, outs):
+            lines += fit(line, INDENT)
+    lines.append(f"{INDENT}return {', '.join(flow.names[ref] for ref in flow.outputs)}")
+    return lines
+
+
+def _count_parameters(doc: NetworkDocument) -> int:
+    with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+        model = compile_document(doc)
+    return sum(p.numel() for p in model.parameters())
+
+
+def _example_input(shape: tuple[int, ...], dtype: str, doc: NetworkDocument, var: str) -> str:
+    if dtype == "int64":
+        vocab = min((n.params["num_embeddings"] for n in doc.nodes if n.type == "Embedding"),
+                    default=10)
+        return f"torch.randint(0, {_literal(vocab)}, (2, *{var}))"
+    return f"torch.randn(2, *{var})"
+
+
+def _main_lines(doc: NetworkDocument) -> list[str]:
+    specs = input_specs(doc)
+    lines = ["def main() -> None:", f"{INDENT}model = build_model().eval()", f"{INDENT}print(model)",
+             f"{INDENT}n_params = sum(p.numel() for p in model.parameters())",
+             f'{INDENT}print(f"parameters: {{n_params:,}}")']
+    if len(specs) == 1:
+        lines.append(f"{INDENT}inputs = [{_example_input(*specs[0], doc, 'INPUT_SHAPE')}]")
+    else:
+        made = [_example_input(s, d, doc, f"INPUT_SHAPES[{i}]") for i, (s, d) in
+                enumerate(specs)]
+        lines.append(f"{INDENT}inputs = [{', '.join(made)}]")
+    lines += [f"{INDENT}with torch.no_grad():", f"{INDENT * 2}outputs = model(*inputs)",
+              f"{INDENT}if isinstance(outputs, torch.Tensor):", f"{INDENT * 2}outputs = (outputs,)",
+              f"{INDENT}shapes_in = [tuple(t.shape) for t in inputs]",
+              f"{INDENT}shapes_out = [tuple(t.shape) for t in outputs]",
+              f'{INDENT}print(f"forward pass: {{shapes_in}} -> {{shapes_out}}")']
+    return lines
+
+
+def _input_constants(doc: NetworkDocument) -> list[str]:
+    specs = input_specs(doc)
+    if len(specs) == 1:
+        shape = _literal(specs[0][0])
+        return [f"INPUT_SHAPE = {shape}  # one sample; the batch dimension comes first"]
+    shapes = ", ".join(_literal(s) for s, _ in specs)
+    return [f"INPUT_SHAPES = ({shapes},)  # one per input, without the batch dimension"]
+
+
+def _class_docstring(doc: NetworkDocument, flow: Flow, results: dict[str, NodeResult],
+                     title: str) -> list[str]:
+    inputs = [f"{_shape_text(tuple(doc.node(n).params['shape']))} "
+              f"({doc.node(n).params['dtype']})" for n in flow.inputs]
+    outputs = [_shape_text(results[src].outputs[port]) for src, port in flow.outputs]
+    return ['"""' + title, "",
+            f"Input: {'; '.join(inputs)}",
+            f"Output: {'; '.join(outputs)}",
+            f"Parameters: {_count_parameters(doc):,}",
+            '"""']
+
+
+def _check_names(doc: NetworkDocument) -> None:
+    for node in doc.nodes:
+        try:
+            check_identifier(node.name)
+        except DocumentError as exc:
+            raise CodegenError(str(exc)) from None
+
+
+def generate_code(doc: NetworkDocument, title: str = "Network") -> str:
+    """The standalone module's source. Raises CompileError when the network has errors."""
+    _check_names(doc)
+    results = check_compilable(doc)
+    flow = _plan(doc)
+    title = _clean_text(title)
+    body = _class_docstring(doc, flow, results, title) + [""] + _init_lines(doc, flow, results)
+    body += [""] + _forward_lines(doc, flow, results)
+    lines = [
+        f'"""{title}', "", "A standalone PyTorch model exported by TorchCanvas.",
+        "Needs only torch. Run it as a script to print a summary and do a dummy forward pass;",
+        "`build_model()` returns the network; its state_dict keys match the app's checkpoints.",
+        '"""', "", "import torch", "from torch import nn", "",
+        *_input_constants(doc), "", "",
+        "class Net(nn.Module):",
+        *[INDENT + line if line else "" for line in body], "", "",
+        "def build_model() -> Net:", f"{INDENT}return Net()", "", "",
+        *_main_lines(doc), "", "",
+        'if __name__ == "__main__":', f"{INDENT}main()",
+    ]
+    return "\n".join(lines) + "\n"
