@@ -123,6 +123,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if n_errors else 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from app.training.command import run_train_command
+    from app.training.errors import ConfigError, TrainingError
+
+    try:
+        return run_train_command(args)
+    except (ConfigError, TrainingError) as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from app.ui.launch import launch
 
@@ -161,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("train", help="train a project headless; progress on stderr")
+    p.add_argument("file", help="project file")
+    p.add_argument("--epochs", type=int, help="override the project's epoch count")
+    p.add_argument("--device", choices=("cpu", "cuda", "mps", "auto"))
+    p.add_argument("--out", metavar="DIR", help="write last.pt / best.pt checkpoints here")
+    p.add_argument("--json", action="store_true", help="final metrics as JSON on stdout")
+    p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
+    p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard events")
+    p.set_defaults(func=cmd_train)
     parser.set_defaults(command_names=tuple(sub.choices))
     return parser
 
