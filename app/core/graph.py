@@ -160,7 +160,7 @@ class NetworkDocument:
             spec = spec_for(layer_type)
         except KeyError as exc:
             raise DocumentError(str(exc.args[0])) from None
-        name = name or self.unique_name(spec.prefix)
+        name = self.unique_name(spec.prefix) if name is None else name
         check_identifier(name)
         if name in self.graph:
             raise DocumentError(f"a node named {name!r} already exists")

@@ -196,6 +196,16 @@ def _check_conv(node: Node, spec: LayerSpec, inputs: list[_Input], p: dict[str, 
     _check_window(node, spec, inputs, p)
 
 
+def _check_transposed(node: Node, spec: LayerSpec, inputs: list[_Input],
+                      p: dict[str, Any]) -> None:
+    _check_groups(node, spec, inputs, p)
+    for op, st, dil in zip(*(_as_list(p[k], 2) for k in ("output_padding", "stride",
+                                                          "dilation"))):
+        if op >= max(st, dil):
+            raise NodeError(f"{node.name}: output padding {op} must be smaller than stride "
+                            f"({st}) or dilation ({dil}); lower output_padding or raise stride")
+
+
 def _check_group_norm(node: Node, spec: LayerSpec, inputs: list[_Input],
                       p: dict[str, Any]) -> None:
     if p["num_channels"] % p["num_groups"]:
@@ -300,7 +310,7 @@ def _check_unpool(node: Node, spec: LayerSpec, inputs: list[_Input], p: dict[str
 
 _CHECKS: dict[str, Callable[[Node, LayerSpec, list[_Input], dict[str, Any]], None]] = {
     "Conv1d": _check_conv, "Conv2d": _check_conv, "Conv3d": _check_conv,
-    "ConvTranspose2d": _check_groups,
+    "ConvTranspose2d": _check_transposed,
     "MaxPool1d": _check_window, "MaxPool2d": _check_window, "AvgPool2d": _check_window,
     "GroupNorm": _check_group_norm,
     "Softmax": _check_softmax, "LogSoftmax": _check_softmax,
