@@ -1,40 +1,598 @@
-"""Main window (interim): shows the network's layers and inferred shapes as a table."""
+"""The editor window: canvas in the middle, docks for palette, inspector, problems,
+summary, code and undo history, and the File / Edit / View menus.
+
+The window wires views to the session and turns menu actions into commands; it holds
+no network state of its own beyond the open file's path and project sections.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QTableWidget, QTableWidgetItem
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QUndoView,
+    QWidget,
+)
 
 from app.core.graph import NetworkDocument
-from app.core.project import ProjectError, load_project
-from app.core.shapes import format_shape, infer_shapes
-from app.core.templates import build_template
+from app.core.project import Project, ProjectError, load_project, save_project
+from app.core.templates import TEMPLATES, build_template
+from app.ui import theme
+from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries
+from app.ui.canvas import clipboard
+from app.ui.canvas.layout import layered_layout
+from app.ui.canvas.scene import CanvasScene
+from app.ui.canvas.view import CanvasView
+from app.ui.commands import (
+    AddNodeCommand,
+    MoveNodesCommand,
+    append_layer_command,
+    delete_command,
+    fix_command,
+    paste_command,
+)
+from app.ui.panels.code_view import CodeViewPanel
+from app.ui.panels.inspector import InspectorPanel
+from app.ui.panels.palette import PalettePanel
+from app.ui.panels.problems import ProblemsPanel
+from app.ui.panels.summary import SummaryPanel
+from app.ui.session import EditorSession
+
+FILE_FILTER = "TorchCanvas projects (*.torchcanvas *.json);;All files (*)"
+SUFFIX = ".torchcanvas"
+MAX_RECENT = 8
+SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, settings: QSettings | None = None, autosave_dir: Path | None = None
+                 ) -> None:
         super().__init__()
-        self.setWindowTitle("TorchCanvas")
-        self.resize(1200, 800)
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Layer", "Type", "Output shape"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.setCentralWidget(self.table)
+        self.settings = settings or QSettings()
+        self.session = EditorSession(parent=self)
+        self.project = Project(self.session.doc)
+        self.path: str | None = None
+        self._paste_count = 0
+        self._build_canvas()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self.autosaver = Autosaver(autosave_dir or default_dir(), self._snapshot,
+                                   lambda: not self.session.stack.isClean(), self)
+        self._restore_settings()
+        self._update_title()
 
-    def show_document(self, doc: NetworkDocument) -> None:
-        results = infer_shapes(doc)
-        names = doc.topological_order()
-        self.table.setRowCount(len(names))
-        for row, name in enumerate(names):
-            r = results[name]
-            shape = format_shape(r.shape) if r.ok and r.shape is not None else (r.error or "")
-            for col, text in enumerate((name, doc.node(name).type, shape)):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+    # -- construction ------------------------------------------------------------------------
+    def _build_canvas(self) -> None:
+        self.scene = CanvasScene(self.session)
+        self.view = CanvasView(self.scene)
+        self.setCentralWidget(self.view)
 
-    def open_template(self, template_id: str) -> None:
-        self.show_document(build_template(template_id))
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower().replace(" ", "_") + "_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
-    def open_project(self, path: str) -> None:
+    def _build_docks(self) -> None:
+        self.palette = PalettePanel()
+        self.inspector = InspectorPanel(self.session)
+        self.problems = ProblemsPanel(self.session)
+        self.summary = SummaryPanel(self.session)
+        self.code_view = CodeViewPanel(self.session)
+        self.history = QUndoView(self.session.stack)
+        self.history.setEmptyLabel("Opened network")
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.palette_dock = self._dock("Layers", self.palette, left)
+        self.inspector_dock = self._dock("Inspector", self.inspector, right)
+        self.code_dock = self._dock("Code", self.code_view, right)
+        self.history_dock = self._dock("History", self.history, right)
+        self.problems_dock = self._dock("Problems", self.problems, bottom)
+        self.summary_dock = self._dock("Summary", self.summary, bottom)
+        self.tabifyDockWidget(self.inspector_dock, self.code_dock)
+        self.tabifyDockWidget(self.code_dock, self.history_dock)
+        self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.inspector_dock.raise_()
+        self.problems_dock.raise_()
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        self.setCorner(Qt.Corner.BottomRightCorner, right)
+        self._default_sizes_pending = True
+
+    def _default_dock_sizes(self) -> None:
+        """Only meaningful once the window has its size, hence called from showEvent."""
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 380],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [200], Qt.Orientation.Vertical)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._default_sizes_pending:
+            self._default_sizes_pending = False
+            self._default_dock_sizes()
+
+    def _action(self, text: str, slot: object, shortcut: object = None, tip: str = ""
+                ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(f"{text.replace('&', '').rstrip('…')}"
+                          + (f" ({action.shortcut().toString()})" if shortcut else ""))
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        a = self._action
+        self.act_new = a("&New from Template…", self.new_from_template, K.New)
+        self.act_blank = a("New &Blank Network", self.new_blank, "Ctrl+Shift+N")
+        self.act_open = a("&Open…", self.open_dialog, K.Open)
+        self.act_save = a("&Save", self.save, K.Save)
+        self.act_save_as = a("Save &As…", self.save_as, K.SaveAs)
+        self.act_export = a("&Export PyTorch Code…", self.code_view.export_dialog, "Ctrl+E")
+        self.act_quit = a("&Quit", self.close, K.Quit)
+        self.act_undo = self.session.stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence(K.Undo))
+        self.act_redo = self.session.stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Y")])
+        self.act_cut = a("Cu&t", self.cut, K.Cut)
+        self.act_copy = a("&Copy", self.copy, K.Copy)
+        self.act_paste = a("&Paste", self.paste, K.Paste)
+        self.act_duplicate = a("D&uplicate", self.duplicate, "Ctrl+D")
+        self.act_delete = a("&Delete", self.delete_selection, K.Delete)
+        self.act_delete.setShortcuts([QKeySequence(K.Delete), QKeySequence("Backspace")])
+        self.act_select_all = a("Select &All", self.select_all, K.SelectAll)
+        self.act_rename = a("&Rename Layer", self.rename_selected, "F2")
+        self.act_find = a("&Find Layer in Palette", self.palette.focus_search, K.Find)
+        self.act_zoom_in = a("Zoom &In", lambda: self.view.zoom_by(1.25), K.ZoomIn)
+        self.act_zoom_out = a("Zoom &Out", lambda: self.view.zoom_by(0.8), K.ZoomOut)
+        self.act_zoom_reset = a("&Actual Size", lambda: self.view.set_zoom(1.0), "Ctrl+1")
+        self.act_fit = a("&Fit Network to Window", self.view.fit_all, "Ctrl+0")
+        self.act_layout = a("Automatic &Layout", self.auto_layout, "Ctrl+L",
+                            "Arrange the layers top to bottom in the order data flows")
+        self.act_snap = a("&Snap to Grid", self._toggle_snap)
+        self.act_snap.setCheckable(True)
+        self.act_snap.setChecked(True)
+        for action in (self.act_undo, self.act_redo):
+            action.setToolTip(f"{action.text().replace('&', '')} "
+                              f"({action.shortcut().toString()})")
+        self.addActions([self.act_delete, self.act_duplicate, self.act_select_all,
+                         self.act_fit, self.act_layout])
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addActions([self.act_new, self.act_blank, self.act_open])
+        self.recent_menu = file.addMenu("Open &Recent")
+        file.addSeparator()
+        file.addActions([self.act_save, self.act_save_as, self.act_export])
+        file.addSeparator()
+        file.addAction(self.act_quit)
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.act_undo, self.act_redo])
+        edit.addSeparator()
+        edit.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
+                         self.act_delete, self.act_select_all])
+        edit.addSeparator()
+        edit.addActions([self.act_rename, self.act_find])
+        view = bar.addMenu("&View")
+        view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset,
+                         self.act_fit])
+        view.addSeparator()
+        view.addActions([self.act_layout, self.act_snap])
+        view.addSeparator()
+        self._add_theme_menu(view)
+        panels = view.addMenu("&Panels")
+        for dock in (self.palette_dock, self.inspector_dock, self.code_dock, self.history_dock,
+                     self.problems_dock, self.summary_dock):
+            panels.addAction(dock.toggleViewAction())
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard and Mouse", self.show_help,
+                                              QKeySequence.StandardKey.HelpContents))
+        self._build_toolbar()
+        self._refresh_recent_menu()
+
+    def _add_theme_menu(self, menu: object) -> None:
+        themes = menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for name in theme.THEMES:
+            action = QAction(name.capitalize(), self, checkable=True)
+            action.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            group.addAction(action)
+            themes.addAction(action)
+            self.theme_actions[name] = action
+
+    def _build_toolbar(self) -> None:
+        tools = self.addToolBar("Main")
+        tools.setObjectName("main_toolbar")
+        tools.setMovable(False)
+        tools.addActions([self.act_new, self.act_open, self.act_save])
+        tools.addSeparator()
+        tools.addActions([self.act_undo, self.act_redo])
+        tools.addSeparator()
+        tools.addActions([self.act_layout, self.act_fit])
+        tools.addSeparator()
+        tools.addAction(self.act_export)
+
+    def _build_status_bar(self) -> None:
+        self.problem_status = QLabel()
+        self.zoom_status = QLabel("100%")
+        self.statusBar().addPermanentWidget(self.problem_status)
+        self.statusBar().addPermanentWidget(self.zoom_status)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.errorReported.connect(self.show_error)
+        s.stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.scene.nodeActivated.connect(self._node_activated)
+        self.view.layerDropped.connect(self.add_layer)
+        self.view.zoomChanged.connect(lambda z: self.zoom_status.setText(f"{z * 100:.0f}%"))
+        self.palette.layerActivated.connect(self.append_layer)
+        self.problems.nodeSelected.connect(self.select_node)
+        self.problems.fixRequested.connect(self.apply_fix)
+        self.problems.countChanged.connect(self._show_counts)
+        self.inspector.fixRequested.connect(self.apply_fix)
+
+    # -- settings and theme ------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        self.set_theme(str(self.settings.value("theme", "light")))
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            screen = QGuiApplication.primaryScreen()
+            area = screen.availableGeometry() if screen else None
+            if area is not None and area.width() <= 1700:
+                self.setGeometry(area)  # small screens: use all of it
+            else:
+                self.resize(1600, 1000)
+        state = self.settings.value("windowState")
+        if isinstance(state, QByteArray) and not state.isEmpty() and self.restoreState(state):
+            self._default_sizes_pending = False
+
+    def save_settings(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
+        self.settings.setValue("theme", theme.current().name)
+        self.settings.sync()
+
+    def set_theme(self, name: str) -> None:
+        t = theme.apply_theme(name)
+        if name in getattr(self, "theme_actions", {}):
+            self.theme_actions[t.name].setChecked(True)
+        self.code_view.highlighter.set_theme(t)
+        self.scene.update()
+        self.view.viewport().update()
+        self.problems.refresh()
+        self.inspector.show_node(self.inspector.node)
+
+    def _toggle_snap(self) -> None:
+        self.scene.snap_to_grid = self.act_snap.isChecked()
+
+    # -- feedback ----------------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    def _show_counts(self, errors: int, warnings: int) -> None:
+        t = theme.current()
+        if errors:
+            text = f"<span style='color:{t.error}'>● {errors} error(s)</span>"
+        else:
+            text = f"<span style='color:{t.ok}'>● shapes OK</span>"
+        if warnings:
+            text += f" &nbsp;<span style='color:{t.warning}'>{warnings} warning(s)</span>"
+        self.problem_status.setText(text)
+        self.problems_dock.setWindowTitle(f"Problems ({errors + warnings})" if errors + warnings
+                                          else "Problems")
+
+    def _update_title(self) -> None:
+        name = Path(self.path).name if self.path else self.project.name
+        self.setWindowTitle(f"{name}[*] — TorchCanvas")
+        self.setWindowModified(not self.session.stack.isClean())
+
+    def show_help(self) -> None:
+        QMessageBox.information(self, "Keyboard and mouse", HELP_TEXT)
+
+    # -- selection ---------------------------------------------------------------------------
+    def _selection_changed(self) -> None:
+        names = self.scene.selected_nodes()
+        self.inspector.show_node(names[0] if len(names) == 1 else None)
+        if len(names) == 1:
+            self.inspector_dock.raise_()
+
+    def _node_activated(self, name: str) -> None:
+        self.select_node(name)
+        self.inspector.focus_name()
+
+    def select_node(self, name: str) -> None:
+        self.scene.select_nodes([name])
+        self.view.centre_on_node(name)
+
+    def select_all(self) -> None:
+        self.scene.select_nodes(list(self.scene.nodes))
+
+    def rename_selected(self) -> None:
+        names = self.scene.selected_nodes()
+        if len(names) == 1:
+            self.inspector_dock.raise_()
+            self.inspector.focus_name()
+
+    # -- edits -------------------------------------------------------------------------------
+    def add_layer(self, layer_type: str, pos: QPointF) -> None:
+        command = AddNodeCommand(self.session, layer_type, pos=(pos.x(), pos.y()))
+        if self.session.push(command):
+            self.scene.select_nodes([command.name])
+
+    def append_layer(self, layer_type: str) -> None:
+        """Palette double-click: below the selected layer and wired to it, else mid-view."""
+        selected = self.scene.selected_nodes()
+        after = selected[0] if len(selected) == 1 else None
+        if after is not None:
+            x, y = self.session.doc.node(after).pos
+            pos = (x, y + 110.0)
+        else:
+            spot = self.view.free_spot()
+            pos = (spot.x(), spot.y())
+        command = append_layer_command(self.session, layer_type, after, pos)
+        if self.session.push(command):
+            self.scene.select_nodes([command.children[0].name])
+            self.view.centre_on_node(command.children[0].name)
+
+    def delete_selection(self) -> None:
+        nodes, edges = self.scene.selected_nodes(), self.scene.selected_edges()
+        if nodes or edges:
+            self.session.push(delete_command(self.session, nodes, edges))
+
+    def copy(self) -> None:
+        names = self.scene.selected_nodes()
+        if names:
+            payload = clipboard.selection_payload(self.session.doc, names)
+            QGuiApplication.clipboard().setMimeData(clipboard.to_mime(payload))
+            self._paste_count = 0
+
+    def cut(self) -> None:
+        self.copy()
+        self.delete_selection()
+
+    def paste(self) -> None:
+        payload = clipboard.from_mime(QGuiApplication.clipboard().mimeData())
+        if payload is None:
+            self.show_error("The clipboard holds no TorchCanvas layers to paste")
+            return
+        self._paste_count += 1
+        self._paste(payload, 40.0 * self._paste_count)
+
+    def duplicate(self) -> None:
+        names = self.scene.selected_nodes()
+        if names:
+            self._paste(clipboard.selection_payload(self.session.doc, names), 40.0)
+
+    def _paste(self, payload: dict, offset: float) -> None:
+        command, names = paste_command(self.session, payload, (offset, offset))
+        if self.session.push(command):
+            self.scene.select_nodes(names)
+
+    def apply_fix(self, fix: object) -> None:
+        self.session.push(fix_command(self.session, fix))
+
+    def auto_layout(self) -> None:
+        doc = self.session.doc
+        if not doc.nodes:
+            return
+        first = min(doc.nodes, key=lambda n: (n.pos[1], n.pos[0]))
+        target = layered_layout(doc, (0.0, 0.0))
+        shift = (first.pos[0] - target[first.name][0], first.pos[1] - target[first.name][1])
+        moves = {n.name: (n.pos, (target[n.name][0] + shift[0], target[n.name][1] + shift[1]))
+                 for n in doc.nodes}
+        moves = {n: m for n, m in moves.items() if m[0] != m[1]}
+        if moves:
+            self.session.push(MoveNodesCommand(self.session, moves, "Automatic layout"))
+        self.view.fit_all()
+
+    # -- files -------------------------------------------------------------------------------
+    def ask_unsaved(self) -> str:
+        """SAVE, DISCARD or CANCEL; tests replace this to avoid a modal dialog."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"Save the changes to {self.windowTitle().split('[*]')[0]}?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setInformativeText("Your edits are lost if you don't save them.")
+        answer = box.exec()
+        return {QMessageBox.StandardButton.Save: SAVE,
+                QMessageBox.StandardButton.Discard: DISCARD}.get(
+                    QMessageBox.StandardButton(answer), CANCEL)
+
+    def confirm_discard(self) -> bool:
+        if self.session.stack.isClean():
+            return True
+        answer = self.ask_unsaved()
+        if answer == SAVE:
+            return self.save()
+        return answer == DISCARD
+
+    def load(self, doc: NetworkDocument, project: Project, path: str | None) -> None:
+        project.network = doc
+        self.project = project
+        self.path = path
+        self.session.set_document(doc)
+        self.code_view.title = project.name
+        self._update_title()
+        QTimer.singleShot(0, self.view.show_network)
+
+    def open_template(self, template_id: str) -> bool:
         try:
-            self.show_document(load_project(path).network)
+            doc = build_template(template_id)
+        except KeyError as exc:
+            self.show_error(str(exc.args[0]))
+            QMessageBox.warning(self, "Unknown template", str(exc.args[0]))
+            return False
+        template = TEMPLATES[template_id]
+        self.load(doc, Project(doc, name=template.title, data={"source": template.dataset}),
+                  None)
+        return True
+
+    def new_from_template(self) -> None:
+        from app.ui.gallery import TemplateGallery
+
+        if not self.confirm_discard():
+            return
+        gallery = TemplateGallery(self)
+        if gallery.exec() and gallery.chosen:
+            self.open_template(gallery.chosen)
+
+    def new_blank(self) -> None:
+        if not self.confirm_discard():
+            return
+        doc = NetworkDocument()
+        doc.add_node("Input", {"shape": [1, 28, 28]}, "image", (0.0, 0.0))
+        doc.add_node("Output", {}, "output", (0.0, 330.0))
+        self.load(doc, Project(doc, name="Untitled"), None)
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = str(self.settings.value("lastDir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open network", start, FILE_FILTER)
+        if path:
+            self.open_project(path, confirm=False)
+
+    def open_project(self, path: str, confirm: bool = True) -> bool:
+        if confirm and not self.confirm_discard():
+            return False
+        try:
+            project = load_project(path)
         except ProjectError as exc:
+            self.show_error(str(exc))
             QMessageBox.critical(self, "Cannot open project", str(exc))
+            self._forget_recent(path)
+            return False
+        self.load(project.network, project, str(Path(path).resolve()))
+        self._remember_recent(self.path)
+        return True
+
+    def save(self) -> bool:
+        return self.save_to(self.path) if self.path else self.save_as()
+
+    def save_as(self) -> bool:
+        start = self.path or str(Path(str(self.settings.value("lastDir", Path.home())))
+                                 / (self.project.name.replace(" ", "_") + SUFFIX))
+        path, _ = QFileDialog.getSaveFileName(self, "Save network", start, FILE_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += SUFFIX
+        return self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        self.project.network = self.session.doc
+        if self.project.name == "Untitled":
+            self.project.name = Path(path).stem
+        try:
+            save_project(self.project, path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.critical(self, "Save failed", f"Cannot save {path}: {exc}")
+            return False
+        self.path = str(Path(path).resolve())
+        self.session.stack.setClean()
+        self.autosaver.discard()
+        self._remember_recent(self.path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {self.path}", 4000)
+        return True
+
+    # -- recent files ------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember_recent(self, path: str) -> None:
+        files = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recentFiles", files[:MAX_RECENT])
+        self.settings.setValue("lastDir", str(Path(path).parent))
+        self._refresh_recent_menu()
+
+    def _forget_recent(self, path: str) -> None:
+        resolved = str(Path(path).resolve())
+        self.settings.setValue("recentFiles", [p for p in self.recent_files()
+                                               if p not in (path, resolved)])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for i, path in enumerate(files, start=1):
+            action = self.recent_menu.addAction(f"&{i}  {Path(path).name}")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_project(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    # -- autosave and recovery ---------------------------------------------------------------
+    def _snapshot(self) -> tuple[Project, str | None]:
+        self.project.network = self.session.doc
+        return self.project, self.path
+
+    def offer_recovery(self, ask: bool = True) -> bool:
+        """After a crash: offer the newest leftover autosave; True when one was restored."""
+        found = find_recoveries(self.autosaver.folder)
+        if not found:
+            return False
+        newest = max(found, key=lambda r: r.saved_at)
+        restore = not ask or QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"TorchCanvas did not close properly last time. Recover\n{newest.describe()}?"
+        ) == QMessageBox.StandardButton.Yes
+        if restore:
+            self.recover(newest)
+        for recovery in found:
+            recovery.file.unlink(missing_ok=True)
+        return restore
+
+    def recover(self, recovery: Recovery) -> None:
+        self.load(recovery.project.network, recovery.project, recovery.original_path)
+        # Recovered edits are not on disk yet: mark the document modified.
+        self.session.stack.resetClean()
+        self._update_title()
+        self.statusBar().showMessage("Recovered unsaved work; save it to keep it", 8000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.save_settings()
+        self.autosaver.stop()
+        event.accept()
+
+
+HELP_TEXT = """\
+Add a layer: drag it from the Layers panel, or double-click it (it is added below the
+selected layer and wired to it).
+Connect: drag from an output port (bottom of a layer) to an input port (top). Compatible
+ports turn green; a red port shows why it refuses.
+Select: click, Ctrl+click, or drag a rubber band on empty canvas. Delete / Backspace
+removes the selection; Ctrl+C, Ctrl+V, Ctrl+D copy, paste and duplicate.
+Zoom: mouse wheel (towards the cursor), Ctrl+= / Ctrl+-, Ctrl+0 fits the network.
+Pan: middle mouse button, or hold Space and drag. Ctrl+L arranges the layers.
+Undo / redo: Ctrl+Z / Ctrl+Shift+Z; the History panel lists every edit.
+F2 renames the selected layer; Ctrl+F searches the layers."""

@@ -1,0 +1,84 @@
+"""A wire between an output port and an input port, drawn as a vertical S-curve."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+
+from app.core.graph import Edge
+from app.ui import theme
+from app.ui.canvas.port_item import PortItem
+
+
+def curve(start: QPointF, end: QPointF) -> QPainterPath:
+    """Leaves the output downwards and enters the input from above, whatever the layout."""
+    bend = max(40.0, abs(end.y() - start.y()) / 2, abs(end.x() - start.x()) / 4)
+    path = QPainterPath(start)
+    path.cubicTo(QPointF(start.x(), start.y() + bend), QPointF(end.x(), end.y() - bend), end)
+    return path
+
+
+class EdgeItem(QGraphicsPathItem):
+    def __init__(self, edge: Edge, src: PortItem, dst: PortItem) -> None:
+        super().__init__()
+        self.edge = edge
+        self.src = src
+        self.dst = dst
+        self.hovered = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(0)
+        self.setToolTip(f"{edge.src}.{edge.src_port} → {edge.dst}.{edge.dst_port}")
+        self.update_path()
+
+    def update_path(self) -> None:
+        self.setPath(curve(self.src.scene_anchor(), self.dst.scene_anchor()))
+        self._restyle()
+
+    def _restyle(self) -> None:
+        t = theme.current()
+        if self.isSelected():
+            pen = QPen(QColor(t.accent), 3)
+        elif self.hovered:
+            pen = QPen(QColor(t.accent), 2.2)
+        else:
+            pen = QPen(QColor(t.edge), 1.8)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self.setPen(pen)
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10)  # easy to click
+        return stroker.createStroke(self.path())
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._restyle()
+        return super().itemChange(change, value)
+
+    def hoverEnterEvent(self, event) -> None:
+        self.hovered = True
+        self._restyle()
+
+    def hoverLeaveEvent(self, event) -> None:
+        self.hovered = False
+        self._restyle()
+
+
+class DraftEdgeItem(QGraphicsPathItem):
+    """The wire that follows the mouse while a connection is being dragged."""
+
+    def __init__(self, port: PortItem) -> None:
+        super().__init__()
+        self.port = port
+        pen = QPen(QColor(theme.current().accent), 2, Qt.PenStyle.DashLine)
+        self.setPen(pen)
+        self.setZValue(5)
+
+    def follow(self, pos: QPointF) -> None:
+        anchor = self.port.scene_anchor()
+        if self.port.is_input:
+            self.setPath(curve(pos, anchor))
+        else:
+            self.setPath(curve(anchor, pos))

@@ -1,0 +1,142 @@
+"""Mouse gestures on the canvas, each in its own state object (as orange-canvas-core does).
+
+The scene creates an interaction on mouse press and forwards move/release to it; the
+interaction turns the gesture into one undoable command on release.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF
+
+from app.ui.canvas.edge_item import DraftEdgeItem
+from app.ui.canvas.port_item import COMPATIBLE, NORMAL, REFUSED, PortItem
+from app.ui.commands import ConnectCommand, MoveNodesCommand
+
+if TYPE_CHECKING:
+    from app.ui.canvas.node_item import NodeItem
+    from app.ui.canvas.scene import CanvasScene
+
+
+class Interaction:
+    def __init__(self, scene: CanvasScene) -> None:
+        self.scene = scene
+
+    def mouse_move(self, pos: QPointF) -> bool:
+        """True when the event was consumed."""
+        return False
+
+    def mouse_release(self, pos: QPointF) -> None:
+        pass
+
+    def cancel(self) -> None:
+        pass
+
+
+class NewEdgeInteraction(Interaction):
+    """Drag from a port to a port of the other kind.
+
+    On start every candidate port is asked `doc.can_connect`: compatible ones light up
+    green, refused ones red, and hovering a refused one shows the reason next to it.
+    """
+
+    def __init__(self, scene: CanvasScene, port: PortItem) -> None:
+        super().__init__(scene)
+        self.port = port
+        self.draft = DraftEdgeItem(port)
+        self.reasons: dict[PortItem, str | None] = {}
+        self.target: PortItem | None = None
+
+    def _ends(self, other: PortItem) -> tuple[str, str, str, str]:
+        if self.port.is_input:
+            return other.node_name, other.port, self.port.node_name, self.port.port
+        return self.port.node_name, self.port.port, other.node_name, other.port
+
+    def start(self, pos: QPointF) -> None:
+        self.scene.addItem(self.draft)
+        self.draft.follow(pos)
+        doc = self.scene.session.doc
+        for node in self.scene.nodes.values():
+            ports = node.outputs if self.port.is_input else node.inputs
+            for other in ports.values():
+                reason = doc.can_connect(*self._ends(other))
+                self.reasons[other] = reason
+                other.set_state(REFUSED if reason else COMPATIBLE)
+
+    def _candidate(self, pos: QPointF) -> PortItem | None:
+        port = self.scene.port_at(pos)
+        if port is not None and port in self.reasons:
+            return port
+        node = self.scene.node_at(pos)
+        if node is None:
+            return None
+        return self._best_port(node)
+
+    def _best_port(self, node: NodeItem) -> PortItem | None:
+        """Dropping on a node body picks its first port that accepts the wire."""
+        ports = list((node.outputs if self.port.is_input else node.inputs).values())
+        for port in ports:
+            if self.reasons.get(port) is None:
+                return port
+        return ports[0] if ports else None
+
+    def mouse_move(self, pos: QPointF) -> bool:
+        self.draft.follow(pos)
+        target = self._candidate(pos)
+        if target is not self.target:
+            self.target = target
+            if target is not None and self.reasons.get(target):
+                text = textwrap.fill(self.reasons[target], 60)
+                self.scene.show_note(text, target.scene_anchor(), error=True)
+            elif target is not None:
+                self.scene.show_note(f"connect to {target.node_name}.{target.port}",
+                                     target.scene_anchor(), error=False)
+            else:
+                self.scene.hide_note()
+        return True
+
+    def mouse_release(self, pos: QPointF) -> None:
+        target = self._candidate(pos)
+        self._clear()
+        if target is None:
+            return
+        reason = self.reasons.get(target)
+        if reason:
+            self.scene.session.report(f"Cannot connect: {reason}")
+            return
+        src, src_port, dst, dst_port = self._ends(target)
+        self.scene.session.push(ConnectCommand(self.scene.session, src, src_port, dst, dst_port))
+
+    def cancel(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        for port in self.reasons:
+            port.set_state(NORMAL)
+        self.scene.hide_note()
+        if self.draft.scene() is not None:
+            self.scene.removeItem(self.draft)
+
+
+class MoveNodesInteraction(Interaction):
+    """Qt moves the selected items while dragging; on release one MoveNodesCommand records
+    where they ended up (snapped), so the document only sees the finished move."""
+
+    def __init__(self, scene: CanvasScene) -> None:
+        super().__init__(scene)
+        doc = scene.session.doc
+        self.start = {name: doc.node(name).pos for name in scene.selected_nodes()}
+
+    def mouse_release(self, pos: QPointF) -> None:
+        moves = {}
+        for name, old in self.start.items():
+            item = self.scene.nodes.get(name)
+            if item is None:
+                continue
+            new = (item.pos().x(), item.pos().y())
+            if new != old:
+                moves[name] = (old, new)
+        if moves:
+            self.scene.session.push(MoveNodesCommand(self.scene.session, moves))

@@ -1,0 +1,256 @@
+"""A layer on the canvas: type, name, key parameters and output shape, coloured by category.
+
+The item only draws what the scene tells it (node data and its NodeResult); it never
+edits the document. Moving it is visual until the move interaction commits a command.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+
+from app.core.graph import Node
+from app.ui import theme
+from app.ui.canvas.port_item import PortItem
+
+if TYPE_CHECKING:
+    from app.core.shapes import NodeResult
+
+WIDTH = 196.0
+HEIGHT = 70.0
+HEADER = 24.0
+GRID = 10.0
+
+# Short labels so the key parameters fit on one line of the node.
+_SHORT = {
+    "out_channels": "out", "kernel_size": "k", "out_features": "out", "hidden_size": "hidden",
+    "num_embeddings": "vocab", "embedding_dim": "dim", "negative_slope": "slope",
+    "output_size": "size", "num_groups": "groups", "stride": "s", "padding": "pad",
+}
+# Shown next to the key parameters when they differ from the default: they change shapes.
+_SHAPE_PARAMS = ("stride", "padding")
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "×".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def key_params_text(node: Node) -> str:
+    spec = node.spec
+    parts = []
+    for p in spec.params:
+        value = node.params.get(p.name)
+        if p.key or (p.name in _SHAPE_PARAMS and value not in (None, p.default)):
+            if value is None:
+                continue
+            parts.append(f"{_SHORT.get(p.name, p.name)} {format_value(value)}")
+    if spec.variadic:
+        parts.append(f"{len(node.input_ports())} inputs")
+    return " · ".join(parts)
+
+
+class NodeItem(QGraphicsObject):
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.name = node.name
+        self.layer_type = node.type
+        self.category = node.spec.category
+        self.params_text = ""
+        self.shape_text = ""
+        self.status = "pending"  # pending | ok | blocked | error | warning
+        self.message = ""
+        self.inputs: dict[str, PortItem] = {}
+        self.outputs: dict[str, PortItem] = {}
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        self.snap = True
+        self.update_node(node)
+        self.setPos(QPointF(*node.pos))
+
+    # -- content -----------------------------------------------------------------------------
+    def update_node(self, node: Node) -> None:
+        """Name, parameters and ports changed in the document."""
+        self.name = node.name
+        self.params_text = key_params_text(node)
+        self._sync_ports(self.inputs, node.input_ports(), True)
+        self._sync_ports(self.outputs, node.output_ports(), False)
+        self._update_tooltip()
+        self.update()
+
+    def _sync_ports(self, ports: dict[str, PortItem], names: tuple[str, ...],
+                    is_input: bool) -> None:
+        for gone in set(ports) - set(names):
+            item = ports.pop(gone)
+            item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        for name in names:
+            if name not in ports:
+                ports[name] = PortItem(self, name, is_input)
+        y = 0.0 if is_input else HEIGHT
+        for i, name in enumerate(names):
+            ports[name].setPos(WIDTH * (i + 1) / (len(names) + 1), y)
+
+    def set_result(self, result: NodeResult | None) -> None:
+        from app.core.shapes import format_shape
+
+        if result is None:
+            self.status, self.shape_text, self.message = "pending", "", ""
+        elif result.error:
+            self.status, self.message = "error", result.error
+            self.shape_text = "shape error"
+        elif result.blocked:
+            self.status, self.message = "blocked", "waiting for a shape from upstream"
+            self.shape_text = "waiting for input"
+        else:
+            shapes = [format_shape(s) for p, s in result.outputs.items() if p == "out"]
+            self.shape_text = "→ " + (shapes[0] if shapes else "")
+            self.status = "warning" if result.warnings else "ok"
+            self.message = "\n".join(result.warnings)
+        self._update_tooltip()
+        self.update()
+
+    def _update_tooltip(self) -> None:
+        lines = [f"<b>{self.name}</b> ({self.layer_type})"]
+        if self.params_text:
+            lines.append(self.params_text)
+        if self.message:
+            colour = theme.current().error if self.status == "error" else theme.current().warning
+            lines.append(f"<span style='color:{colour}'>{_html(self.message)}</span>")
+        self.setToolTip("<br>".join(lines))
+
+    # -- geometry ----------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        # Room for the error badge and port labels outside the body.
+        return QRectF(-4, -18, WIDTH + 14, HEIGHT + 36)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, WIDTH, HEIGHT), 8, 8)
+        return path
+
+    def centre(self) -> QPointF:
+        return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap
+                and self.scene() is not None and getattr(self.scene(), "snap_to_grid", False)):
+            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "node_moved"):
+                scene.node_moved(self)
+        return super().itemChange(change, value)
+
+    # -- painting ----------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        t = theme.current()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        body = QRectF(0, 0, WIDTH, HEIGHT)
+        colour = theme.category_colour(self.category)
+        self._paint_body(painter, body, colour, t)
+        self._paint_text(painter, t)
+        self._paint_port_labels(painter, t)
+        if self.status in ("error", "warning"):
+            self._paint_badge(painter, t)
+
+    def _paint_body(self, painter: QPainter, body: QRectF, colour: QColor,
+                    t: theme.Theme) -> None:
+        if self.isSelected():
+            border = QPen(QColor(t.accent), 2.5)
+        elif self.status == "error":
+            border = QPen(QColor(t.error), 2)
+        else:
+            border = QPen(QColor(t.node_border), 1)
+        path = QPainterPath()
+        path.addRoundedRect(body, 8, 8)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 28 if t.name == "light" else 70))
+        painter.drawPath(path.translated(0, 2))  # soft drop shadow
+        painter.setBrush(QBrush(QColor(t.node)))
+        painter.drawPath(path)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(QRectF(0, 0, WIDTH, HEADER), 8, 8)
+        painter.drawRect(QRectF(0, HEADER / 2, WIDTH, HEADER / 2))  # square lower corners
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(border)
+        painter.drawPath(path)
+
+    def _paint_text(self, painter: QPainter, t: theme.Theme) -> None:
+        title = QFont()
+        title.setPointSizeF(9.5)
+        title.setBold(True)
+        painter.setFont(title)
+        painter.setPen(QColor("#ffffff"))
+        fm = QFontMetricsF(title)
+        type_w = fm.horizontalAdvance(self.layer_type)
+        painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER), Qt.AlignmentFlag.AlignVCenter,
+                         self.layer_type)
+        small = QFont()
+        small.setPointSizeF(8.5)
+        painter.setFont(small)
+        painter.setPen(QColor(255, 255, 255, 220))
+        room = WIDTH - 30 - type_w
+        name = QFontMetricsF(small).elidedText(self.name, Qt.TextElideMode.ElideMiddle, room)
+        painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
+        body = QFont()
+        body.setPointSizeF(8.5)
+        painter.setFont(body)
+        painter.setPen(QColor(t.muted))
+        text = QFontMetricsF(body).elidedText(self.params_text, Qt.TextElideMode.ElideRight,
+                                              WIDTH - 18)
+        painter.drawText(QRectF(9, HEADER + 3, WIDTH - 18, 18), Qt.AlignmentFlag.AlignVCenter,
+                         text)
+        shape = QFont()
+        shape.setPointSizeF(9.5)
+        shape.setBold(self.status in ("ok", "warning"))
+        shape.setItalic(self.status in ("blocked", "pending"))
+        painter.setFont(shape)
+        colour = {"error": t.error, "ok": t.text, "warning": t.text}.get(self.status, t.muted)
+        painter.setPen(QColor(colour))
+        # Layers without key parameters (activations) centre the shape in the body.
+        top = HEADER + 21 if self.params_text else HEADER + 12
+        painter.drawText(QRectF(9, top, WIDTH - 18, 22), Qt.AlignmentFlag.AlignVCenter,
+                         self.shape_text)
+
+    def _paint_port_labels(self, painter: QPainter, t: theme.Theme) -> None:
+        font = QFont()
+        font.setPointSizeF(7.5)
+        painter.setFont(font)
+        painter.setPen(QColor(t.muted))
+        for ports, dy in ((self.inputs, -15.0), (self.outputs, HEIGHT + 3.0)):
+            if len(ports) < 2:
+                continue
+            for name, item in ports.items():
+                x = item.pos().x()
+                painter.drawText(QRectF(x + 6, dy, 60, 12), Qt.AlignmentFlag.AlignLeft, name)
+
+    def _paint_badge(self, painter: QPainter, t: theme.Theme) -> None:
+        colour = QColor(t.error if self.status == "error" else t.warning)
+        centre = QPointF(WIDTH, 0)
+        painter.setPen(QPen(QColor(t.node), 2))
+        painter.setBrush(colour)
+        painter.drawEllipse(centre, 9, 9)
+        font = QFont()
+        font.setPointSizeF(9)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(QRectF(centre.x() - 9, centre.y() - 9, 18, 18),
+                         Qt.AlignmentFlag.AlignCenter, "!")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,171 @@
+"""CanvasView: zoom to cursor, pan, rubber-band selection, fit, and palette drops."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+from app.ui.canvas.node_item import GRID, HEIGHT, WIDTH
+from app.ui.canvas.scene import CanvasScene
+
+LAYER_MIME = "application/x-torchcanvas-layer"
+MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
+READABLE_ZOOM = 0.8  # below this node text gets hard to read on opening a big network
+
+
+class CanvasView(QGraphicsView):
+    layerDropped = Signal(str, QPointF)  # layer type, scene position of the node's corner
+    zoomChanged = Signal(float)
+
+    def __init__(self, scene: CanvasScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setAcceptDrops(True)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self._pan_from: QPointF | None = None
+        self._space = False
+        self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
+
+    @property
+    def canvas(self) -> CanvasScene:
+        return self.scene()
+
+    # -- zoom --------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float) -> None:
+        factor = min(MAX_ZOOM, max(MIN_ZOOM, factor))
+        self.scale(factor / self.zoom(), factor / self.zoom())
+        self.zoomChanged.emit(self.zoom())
+
+    def zoom_by(self, step: float) -> None:
+        self.set_zoom(self.zoom() * step)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            super().wheelEvent(event)  # shift+wheel scrolls, as in most editors
+            return
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(1.15 ** steps)  # anchored under the mouse: zoom to cursor
+        event.accept()
+
+    def _grow_scene_rect(self, rect: QRectF) -> None:
+        self.setSceneRect(self.sceneRect().united(rect.adjusted(-2000, -2000, 2000, 2000)))
+
+    def fit_all(self) -> None:
+        rect = self.canvas.nodes_rect()
+        if rect.isNull():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        self._grow_scene_rect(rect)
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.0:
+            self.set_zoom(1.0)
+            self.centerOn(rect.center())
+        self.zoomChanged.emit(self.zoom())
+
+    def show_network(self) -> None:
+        """On opening: fit when that stays readable, else readable zoom at the network's top."""
+        self.fit_all()
+        rect = self.canvas.nodes_rect()
+        if rect.isNull() or self.zoom() >= READABLE_ZOOM:
+            return
+        self.set_zoom(READABLE_ZOOM)
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        self.centerOn(rect.center().x(), rect.top() - 40 + visible.height() / 2)
+
+    def centre_on_node(self, name: str) -> None:
+        item = self.canvas.nodes.get(name)
+        if item is not None:
+            self.ensureVisible(item.sceneBoundingRect(), 80, 80)
+
+    def free_spot(self) -> QPointF:
+        """Where a double-clicked palette layer lands: the centre of what is visible."""
+        centre = self.mapToScene(self.viewport().rect().center())
+        return QPointF(round((centre.x() - WIDTH / 2) / GRID) * GRID,
+                       round((centre.y() - HEIGHT / 2) / GRID) * GRID)
+
+    # -- pan: middle button, or space + left button ------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                self._space and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value()
+                                                - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif event.key() == Qt.Key.Key_Escape:
+            self.canvas.cancel_interaction()
+            self.canvas.clearSelection()
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+        super().keyReleaseEvent(event)
+
+    # -- drops from the palette --------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not event.mimeData().hasFormat(LAYER_MIME):
+            super().dropEvent(event)
+            return
+        layer_type = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8")
+        pos = self.mapToScene(event.position().toPoint())
+        corner = QPointF(round((pos.x() - WIDTH / 2) / GRID) * GRID,
+                         round((pos.y() - HEIGHT / 2) / GRID) * GRID)
+        self.layerDropped.emit(layer_type, corner)
+        event.acceptProposedAction()

@@ -1,0 +1,351 @@
+"""Undoable edits: one small QUndoCommand per NetworkDocument operation.
+
+Modelled on orange-canvas-core's document/commands.py: `do` and `revert` are each one
+call on the model, and compound edits (delete a selection, paste, a one-click fix) are
+built from child commands. A refused edit (DocumentError) is reported through the
+session, marks the command obsolete so QUndoStack drops it, and undoes any children
+that already ran, so the document is never left half-edited.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QUndoCommand
+
+from app.core.catalogue import spec_for
+from app.core.graph import DocumentError, Edge, NetworkDocument
+from app.core.templates import ROW
+
+if TYPE_CHECKING:
+    from app.core.shapes import Fix
+    from app.ui.session import EditorSession
+
+Pos = tuple[float, float]
+
+MOVE_ID = 1
+PARAMS_ID = 2
+
+
+class DocCommand(QUndoCommand):
+    """Base: subclasses implement `do` and `revert` against `self.doc`."""
+
+    def __init__(self, session: EditorSession, text: str) -> None:
+        super().__init__(text)
+        self.session = session
+
+    @property
+    def doc(self) -> NetworkDocument:
+        return self.session.doc
+
+    def do(self) -> None:
+        raise NotImplementedError
+
+    def revert(self) -> None:
+        raise NotImplementedError
+
+    def redo(self) -> None:
+        try:
+            self.do()
+        except DocumentError as exc:
+            self.setObsolete(True)
+            self.session.report(str(exc))
+
+    def undo(self) -> None:
+        self.revert()
+
+
+class CompoundCommand(DocCommand):
+    """Runs child commands in order and reverts them in reverse; all or nothing."""
+
+    def __init__(self, session: EditorSession, text: str,
+                 children: Sequence[DocCommand] = ()) -> None:
+        super().__init__(session, text)
+        self.children: list[DocCommand] = list(children)
+
+    def add(self, child: DocCommand) -> DocCommand:
+        self.children.append(child)
+        return child
+
+    def do(self) -> None:
+        done: list[DocCommand] = []
+        try:
+            for child in self.children:
+                child.do()
+                done.append(child)
+        except DocumentError:
+            for child in reversed(done):
+                child.revert()
+            raise
+
+    def revert(self) -> None:
+        for child in reversed(self.children):
+            child.revert()
+
+
+class AddNodeCommand(DocCommand):
+    def __init__(self, session: EditorSession, layer_type: str, params: dict[str, Any] | None
+                 = None, name: str | None = None, pos: Pos = (0.0, 0.0)) -> None:
+        super().__init__(session, f"Add {layer_type}")
+        self.layer_type = layer_type
+        self.params = dict(params or {})
+        self.name = name
+        self.pos = pos
+
+    def do(self) -> None:
+        # The name is fixed on the first run so redo recreates the very same node.
+        node = self.doc.add_node(self.layer_type, self.params, self.name, self.pos)
+        self.name = node.name
+
+    def revert(self) -> None:
+        self.doc.remove_node(self.name)
+
+
+class RemoveNodeCommand(DocCommand):
+    """Removes a node with its wires; undo restores both."""
+
+    def __init__(self, session: EditorSession, name: str) -> None:
+        super().__init__(session, f"Delete {name}")
+        self.name = name
+        self._saved: dict[str, Any] = {}
+        self._edges: list[Edge] = []
+
+    def do(self) -> None:
+        node = self.doc.node(self.name)
+        self._saved = {"type": node.type, "params": copy.deepcopy(node.params), "pos": node.pos}
+        self._edges = list(self.doc.incoming(self.name).values()) + self.doc.outgoing(self.name)
+        self.doc.remove_node(self.name)
+
+    def revert(self) -> None:
+        s = self._saved
+        self.doc.add_node(s["type"], s["params"], self.name, s["pos"])
+        for e in self._edges:
+            if self.doc.has_node(e.src) and self.doc.has_node(e.dst):
+                self.doc.connect(e.src, e.src_port, e.dst, e.dst_port)
+
+
+class RenameNodeCommand(DocCommand):
+    def __init__(self, session: EditorSession, old: str, new: str) -> None:
+        super().__init__(session, f"Rename {old} to {new}")
+        self.old, self.new = old, new
+
+    def do(self) -> None:
+        self.doc.rename_node(self.old, self.new)
+
+    def revert(self) -> None:
+        self.doc.rename_node(self.new, self.old)
+
+
+class SetParamsCommand(DocCommand):
+    """Consecutive edits of the same parameters of one node merge into one history entry
+    (clicking a spin box arrow five times is one change to the student)."""
+
+    def __init__(self, session: EditorSession, name: str, changes: dict[str, Any]) -> None:
+        keys = ", ".join(sorted(changes))
+        super().__init__(session, f"Set {name}.{keys}")
+        self.name = name
+        self.changes = dict(changes)
+        self.old: dict[str, Any] = {}
+
+    def id(self) -> int:
+        return PARAMS_ID
+
+    def do(self) -> None:
+        old = self.doc.set_params(self.name, self.changes)
+        if not self.old:
+            self.old = old
+
+    def revert(self) -> None:
+        self.doc.set_params(self.name, self.old)
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetParamsCommand) or other.name != self.name:
+            return False
+        if set(other.changes) != set(self.changes):
+            return False
+        self.changes = dict(other.changes)
+        return True
+
+
+class MoveNodesCommand(DocCommand):
+    """Moves nodes; consecutive moves of the same nodes merge (a drag, or arrow-key nudges)."""
+
+    def __init__(self, session: EditorSession, moves: dict[str, tuple[Pos, Pos]],
+                 text: str | None = None) -> None:
+        super().__init__(session, text or _move_text(moves))
+        self.moves = dict(moves)
+        self.mergeable = text is None
+
+    def id(self) -> int:
+        return MOVE_ID
+
+    def do(self) -> None:
+        for name, (_, new) in self.moves.items():
+            self.doc.move_node(name, new)
+
+    def revert(self) -> None:
+        for name, (old, _) in self.moves.items():
+            self.doc.move_node(name, old)
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, MoveNodesCommand) or not (self.mergeable and other.mergeable)
+                or set(other.moves) != set(self.moves)):
+            return False
+        self.moves = {n: (self.moves[n][0], other.moves[n][1]) for n in self.moves}
+        return True
+
+
+def _move_text(moves: dict[str, Any]) -> str:
+    return f"Move {next(iter(moves))}" if len(moves) == 1 else f"Move {len(moves)} nodes"
+
+
+class ConnectCommand(DocCommand):
+    def __init__(self, session: EditorSession, src: str, src_port: str, dst: str,
+                 dst_port: str) -> None:
+        super().__init__(session, f"Connect {src} → {dst}")
+        self.edge = Edge(src, src_port, dst, dst_port)
+
+    def do(self) -> None:
+        e = self.edge
+        self.doc.connect(e.src, e.src_port, e.dst, e.dst_port)
+
+    def revert(self) -> None:
+        self.doc.disconnect(self.edge)
+
+
+class DisconnectCommand(DocCommand):
+    def __init__(self, session: EditorSession, edge: Edge) -> None:
+        super().__init__(session, f"Disconnect {edge.src} → {edge.dst}")
+        self.edge = edge
+
+    def do(self) -> None:
+        self.doc.disconnect(self.edge)
+
+    def revert(self) -> None:
+        e = self.edge
+        self.doc.connect(e.src, e.src_port, e.dst, e.dst_port)
+
+
+# -- compound edits -------------------------------------------------------------------------
+
+def delete_command(session: EditorSession, nodes: Iterable[str],
+                   edges: Iterable[Edge] = ()) -> CompoundCommand:
+    """Delete wires first (so undo restores them exactly), then the nodes."""
+    nodes = list(dict.fromkeys(nodes))
+    doc = session.doc
+    wires = list(dict.fromkeys(edges))
+    for name in nodes:
+        wires += [e for e in list(doc.incoming(name).values()) + doc.outgoing(name)
+                  if e not in wires]
+    what = nodes[0] if len(nodes) == 1 and not edges else f"{len(nodes) + len(wires)} items"
+    if not nodes and len(wires) == 1:
+        what = f"wire {wires[0].src} → {wires[0].dst}"
+    cmd = CompoundCommand(session, f"Delete {what}")
+    for edge in wires:
+        cmd.add(DisconnectCommand(session, edge))
+    for name in nodes:
+        cmd.add(RemoveNodeCommand(session, name))
+    return cmd
+
+
+def paste_command(session: EditorSession, payload: dict[str, Any],
+                  offset: Pos) -> tuple[CompoundCommand, list[str]]:
+    """Add copied nodes (renamed where taken) and the wires between them."""
+    doc = session.doc
+    taken = set(doc.graph)
+    renames: dict[str, str] = {}
+    cmd = CompoundCommand(session, "Paste" if len(payload["nodes"]) != 1
+                          else f"Paste {payload['nodes'][0]['type']}")
+    for item in payload["nodes"]:
+        name = _free_name(item["name"], spec_for(item["type"]).prefix, taken)
+        taken.add(name)
+        renames[item["name"]] = name
+        x, y = item.get("pos", (0.0, 0.0))
+        cmd.add(AddNodeCommand(session, item["type"], item.get("params", {}), name,
+                               (x + offset[0], y + offset[1])))
+    for e in payload.get("edges", []):
+        if e["src"] in renames and e["dst"] in renames:
+            cmd.add(ConnectCommand(session, renames[e["src"]], e["src_port"], renames[e["dst"]],
+                                   e["dst_port"]))
+    return cmd, list(renames.values())
+
+
+def _free_name(wanted: str, prefix: str, taken: set[str]) -> str:
+    if wanted not in taken:
+        return wanted
+    stem = wanted.rstrip("0123456789") or prefix or "node"
+    i = 1
+    while f"{stem}{i}" in taken:
+        i += 1
+    return f"{stem}{i}"
+
+
+def insert_layer_command(session: EditorSession, node: str, port: str, layer_type: str,
+                         params: dict[str, Any], label: str | None = None) -> CompoundCommand:
+    """Put a new layer in front of node.port, already wired, making room below it.
+
+    The compound is orange's InsertNodeCommand: move nodes down, add node, remove the
+    old wire, add two wires.
+    """
+    doc = session.doc
+    old = doc.incoming(node).get(port)
+    target = doc.node(node)
+    name = doc.unique_name(spec_for(layer_type).prefix)
+    cmd = CompoundCommand(session, label or f"Insert {layer_type} before {node}")
+    x = doc.node(old.src).pos[0] if old is not None else target.pos[0]
+    below = sorted(doc.downstream(node))
+    moves = {n: (doc.node(n).pos, (doc.node(n).pos[0], doc.node(n).pos[1] + ROW)) for n in below}
+    cmd.add(MoveNodesCommand(session, moves, "Make room"))
+    if old is not None:
+        cmd.add(DisconnectCommand(session, old))
+    cmd.add(AddNodeCommand(session, layer_type, params, name, (x, target.pos[1])))
+    if old is not None:
+        cmd.add(ConnectCommand(session, old.src, old.src_port, name, "in"))
+    cmd.add(ConnectCommand(session, name, "out", node, port))
+    return cmd
+
+
+def fix_command(session: EditorSession, fix: Fix) -> DocCommand:
+    """A one-click shape fix as one undoable edit."""
+    if fix.kind == "set_param":
+        cmd = SetParamsCommand(session, fix.node, {fix.param: fix.value})
+        cmd.setText(f"Fix: {fix.label}")
+        return cmd
+    if fix.kind == "insert":
+        return insert_layer_command(session, fix.node, fix.port, fix.layer_type,
+                                    dict(fix.layer_params), f"Fix: {fix.label}")
+    raise ValueError(f"unknown fix kind {fix.kind!r}")
+
+
+def move_input_command(session: EditorSession, node: str, port: str,
+                       other: str) -> CompoundCommand:
+    """Swap the wires on two input ports of a merge node (Concat order matters)."""
+    incoming = session.doc.incoming(node)
+    a, b = incoming.get(port), incoming.get(other)
+    cmd = CompoundCommand(session, f"Swap {node}.{port} and {node}.{other}")
+    for edge in (a, b):
+        if edge is not None:
+            cmd.add(DisconnectCommand(session, edge))
+    if a is not None:
+        cmd.add(ConnectCommand(session, a.src, a.src_port, node, other))
+    if b is not None:
+        cmd.add(ConnectCommand(session, b.src, b.src_port, node, port))
+    return cmd
+
+
+def append_layer_command(session: EditorSession, layer_type: str, after: str | None,
+                         pos: Pos) -> CompoundCommand:
+    """Add a layer and, when `after` has a free output, wire it in (palette double-click)."""
+    doc = session.doc
+    name = doc.unique_name(spec_for(layer_type).prefix)
+    cmd = CompoundCommand(session, f"Add {layer_type}")
+    cmd.add(AddNodeCommand(session, layer_type, {}, name, pos))
+    spec = spec_for(layer_type)
+    if after is not None and doc.has_node(after) and spec.input_ports(spec.defaults()):
+        src = doc.node(after)
+        if "out" in src.output_ports() and not doc.outgoing(after):
+            cmd.add(ConnectCommand(session, after, "out", name, spec.input_ports(
+                spec.defaults())[0]))
+    return cmd

@@ -1,0 +1,287 @@
+"""Inspector: the selected node's name, parameters, shape, formula, problems and fixes.
+
+Editors are rebuilt only when the selection changes; document changes (also from undo)
+and new shape results just refresh values and labels, so focus is never lost mid-edit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.graph import Change, DocumentError, check_identifier
+from app.ui import theme
+from app.ui.commands import RenameNodeCommand, SetParamsCommand, move_input_command
+from app.ui.panels.param_editors import ParamEditor, editor_for
+from app.ui.session import EditorSession
+
+if TYPE_CHECKING:
+    from app.core.shapes import Fix
+
+
+def _label(text: str = "", *, wrap: bool = True, muted: bool = False) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(wrap)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if muted:
+        label.setStyleSheet(f"color: {theme.current().muted};")
+    return label
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title.upper())
+    label.setStyleSheet(f"color: {theme.current().muted}; font-weight: 600; font-size: 8pt;"
+                        " letter-spacing: 1px; margin-top: 8px;")
+    return label
+
+
+class InspectorPanel(QScrollArea):
+    fixRequested = Signal(object)  # app.core.shapes.Fix
+
+    def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.node: str | None = None
+        self.editors: dict[str, ParamEditor] = {}
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.body = QWidget()
+        self.layout_ = QVBoxLayout(self.body)
+        self.layout_.setContentsMargins(10, 8, 10, 10)
+        self.layout_.setSpacing(4)
+        self.setWidget(self.body)
+        session.documentChanged.connect(self._on_change)
+        session.documentReplaced.connect(lambda: self.show_node(None))
+        session.resultsChanged.connect(self._on_results)
+        self.show_node(None)
+
+    # -- building ----------------------------------------------------------------------------
+    def _clear(self) -> None:
+        _clear_layout(self.layout_)
+        self.editors = {}
+
+    def show_node(self, name: str | None) -> None:
+        self._clear()
+        self.node = name if name and self.session.doc.has_node(name) else None
+        if self.node is None:
+            hint = _label("Select a layer on the canvas to edit its parameters.\n\n"
+                          "Drag layers from the palette, then drag from an output port "
+                          "(bottom) to an input port (top) to connect them.", muted=True)
+            self.layout_.addWidget(hint)
+            self.layout_.addStretch(1)
+            return
+        node = self.session.doc.node(self.node)
+        spec = node.spec
+        self._add_header(spec.type, spec.category)
+        self._add_name_row()
+        self.shape_label = _label()
+        self.layout_.addWidget(self.shape_label)
+        self.problem_box = QVBoxLayout()
+        self.layout_.addLayout(self.problem_box)
+        if spec.params:
+            self.layout_.addWidget(_section("Parameters"))
+            form = QFormLayout()
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+            for p in spec.params:
+                editor = editor_for(p)
+                editor.committed.connect(self._commit)
+                self.editors[p.name] = editor
+                label = QLabel(p.name)
+                label.setToolTip(p.help)
+                form.addRow(label, editor)
+            self.layout_.addLayout(form)
+        self.inputs_box = QVBoxLayout()
+        if spec.variadic:
+            self.layout_.addWidget(_section("Input order"))
+            self.layout_.addLayout(self.inputs_box)
+        self.layout_.addWidget(_section("Shape"))
+        self.formula_label = _label(spec.formula, muted=True)
+        self.layout_.addWidget(self.formula_label)
+        self.explanation_label = _label()
+        self.explanation_label.setStyleSheet("font-family: monospace;")
+        self.layout_.addWidget(self.explanation_label)
+        self.layout_.addWidget(_section("About " + spec.type))
+        self.layout_.addWidget(_label(spec.help))
+        self.layout_.addStretch(1)
+        self.refresh()
+
+    def _add_header(self, layer_type: str, category: str) -> None:
+        colour = theme.CATEGORY_COLOURS.get(category, "#64748b")
+        header = QLabel(f"<span style='font-size:13pt; font-weight:600'>{layer_type}</span>"
+                        f"&nbsp;&nbsp;<span style='color:{colour}; font-weight:600'>"
+                        f"● {category}</span>")
+        self.layout_.addWidget(header)
+
+    def _add_name_row(self) -> None:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Name"))
+        self.name_edit = QLineEdit(self.node)
+        self.name_edit.setToolTip("The attribute name in the generated code (F2 to rename)")
+        self.name_edit.editingFinished.connect(self._rename)
+        row.addWidget(self.name_edit, 1)
+        self.layout_.addLayout(row)
+        self.name_error = _label()
+        self.name_error.setStyleSheet(f"color: {theme.current().error};")
+        self.name_error.hide()
+        self.layout_.addWidget(self.name_error)
+
+    # -- refreshing --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Values from the document, shape/formula/problems from the latest results."""
+        if self.node is None:
+            return
+        node = self.session.doc.node(self.node)
+        result = self.session.result(self.node)
+        resolved = result.resolved if result is not None else {}
+        for name, editor in self.editors.items():
+            editor.set_value(node.params[name], resolved.get(name))
+        if self.name_edit.text() != self.node and not self.name_edit.hasFocus():
+            self.name_edit.setText(self.node)
+        self._refresh_shape(result)
+        self._refresh_problems(result)
+        if node.spec.variadic:
+            self._refresh_inputs()
+
+    def _refresh_shape(self, result: object) -> None:
+        from app.core.shapes import format_shape
+
+        if result is None:
+            text = "<i>computing shape…</i>"
+        elif result.error:
+            text = f"<span style='color:{theme.current().error}'>Output: shape error</span>"
+        elif result.blocked:
+            text = "<i>Output: waiting for a shape from upstream</i>"
+        else:
+            outs = ", ".join(f"{p} {format_shape(s)}" if len(result.outputs) > 1
+                             else format_shape(s) for p, s in result.outputs.items())
+            text = f"Output: <b>{outs}</b>"
+        self.shape_label.setText(text)
+        self.explanation_label.setText(getattr(result, "explanation", "") or "")
+        self.explanation_label.setVisible(bool(self.explanation_label.text()))
+
+    def _refresh_problems(self, result: object) -> None:
+        _clear_layout(self.problem_box)
+        if result is None:
+            return
+        t = theme.current()
+        messages = ([(result.error, t.error)] if result.error else []) + [
+            (w, t.warning) for w in result.warnings]
+        for message, colour in messages:
+            label = _label(message)
+            label.setStyleSheet(f"color: {colour}; border-left: 3px solid {colour};"
+                                " padding-left: 6px;")
+            self.problem_box.addWidget(label)
+        for fix in result.fixes:
+            button = QPushButton(f"Fix: {fix.label}")
+            button.setToolTip("Apply this change (undoable)")
+            button.clicked.connect(lambda _c=False, f=fix: self._request_fix(f))
+            self.problem_box.addWidget(button)
+
+    def _request_fix(self, fix: Fix) -> None:
+        self.fixRequested.emit(fix)
+
+    def _refresh_inputs(self) -> None:
+        _clear_layout(self.inputs_box)
+        node = self.session.doc.node(self.node)
+        incoming = self.session.doc.incoming(self.node)
+        ports = node.input_ports()
+        for i, port in enumerate(ports):
+            edge = incoming.get(port)
+            row = QHBoxLayout()
+            source = f"{edge.src}" if edge else "<i>not connected</i>"
+            row.addWidget(_label(f"{i + 1}. <b>{port}</b> ← {source}", wrap=False), 1)
+            for text, other, tip in (("▲", i - 1, "Move up"), ("▼", i + 1, "Move down")):
+                button = QToolButton()
+                button.setText(text)
+                button.setToolTip(f"{tip}: swap with {ports[other]}" if 0 <= other < len(ports)
+                                  else tip)
+                button.setEnabled(0 <= other < len(ports))
+                if 0 <= other < len(ports):
+                    button.clicked.connect(lambda _c=False, a=port, b=ports[other]:
+                                           self.swap_inputs(a, b))
+                row.addWidget(button)
+            holder = QWidget()
+            holder.setLayout(row)
+            self.inputs_box.addWidget(holder)
+
+    # -- edits -------------------------------------------------------------------------------
+    def _commit(self, param: str, value: object) -> None:
+        editor = self.editors[param]
+        errors: list[str] = []
+        self.session.errorReported.connect(errors.append)
+        try:
+            self.session.push(SetParamsCommand(self.session, self.node, {param: value}))
+        finally:
+            self.session.errorReported.disconnect(errors.append)
+        if errors:
+            editor.set_error(errors[0])
+            editor.value = self.session.doc.node(self.node).params[param]
+
+    def _rename(self) -> None:
+        new = self.name_edit.text().strip()
+        if self.node is None or new == self.node:
+            self.name_error.hide()
+            return
+        try:
+            check_identifier(new)
+            if self.session.doc.has_node(new):
+                raise DocumentError(f"a node named {new!r} already exists")
+        except DocumentError as exc:
+            self.name_error.setText(str(exc))
+            self.name_error.show()
+            return
+        self.name_error.hide()
+        self.session.push(RenameNodeCommand(self.session, self.node, new))
+
+    def swap_inputs(self, port: str, other: str) -> None:
+        self.session.push(move_input_command(self.session, self.node, port, other))
+
+    def focus_name(self) -> None:
+        if self.node is not None:
+            self.name_edit.setFocus()
+            self.name_edit.selectAll()
+
+    # -- listening ---------------------------------------------------------------------------
+    def _on_change(self, change: Change) -> None:
+        if self.node is None:
+            return
+        if change.kind == "node_renamed" and change.detail["old"] == self.node:
+            self.node = change.detail["new"]
+            self.name_edit.setText(self.node)
+        elif change.kind == "node_removed" and self.node in change.nodes:
+            self.show_node(None)
+        elif change.kind == "params_changed" and self.node in change.nodes:
+            self.refresh()
+        elif change.kind in ("edge_added", "edge_removed") and self.node in change.nodes:
+            if self.session.doc.node(self.node).spec.variadic:
+                self._refresh_inputs()
+        elif change.kind == "reset":
+            self.show_node(None)
+
+    def _on_results(self, names: list[str]) -> None:
+        if self.node is not None and self.node in names:
+            self.refresh()
+
+
+def _clear_layout(layout: QVBoxLayout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        if item.widget() is not None:
+            item.widget().hide()  # deleteLater alone leaves it painted until the next loop
+            item.widget().deleteLater()
+        elif item.layout() is not None:
+            _clear_layout(item.layout())

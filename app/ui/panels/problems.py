@@ -1,0 +1,101 @@
+"""Problems: every error and warning of the network; clicking one selects its node.
+
+A node's one-click fixes appear as child rows under its first problem; activating a
+fix row asks the main window to apply it as one undoable command.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from app.ui import theme
+from app.ui.session import EditorSession
+
+NODE_ROLE = Qt.ItemDataRole.UserRole
+FIX_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ProblemsPanel(QWidget):
+    nodeSelected = Signal(str)
+    fixRequested = Signal(object)  # app.core.shapes.Fix
+    countChanged = Signal(int, int)  # errors, warnings
+
+    def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.summary = QLabel()
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setWordWrap(True)
+        self.tree.setUniformRowHeights(False)
+        self.tree.itemClicked.connect(self._clicked)
+        self.tree.itemActivated.connect(self._activated)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 6)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tree)
+        session.resultsChanged.connect(lambda _names: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        t = theme.current()
+        self.tree.clear()
+        shown_fixes: set[str] = set()
+        n_errors = n_warnings = 0
+        for problem in self.session.problems:
+            is_error = problem.severity == "error"
+            n_errors += is_error
+            n_warnings += not is_error
+            item = QTreeWidgetItem(["●  " + problem.message])
+            item.setForeground(0, QColor(t.error if is_error else t.warning))
+            item.setToolTip(0, problem.message)
+            item.setData(0, NODE_ROLE, problem.node)
+            self.tree.addTopLevelItem(item)
+            result = self.session.result(problem.node) if problem.node else None
+            if result is not None and problem.node not in shown_fixes and result.fixes:
+                shown_fixes.add(problem.node)
+                for fix in result.fixes:
+                    self._add_fix(item, fix, problem.node)
+                item.setExpanded(True)
+        self._set_summary(n_errors, n_warnings)
+        self.countChanged.emit(n_errors, n_warnings)
+
+    def _add_fix(self, parent: QTreeWidgetItem, fix: object, node: str) -> None:
+        child = QTreeWidgetItem([f"Fix: {fix.label}   (double-click to apply)"])
+        font = QFont(child.font(0))
+        font.setUnderline(True)
+        child.setFont(0, font)
+        child.setForeground(0, QColor(theme.current().accent))
+        child.setData(0, NODE_ROLE, node)
+        child.setData(0, FIX_ROLE, fix)
+        parent.addChild(child)
+
+    def _set_summary(self, n_errors: int, n_warnings: int) -> None:
+        if not n_errors and not n_warnings:
+            self.summary.setText(f"<span style='color:{theme.current().ok}'>✔ No problems: "
+                                 "every shape fits.</span>")
+            return
+        self.summary.setText(f"{n_errors} error(s), {n_warnings} warning(s). Click one to "
+                             "select its layer.")
+
+    def fix_items(self) -> list[QTreeWidgetItem]:
+        items = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            items += [top.child(j) for j in range(top.childCount())]
+        return items
+
+    def _clicked(self, item: QTreeWidgetItem) -> None:
+        node = item.data(0, NODE_ROLE)
+        if node:
+            self.nodeSelected.emit(node)
+
+    def _activated(self, item: QTreeWidgetItem) -> None:
+        fix = item.data(0, FIX_ROLE)
+        if fix is not None:
+            self.fixRequested.emit(fix)
+        else:
+            self._clicked(item)
