@@ -210,6 +210,6 @@ def config_from_dict(data: Any, where: str = "training") -> TrainConfig:
 def default_config(task: str) -> TrainConfig:
     """Sensible starting points: cross-entropy + Adam, or MSE + SGD for regression."""
     if task == "regression":
-        return TrainConfig(epochs=20, loss=LossConfig("MSE"),
+        return TrainConfig(epochs=10, batch_size=10, loss=LossConfig("MSE"),  # d2l 3.2
                            optimizer=OptimizerConfig("SGD", lr=0.03)).validated()
     return TrainConfig().validated()
