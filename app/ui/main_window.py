@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
     # -- construction ------------------------------------------------------------------------
     def _build_canvas(self) -> None:
         self.scene = CanvasScene(self.session)
+        self.scene.setParent(self)
         self.view = CanvasView(self.scene)
         self.setCentralWidget(self.view)
 
@@ -315,6 +317,8 @@ class MainWindow(QMainWindow):
 
     # -- selection ---------------------------------------------------------------------------
     def _selection_changed(self) -> None:
+        if not shiboken6.isValid(self.scene):
+            return  # the window is being destroyed and the scene with it
         names = self.scene.selected_nodes()
         self.inspector.show_node(names[0] if len(names) == 1 else None)
         if len(names) == 1:

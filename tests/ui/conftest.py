@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,7 +25,7 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path: Path):  # noqa: ANN001, ANN201 - pytest fixtures
+def make_window(qtbot, tmp_path: Path):
     from app.ui.main_window import DISCARD, MainWindow
 
     windows = []
@@ -51,11 +51,11 @@ def make_window(qtbot, tmp_path: Path):  # noqa: ANN001, ANN201 - pytest fixture
 
 
 @pytest.fixture
-def window(make_window):  # noqa: ANN001, ANN201
+def window(make_window):
     return make_window("lenet5")
 
 
-def settle(window) -> None:  # noqa: ANN001
+def settle(window) -> None:
     """Run the pending shape inference now (it normally runs on the next event-loop tick)."""
     QCoreApplication.processEvents()
     if window.session.pending:
@@ -63,5 +63,5 @@ def settle(window) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(name="settle")
-def settle_fixture():  # noqa: ANN201
+def settle_fixture():
     return settle

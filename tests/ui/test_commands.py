@@ -22,7 +22,7 @@ from app.ui.session import EditorSession
 
 
 @pytest.fixture
-def session(qapp) -> EditorSession:  # noqa: ANN001
+def session(qapp) -> EditorSession:
     return EditorSession(build_template("lenet5"))
 
 
@@ -110,7 +110,7 @@ def _image_into_linear() -> NetworkDocument:
     return doc
 
 
-def test_insert_fix_is_one_undoable_step(qapp) -> None:  # noqa: ANN001
+def test_insert_fix_is_one_undoable_step(qapp) -> None:
     session = EditorSession(_image_into_linear())
     session.infer_now()
     fix = session.result("fc").fixes[0]
@@ -128,7 +128,7 @@ def test_insert_fix_is_one_undoable_step(qapp) -> None:  # noqa: ANN001
     assert session.doc.to_dict() == before
 
 
-def test_swap_merge_inputs(qapp) -> None:  # noqa: ANN001
+def test_swap_merge_inputs(qapp) -> None:
     session = EditorSession(build_template("residual_cnn"))
     add = next(n.name for n in session.doc.nodes if n.type == "Add")
     a, b = (session.doc.incoming(add)[p].src for p in ("in1", "in2"))
