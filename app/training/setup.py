@@ -37,7 +37,8 @@ def _submodule(model: nn.Module, name: str, where: str) -> nn.Module:
             raise AttributeError
         return model.get_submodule(name)
     except AttributeError:
-        layers = ", ".join(n for n, m in model.named_children() if any(m.parameters()))
+        layers = ", ".join(n for n, m in model.named_children()
+                           if next(m.parameters(), None) is not None)
         raise ConfigError(f"{where}: no layer named {name!r} (layers with weights: "
                           f"{layers})") from None
 
