@@ -210,8 +210,8 @@ def _rnn_params(kind: str) -> tuple[Param, ...]:
                             choices=("tanh", "relu")))
     params += [
         _bool("bias", True, "Learn bias terms."),
-        _bool("batch_first", True, "Input is batch × sequence × features. TorchCanvas tensors "
-              "are batch-first, so this is on by default (torch's own default is off)."),
+        _bool("batch_first", True, "Input is batch × sequence × features. Canvas tensors are "
+              "always batch-first, so it stays on (torch's own default is off)."),
         _float("dropout", 0.0, "Dropout between stacked layers (needs num_layers > 1).",
                minimum=0.0, maximum=1.0),
         _bool("bidirectional", False, "Also run the sequence backwards; doubles the features."),
@@ -454,7 +454,7 @@ _SPECS: list[LayerSpec] = [
     LayerSpec(
         "RNN", "Recurrent", "torch.nn.RNN", _rnn_params("RNN"),
         "An Elman recurrent network: h_t = tanh(W_ih·x_t + W_hh·h_(t−1) + b). Reads a sequence "
-        "step by step, carrying a hidden state.",
+        "step by step, carrying a hidden state. Input is batch × sequence × features.",
         "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
         ranks=(2,), prefix="rnn", ctor_exclude=("output",),
     ),

@@ -66,7 +66,7 @@ class GraphModule(nn.Module):
         return results[0] if len(results) == 1 else results
 
 
-def _is_chain(doc: NetworkDocument, order: list[str]) -> bool:
+def _is_chain(doc: NetworkDocument, order: list[str], rank: dict[str, int]) -> bool:
     nodes = [doc.node(n) for n in order]
     if [n.type for n in nodes].count("Input") != 1 or [n.type for n in nodes].count(
             "Output") != 1:
@@ -78,24 +78,30 @@ def _is_chain(doc: NetworkDocument, order: list[str]) -> bool:
             return False
     edges = doc.edges
     return len(edges) == len(order) - 1 and all(
-        order.index(e.dst) == order.index(e.src) + 1 for e in edges)
+        rank[e.dst] == rank[e.src] + 1 for e in edges)
 
 
-def check_compilable(doc: NetworkDocument) -> dict[str, NodeResult]:
-    results = infer_shapes(doc)
+def check_compilable(doc: NetworkDocument,
+                     results: dict[str, NodeResult] | None = None) -> dict[str, NodeResult]:
+    results = infer_shapes(doc) if results is None else results
     problems = errors(network_problems(doc, results))
     if problems:
         raise CompileError(problems)
     return results
 
 
-def compile_document(doc: NetworkDocument) -> nn.Module:
-    """Build the trainable module; raises CompileError listing the graph's problems."""
-    results = check_compilable(doc)
+def compile_document(doc: NetworkDocument,
+                     results: dict[str, NodeResult] | None = None) -> nn.Module:
+    """Build the trainable module; raises CompileError listing the graph's problems.
+
+    `results` are up-to-date inference results (a live ShapeInference's), saving a pass.
+    """
+    results = check_compilable(doc, results)
     order = doc.topological_order()
+    rank = {name: i for i, name in enumerate(order)}
     modules = {name: doc.node(name).spec.build(results[name].resolved) for name in order
                if doc.node(name).spec.type not in ("Input", "Output")}
-    if _is_chain(doc, order):
+    if _is_chain(doc, order, rank):
         return nn.Sequential(OrderedDict(modules))
     steps = []
     for name in order:

@@ -19,7 +19,7 @@ def run_node(spec: LayerSpec, module: nn.Module, resolved: dict[str, Any],
     if spec.category == "Recurrent":
         sequence = module(args[0])[0]
         if resolved["output"] == "last":
-            sequence = sequence[:, -1] if resolved["batch_first"] else sequence[-1]
+            sequence = sequence[:, -1]
         return (sequence,)
     result = module(*args)
     return result if isinstance(result, tuple) else (result,)

@@ -100,6 +100,7 @@ class NetworkDocument:
     def __init__(self) -> None:
         self.graph = nx.MultiDiGraph()
         self._listeners: list[Callable[[Change], None]] = []
+        self._order: list[str] | None = None  # cached topological order
 
     # -- observation -----------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -109,6 +110,8 @@ class NetworkDocument:
         self._listeners.remove(listener)
 
     def _emit(self, change: Change) -> None:
+        if change.kind not in ("params_changed", "node_moved"):
+            self._order = None
         for listener in list(self._listeners):
             listener(change)
 
@@ -139,7 +142,10 @@ class NetworkDocument:
         return [data["edge"] for _, _, data in self.graph.out_edges(name, data=True)]
 
     def topological_order(self) -> list[str]:
-        return list(nx.lexicographical_topological_sort(self.graph))
+        """Sources first; ties broken by name so the order (and saved files) is stable."""
+        if self._order is None:
+            self._order = list(nx.lexicographical_topological_sort(self.graph))
+        return list(self._order)
 
     def downstream(self, name: str) -> set[str]:
         return {name} | nx.descendants(self.graph, name)

@@ -17,11 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from app.core.catalogue import LayerSpec
-from app.core.execution import build_meta, run_node
 from app.core.graph import Change, NetworkDocument, Node
+from app.core.shape_rules import RULES, broadcastable, output_dtypes
 
 Shape = tuple[int, ...]
 BATCH = 2  # > 1 so batch-statistics layers can run; never shown to the user
@@ -253,11 +251,11 @@ def _check_concat(node: Node, spec: LayerSpec, inputs: list[_Input], p: dict[str
 
 def _check_elementwise(node: Node, spec: LayerSpec, inputs: list[_Input],
                        p: dict[str, Any]) -> None:
-    first = inputs[0]
+    first, combined = inputs[0], inputs[0].shape
     for x in inputs[1:]:
-        try:
-            torch.broadcast_shapes((BATCH, *first.shape), (BATCH, *x.shape))
-        except RuntimeError:
+        if broadcastable(combined, x.shape):
+            combined = RULES["Add"]([combined, x.shape], p)[0]
+        else:
             fixes = []
             hint = "make the shapes equal"
             if len(x.shape) == len(first.shape) == 3 and x.shape[1:] == first.shape[1:]:
@@ -282,7 +280,23 @@ def _check_reshape(node: Node, spec: LayerSpec, inputs: list[_Input], p: dict[st
                         f"multiply to {total}")
 
 
+def _check_flatten(node: Node, spec: LayerSpec, inputs: list[_Input],
+                   p: dict[str, Any]) -> None:
+    rank = len(inputs[0].shape) + 1
+    start, end = (_check_dim(node, p[k], rank - 1) if -rank <= p[k] < rank else None
+                  for k in ("start_dim", "end_dim"))
+    if start is None or end is None or start > end:
+        raise NodeError(f"{node.name}: start_dim={p['start_dim']} and end_dim={p['end_dim']} "
+                        f"do not describe a range of the {rank}-D input (batch is dim 0); "
+                        "use start_dim=1, end_dim=-1 to flatten each sample")
+
+
 def _check_rnn(node: Node, spec: LayerSpec, inputs: list[_Input], p: dict[str, Any]) -> None:
+    if not p["batch_first"]:
+        raise NodeError(f"{node.name}: with batch_first off, torch reads the batch dimension as "
+                        "time; canvas tensors are batch × sequence × features, so turn "
+                        "batch_first on",
+                        Fix("Turn batch_first on", "set_param", node.name, "batch_first", True))
     if p["dropout"] > 0 and p["num_layers"] == 1:
         raise NodeError(f"{node.name}: dropout only acts between stacked layers; set "
                         "num_layers > 1 or dropout = 0",
@@ -316,6 +330,7 @@ _CHECKS: dict[str, Callable[[Node, LayerSpec, list[_Input], dict[str, Any]], Non
     "Softmax": _check_softmax, "LogSoftmax": _check_softmax,
     "Concat": _check_concat, "Add": _check_elementwise, "Multiply": _check_elementwise,
     "Reshape": _check_reshape,
+    "Flatten": _check_flatten,
     "RNN": _check_rnn, "LSTM": _check_rnn, "GRU": _check_rnn,
     "MaxUnpool2d": _check_unpool,
 }
@@ -356,7 +371,7 @@ class ShapeInference:
     def __init__(self, doc: NetworkDocument) -> None:
         self.doc = doc
         self.results: dict[str, NodeResult] = {}
-        self._meta: dict[str, tuple[str, Any, tuple]] = {}  # name -> (key, module, outputs)
+        self._memo: dict[str, list[tuple[Shape, str]]] = {}  # meta runs, by layer and input
         self._dirty: set[str] = set(doc.graph)
         self.recomputed: list[str] = []  # names recomputed by the last infer(), for tests
         doc.subscribe(self._on_change)
@@ -369,18 +384,15 @@ class ShapeInference:
             return
         if change.kind == "reset":
             self.results.clear()
-            self._meta.clear()
             self._dirty = set(self.doc.graph)
             return
         if change.kind == "node_renamed":
             old, new = change.detail["old"], change.detail["new"]
             self.results.pop(old, None)
-            self._meta.pop(old, None)
             self._dirty.discard(old)
         for name in change.nodes:
             if change.kind == "node_removed":
                 self.results.pop(name, None)
-                self._meta.pop(name, None)
                 self._dirty.discard(name)
             elif self.doc.has_node(name):
                 self._dirty |= self.doc.downstream(name)
@@ -428,7 +440,6 @@ class ShapeInference:
             return NodeResult({"out": shape}, {"out": node.params["dtype"]}, dict(node.params))
         inputs = self._gather(node)
         if isinstance(inputs, NodeResult):
-            self._meta.pop(node.name, None)
             return inputs
         try:
             return self._run(node, spec, inputs)
@@ -446,31 +457,44 @@ class ShapeInference:
         check = _CHECKS.get(spec.type)
         if check:
             check(node, spec, inputs, resolved)
-        outputs = self._meta_forward(node, spec, resolved, inputs)
+        outputs = self._outputs(node, spec, resolved, inputs)
         ports = node.output_ports()
         warnings, fixes = _warnings(node, spec, inputs)
         explanation = spec.explain(inputs[0].shape, resolved) if spec.explain else ""
         return NodeResult(
-            {p: tuple(t.shape[1:]) for p, t in zip(ports, outputs)},
-            {p: str(t.dtype).removeprefix("torch.") for p, t in zip(ports, outputs)},
+            {p: shape for p, (shape, _) in zip(ports, outputs)},
+            {p: dtype for p, (_, dtype) in zip(ports, outputs)},
             resolved, warnings=warnings, fixes=fixes, explanation=explanation)
 
-    def _meta_forward(self, node: Node, spec: LayerSpec, resolved: dict[str, Any],
-                      inputs: list[_Input]) -> tuple:
+    def _outputs(self, node: Node, spec: LayerSpec, resolved: dict[str, Any],
+                 inputs: list[_Input]) -> list[tuple[Shape, str]]:
+        rule = RULES.get(spec.type)
+        if rule is not None:
+            shapes = rule([x.shape for x in inputs], resolved)
+            return list(zip(shapes, output_dtypes(spec.type, inputs[0].dtype, len(shapes))))
         key = json.dumps([spec.type, resolved, [(x.shape, x.dtype) for x in inputs]],
                          sort_keys=True)
-        cached = self._meta.get(node.name)
-        if cached and cached[0] == key:
-            return cached[2]
-        args = [torch.empty((BATCH, *x.shape), dtype=getattr(torch, x.dtype), device="meta")
-                for x in inputs]
-        try:
-            module = build_meta(spec, resolved)
-            outputs = run_node(spec, module, resolved, args)
-        except Exception as exc:  # noqa: BLE001 - torch's own validation: turn any failure into a message
-            raise NodeError(_torch_message(node, exc)) from None
-        self._meta[node.name] = (key, module, outputs)
-        return outputs
+        if key not in self._memo:
+            if len(self._memo) > 4096:
+                self._memo.clear()
+            self._memo[key] = _meta_outputs(node, spec, resolved, inputs)
+        return self._memo[key]
+
+
+def _meta_outputs(node: Node, spec: LayerSpec, resolved: dict[str, Any],
+                  inputs: list[_Input]) -> list[tuple[Shape, str]]:
+    """Run the layer on meta tensors: torch itself computes and validates the shapes."""
+    import torch
+
+    from app.core.execution import build_meta, run_node
+
+    args = [torch.empty((BATCH, *x.shape), dtype=getattr(torch, x.dtype), device="meta")
+            for x in inputs]
+    try:
+        outputs = run_node(spec, build_meta(spec, resolved), resolved, args)
+    except Exception as exc:  # noqa: BLE001 - torch's own validation becomes the message
+        raise NodeError(_torch_message(node, exc)) from None
+    return [(tuple(t.shape[1:]), str(t.dtype).removeprefix("torch.")) for t in outputs]
 
 
 def infer_shapes(doc: NetworkDocument) -> dict[str, NodeResult]:

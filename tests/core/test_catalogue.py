@@ -61,6 +61,8 @@ def _value(draw: st.DrawFn, p, rank: int) -> Any:
         return draw(st.integers(1, rank))
     if p.name == "end_dim":
         return -1
+    if p.name == "batch_first":
+        return True
     if p.auto:
         return None
     if p.kind == BOOL:

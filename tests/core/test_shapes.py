@@ -195,3 +195,17 @@ def test_incremental_matches_full_inference_after_edits() -> None:
         assert (incremental[name].outputs, incremental[name].error) == (
             full[name].outputs, full[name].error), name
     assert full["block2_add"].error.startswith("block2_add cannot add")
+
+
+def test_common_layers_are_inferred_without_importing_torch() -> None:
+    """The editor shows shapes before torch has loaded (it takes seconds to import)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom app.core.templates import build_template\n"
+            "from app.core.shapes import infer_shapes\n"
+            "r = infer_shapes(build_template('residual_cnn'))\n"
+            "print(r['fc'].shape, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["(10,)", "False"]

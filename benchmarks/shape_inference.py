@@ -1,0 +1,98 @@
+"""Shape inference and compile time on large graphs (DESIGN.md performance targets).
+
+Targets: inference + compile of a 1000-node graph under 100 ms; re-inference after one
+parameter edit on a 200-node graph under 10 ms. Prints the medians and the ratios to the
+targets, plus a plain-PyTorch baseline (building the same modules by hand) for scale.
+
+    python benchmarks/shape_inference.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from app.core.compiler import compile_document
+from app.core.graph import NetworkDocument
+from app.core.shapes import ShapeInference
+
+
+def residual_tower(blocks: int) -> NetworkDocument:
+    """Input, then `blocks` residual blocks of 5 nodes (conv, relu, conv, add, relu)."""
+    doc = NetworkDocument()
+    last = doc.add_node("Input", {"shape": [8, 16, 16]}).name
+    for _ in range(blocks):
+        entry = last
+        a = doc.add_node("Conv2d", {"out_channels": 8, "padding": 1}).name
+        r = doc.add_node("ReLU").name
+        b = doc.add_node("Conv2d", {"out_channels": 8, "padding": 1}).name
+        add = doc.add_node("Add").name
+        out = doc.add_node("ReLU").name
+        doc.chain(entry, a, r, b)
+        doc.connect(b, "out", add, "in1")
+        doc.connect(entry, "out", add, "in2")
+        doc.chain(add, out)
+        last = out
+    doc.chain(last, doc.add_node("Output").name)
+    return doc
+
+
+def timed(fn, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def full_inference_and_compile(doc: NetworkDocument) -> None:
+    results = ShapeInference(doc).infer()
+    compile_document(doc, results)
+
+
+def hand_built(blocks: int) -> None:
+    nn.ModuleList(nn.Conv2d(8, 8, 3, padding=1) for _ in range(2 * blocks))
+
+
+def main() -> None:
+    big = residual_tower(200)  # 1002 nodes
+    print(f"graph: {len(big.nodes)} nodes, {len(big.edges)} edges")
+    full_inference_and_compile(big)  # warm torch's lazy imports
+    infer_ms = timed(lambda: ShapeInference(big).infer(), 5)
+    full_ms = timed(lambda: full_inference_and_compile(big), 5)
+    base_ms = timed(lambda: hand_built(200), 5)
+    print(f"inference alone, 1000 nodes: {infer_ms:.1f} ms")
+    print(f"inference + compile, 1000 nodes: {full_ms:.1f} ms (target 100 ms: "
+          f"{full_ms / 100:.2f}x of budget)")
+    print(f"plain PyTorch, constructing the same 400 Conv2d by hand: {base_ms:.1f} ms; "
+          f"compile costs {(full_ms - infer_ms) / base_ms:.2f}x of that")
+
+    mid = residual_tower(40)  # 202 nodes
+    engine = ShapeInference(mid)
+    engine.infer()
+    names = [n.name for n in mid.nodes if n.type == "Conv2d"]
+    counter = iter(range(10**6))
+
+    def edit_middle() -> None:
+        mid.set_params(names[len(names) // 2], {"kernel_size": 3 + 2 * (next(counter) % 2),
+                                                "padding": 1 + next(counter) % 2})
+        engine.infer()
+
+    def edit_first() -> None:
+        mid.set_params(names[0], {"dilation": 1 + next(counter) % 2,
+                                  "padding": 1 + next(counter) % 2})
+        engine.infer()
+
+    edit_mid_ms = timed(edit_middle, 20)
+    edit_first_ms = timed(edit_first, 20)
+    print(f"re-inference after one edit, 200 nodes: middle node {edit_mid_ms:.2f} ms, "
+          f"first node (everything downstream) {edit_first_ms:.2f} ms (target 10 ms, "
+          f"{edit_first_ms / 10:.2f}x of budget)")
+
+
+if __name__ == "__main__":
+    main()
