@@ -133,6 +133,88 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    """--option num_classes=10 --option input_size=32 -> {"num_classes": 10, ...}."""
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--option takes KEY=VALUE (got {pair!r})")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return options
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.core.codegen import CodegenError, generate_code
+    from app.core.compiler import CompileError
+    from app.core.project import write_atomic
+
+    if args.template:
+        try:
+            doc = build_template(args.template, **_parse_options(args.option))
+        except (KeyError, TypeError) as exc:
+            raise CliError(str(exc.args[0] if exc.args else exc)) from None
+        title = TEMPLATES[args.template].title
+    elif args.file:
+        project = load_project(args.file)
+        doc, title = project.network, project.name
+    else:
+        raise CliError("give a project FILE or --template ID")
+    try:
+        code = generate_code(doc, title)
+    except (CompileError, CodegenError) as exc:
+        raise CliError(f"cannot export: {exc}") from None
+    write_atomic(Path(args.output), code.encode("utf-8"))
+    print(f"wrote {args.output} ({len(code.splitlines())} lines)")
+    return 0
+
+
+def _shape_arg(text: str | None) -> list[tuple[int, ...]] | None:
+    """--input-shape 3,32,32 (one input) or 4;4 (two inputs)."""
+    if not text:
+        return None
+    try:
+        return [tuple(int(d) for d in part.split(",")) for part in text.split(";")]
+    except ValueError:
+        raise CliError(f"--input-shape takes numbers like 3,32,32 (got {text!r})") from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.core.importer import ModelImportError, import_file, import_torchvision
+    from app.core.project import write_atomic
+
+    shapes = _shape_arg(args.input_shape)
+    try:
+        if args.torchvision:
+            if shapes and len(shapes) != 1:
+                raise CliError("a torchvision model takes one input shape")
+            result = import_torchvision(args.torchvision, *(shapes or []))
+            name = args.torchvision
+        elif args.source:
+            path, _, class_name = args.source.partition(":")
+            result = import_file(path, class_name or None, shapes)
+            name = class_name or Path(path).stem
+        else:
+            raise CliError("give --torchvision NAME or FILE.py[:Class]")
+    except ModelImportError as exc:
+        raise CliError(str(exc)) from None
+    save_project(Project(result.doc, name=name), args.output)
+    if args.key_map:
+        write_atomic(Path(args.key_map), (json.dumps(result.key_map, indent=2) + "\n").encode())
+    print(f"wrote {args.output} ({len(result.doc.nodes)} nodes)")
+    if result.unmapped:
+        print(f"note: {len(result.unmapped)} weights are not used by forward(): "
+              f"{', '.join(result.unmapped[:5])}")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from app.ui.launch import launch
 
@@ -181,6 +263,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
     p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard events")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("export", help="write a standalone PyTorch .py file")
+    p.add_argument("file", nargs="?", help="project file")
+    p.add_argument("--template", help="export a built-in template instead")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="template option, e.g. num_classes=10 (repeatable)")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="turn a PyTorch model into a project")
+    p.add_argument("source", nargs="?", help="FILE.py or FILE.py:Class")
+    p.add_argument("--torchvision", metavar="NAME", help="a torchvision model (weights=None)")
+    p.add_argument("--input-shape", help="per-sample shape, e.g. 3,224,224 (';' between inputs)")
+    p.add_argument("--key-map", metavar="JSON", help="also write the state_dict key mapping")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_import)
     parser.set_defaults(command_names=tuple(sub.choices))
     return parser
 
