@@ -13,9 +13,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from app.core.graph import DocumentError, NetworkDocument
+from app.core.catalogue import CATALOGUE
+from app.core.graph import DocumentError, NetworkDocument, check_identifier
+from app.core.params import ParamError
 
 FORMAT = "torchcanvas"
 VERSION = 1
@@ -120,9 +122,8 @@ def project_from_dict(data: Any) -> Project:
     if version > VERSION:
         raise ProjectError(f"file version {version} is newer than this TorchCanvas "
                            f"understands ({VERSION}); update TorchCanvas")
-    while version < VERSION:
-        data = MIGRATIONS[version](data)
-        version += 1
+    data = migrate(data, version)
+    validate_schema(data)
     name = data.get("name", "Untitled")
     if not isinstance(name, str):
         raise ProjectError("name must be text")
@@ -139,3 +140,87 @@ def project_from_dict(data: Any) -> Project:
     except DocumentError as exc:
         raise ProjectError(f"network: {exc}") from None
     return Project(network, name, **sections)
+
+
+def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """Apply MIGRATIONS[version], MIGRATIONS[version + 1], ... up to the current VERSION."""
+    while version < VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ProjectError(f"no migration from file version {version} to {version + 1}")
+        data = step(data)
+        version += 1
+    return data
+
+
+# -- schema validation: every message starts with the path of the offending field ------------
+
+def _fail(path: str, message: str) -> NoReturn:
+    raise ProjectError(f"{path}: {message}")
+
+
+def _check_node(i: int, item: Any) -> None:
+    path = f"network.nodes[{i}]"
+    if not isinstance(item, dict):
+        _fail(path, "must be an object with name, type and params")
+    for key in ("name", "type"):
+        if not isinstance(item.get(key), str):
+            _fail(f"{path}.{key}", "missing or not text")
+    try:
+        check_identifier(item["name"])
+    except DocumentError as exc:
+        _fail(f"{path}.name", str(exc))
+    spec = CATALOGUE.get(item["type"])
+    if spec is None:
+        _fail(f"{path}.type", f"unknown layer type {item['type'][:40]!r}")
+    params = item.get("params", {})
+    if not isinstance(params, dict):
+        _fail(f"{path}.params", "must be an object")
+    known = {p.name: p for p in spec.params}
+    for key, value in params.items():
+        if key not in known:
+            _fail(f"{path}.params.{str(key)[:40]}", f"{spec.type} has no such parameter")
+        try:
+            known[key].validate(value)
+        except ParamError as exc:
+            _fail(f"{path}.params.{key}", str(exc).removeprefix(f"{key} ").strip())
+    pos = item.get("pos", [0.0, 0.0])
+    if (not isinstance(pos, list) or len(pos) != 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
+        _fail(f"{path}.pos", "must be two numbers")
+
+
+def _check_edge(i: int, item: Any, names: set[str]) -> None:
+    path = f"network.edges[{i}]"
+    if not isinstance(item, dict):
+        _fail(path, "must be an object with src, src_port, dst and dst_port")
+    for key in ("src", "src_port", "dst", "dst_port"):
+        if not isinstance(item.get(key), str):
+            _fail(f"{path}.{key}", "missing or not text")
+    for key in ("src", "dst"):
+        if item[key] not in names:
+            _fail(f"{path}.{key}", f"no node named {item[key][:40]!r}")
+
+
+def validate_schema(data: dict[str, Any]) -> None:
+    """Structure and parameter values, checked before anything is built; raises ProjectError
+    naming the field, e.g. "network.nodes[3].params.kernel_size: must be a whole number"."""
+    if not isinstance(data.get("name", ""), str):
+        _fail("name", "must be text")
+    for key in ("data", "training", "canvas"):
+        if not isinstance(data.get(key, {}), dict):
+            _fail(key, "must be an object")
+    network = data.get("network")
+    if not isinstance(network, dict):
+        _fail("network", "missing, or not an object with nodes and edges")
+    for key in ("nodes", "edges"):
+        if not isinstance(network.get(key, []), list):
+            _fail(f"network.{key}", "must be a list")
+    names: set[str] = set()
+    for i, item in enumerate(network.get("nodes", [])):
+        _check_node(i, item)
+        if item["name"] in names:
+            _fail(f"network.nodes[{i}].name", f"{item['name']!r} is used twice")
+        names.add(item["name"])
+    for i, item in enumerate(network.get("edges", [])):
+        _check_edge(i, item, names)
