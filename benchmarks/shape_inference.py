@@ -12,7 +12,6 @@ from __future__ import annotations
 import statistics
 import time
 
-import torch
 from torch import nn
 
 from app.core.compiler import compile_document

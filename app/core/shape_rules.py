@@ -10,7 +10,8 @@ shape against a real forward pass, so a rule cannot drift from torch.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Shape = tuple[int, ...]
 Rule = Callable[[list[Shape], dict[str, Any]], list[Shape]]
