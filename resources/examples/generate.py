@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.core.project import Project, to_json  # noqa: E402
-from app.core.templates import TEMPLATES, Template, build_template  # noqa: E402
+from app.core.project import Project, to_json
+from app.core.templates import TEMPLATES, Template, build_template
 
 FOLDER = Path(__file__).resolve().parent
 
