@@ -533,7 +533,7 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
     Template("linear_regression", "Linear regression",
              "One Linear layer fitting y = Xw + b on two features.",
              "Linear models, MSE loss and gradient descent.", linear_regression,
-             dataset="synthetic_linear", task="regression", year=1805,
+             dataset="linear", task="regression", year=1805,
              paper="Legendre, least squares (1805)"),
     Template("logistic_regression", "Logistic regression",
              "One Linear unit and a sigmoid giving the probability of a malignant tumour "
@@ -552,28 +552,28 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              house_price_mlp, dataset="csv", task="regression"),
     Template("mlp", "MNIST MLP 784-512-256-128-64-10",
              "A fully connected network on flattened 28×28 digits.",
-             "Flatten, Linear layers, ReLU and cross-entropy.", mlp, dataset="digits28"),
+             "Flatten, Linear layers, ReLU and cross-entropy.", mlp, dataset="digits"),
     Template("mnist_cnn", "Simple MNIST CNN",
              "Conv 1→10 (5×5), pool, ReLU, conv 10→20 (5×5), pool, ReLU, Linear 320→10.",
              "Convolution and pooling: how 28×28 shrinks to 20×4×4 = 320 features.",
-             mnist_cnn, dataset="digits28"),
+             mnist_cnn, dataset="digits"),
     Template("lenet5", "LeNet-5 (LeCun et al., 1998)",
              "Two convolution + average-pooling stages and three fully connected layers "
              "with sigmoid activations, as in d2l.",
              "Convolution, pooling and how shapes shrink through a CNN.", lenet5,
-             dataset="digits28", year=1998,
+             dataset="digits", year=1998,
              paper="LeCun et al., Gradient-based learning applied to document recognition"),
     Template("inception_mnist", "MNIST Inception net",
              "Two InceptionA blocks (1×1, 5×5, double 3×3 and pooled branches concatenated "
              "to 88 channels) between conv-pool-ReLU stages.",
              "Parallel branches and channel concatenation (Concat).", inception_mnist,
-             dataset="digits28", year=2014, paper="Szegedy et al., Going deeper with "
+             dataset="digits", year=2014, paper="Szegedy et al., Going deeper with "
              "convolutions"),
     Template("residual_cnn", "Small residual CNN (He et al., 2015)",
              "Two convolutions with pooling, each followed by a residual block whose input "
              "is added back to its output.",
              "Skip connections (Add) and why they help deep networks train.", residual_cnn,
-             dataset="digits28", year=2015,
+             dataset="digits", year=2015,
              paper="He et al., Deep residual learning for image recognition"),
     Template("alexnet", "AlexNet (Krizhevsky et al., 2012)",
              "torchvision's AlexNet: five convolutions, three max pools and three fully "
@@ -605,29 +605,29 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "Blocks of one k×k and two 1×1 convolutions; the last block outputs one channel "
              "per class and global average pooling replaces the fully connected layers.",
              "1×1 convolutions as per-pixel MLPs; global average pooling.", nin,
-             dataset="digits28", year=2013, paper="Lin, Chen, Yan, Network in network"),
+             dataset="digits", year=2013, paper="Lin, Chen, Yan, Network in network"),
     Template("densenet_small", "Small DenseNet (Huang et al., 2017)",
              "Two dense blocks of four BN-ReLU-conv layers, each concatenating 12 new "
              "channels onto all earlier ones, joined by a transition layer.",
              "Dense connectivity (Concat) and transition layers.", densenet_small,
-             dataset="digits28", year=2017,
+             dataset="digits", year=2017,
              paper="Huang et al., Densely connected convolutional networks"),
     Template("googlenet_small", "GoogLeNet-style Inception network (Szegedy et al., 2014)",
              "A convolution stem and three Inception blocks with GoogLeNet's 3a, 3b and 4a "
              "widths, then global average pooling.",
              "Multi-branch blocks, 1×1 bottlenecks and channel concatenation.",
-             googlenet_small, dataset="digits28", year=2014,
+             googlenet_small, dataset="digits", year=2014,
              paper="Szegedy et al., Going deeper with convolutions"),
     Template("rnn_classifier", "RNN sequence classifier", _SEQ_TEXT.format(cell="RNN"),
              "Embeddings, recurrent hidden state and picking the last time step.",
-             rnn_classifier, dataset="sequence", year=1990, paper="Elman, Finding structure "
+             rnn_classifier, dataset="seq_tokens", year=1990, paper="Elman, Finding structure "
              "in time"),
     Template("lstm_classifier", "LSTM sequence classifier", _SEQ_TEXT.format(cell="LSTM"),
              "Gated memory cells that keep gradients alive over long sequences.",
-             lstm_classifier, dataset="sequence", year=1997,
+             lstm_classifier, dataset="seq_tokens", year=1997,
              paper="Hochreiter & Schmidhuber, Long short-term memory"),
     Template("gru_classifier", "GRU sequence classifier", _SEQ_TEXT.format(cell="GRU"),
-             "Update and reset gates: a lighter LSTM.", gru_classifier, dataset="sequence",
+             "Update and reset gates: a lighter LSTM.", gru_classifier, dataset="seq_tokens",
              year=2014, paper="Cho et al., Learning phrase representations using RNN "
                               "encoder-decoder for statistical machine translation"),
 )}

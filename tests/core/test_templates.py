@@ -10,10 +10,9 @@ from torch import nn
 from app.core.compiler import compile_document
 from app.core.shapes import errors, infer_shapes, network_problems
 from app.core.templates import TEMPLATES, build_template
+from app.data.sources import load_source, source_ids
 
-DATASETS = {"digits28", "digits", "iris", "wine", "breast_cancer", "diabetes",
-            "synthetic_linear", "moons", "circles", "spirals", "blobs", "sequence", "csv",
-            "cifar10", "mnist"}
+FILE_SOURCES = {"cifar10", "mnist", "fashion_mnist", "csv", "image_folder"}
 
 TORCHVISION_PARAMS = {"alexnet": 61_100_840, "vgg11": 132_863_336, "vgg16": 138_357_544,
                       "resnet18": 11_689_512}
@@ -31,7 +30,7 @@ def test_template_is_valid_and_documented(template_id: str) -> None:
     results = infer_shapes(doc)
     assert errors(network_problems(doc, results)) == []
     assert [p for p in network_problems(doc, results) if p.severity == "warning"] == []
-    assert template.dataset in DATASETS
+    assert template.dataset in source_ids()
     assert template.title and template.description and template.teaches
     positions = [n.pos for n in doc.nodes]
     assert len(set(positions)) == len(positions), "two nodes drawn on top of each other"
@@ -123,3 +122,20 @@ def test_branches_sit_in_side_columns() -> None:
     resnet = build_template("resnet18")
     assert resnet.node("layer2_0_downsample_0").pos[0] > 0.0
     assert resnet.node("layer2_0_conv1").pos[0] == 0.0
+
+
+@pytest.mark.parametrize("template_id", sorted(t.id for t in TEMPLATES.values()
+                                               if t.dataset not in FILE_SOURCES))
+def test_template_fits_its_default_offline_dataset(template_id: str) -> None:
+    """Opening a template and pressing Train must work with no downloads."""
+    template = TEMPLATES[template_id]
+    bundle = load_source(template.dataset)
+    doc = template.build()
+    inputs = [n for n in doc.nodes if n.type == "Input"]
+    assert tuple(inputs[0].params["shape"]) == tuple(bundle.input_shape)
+    assert inputs[0].params["dtype"] == bundle.input_dtype
+    output = infer_shapes(doc)[next(n.name for n in doc.nodes if n.type == "Output")].shape
+    if bundle.task == "classification" and template.task != "binary":
+        assert output == (bundle.num_classes,)
+    else:
+        assert output == (1,)
