@@ -22,7 +22,7 @@ from app.ui import theme
 
 THUMB = QSize(150, 190)
 ID_ROLE = Qt.ItemDataRole.UserRole
-_NODE_W, _NODE_H = 196.0, 70.0
+_NODE_W, _NODE_H = 206.0, 70.0
 
 
 def render_thumbnail(doc: NetworkDocument, size: QSize = THUMB) -> QPixmap:

@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
     QGuiApplication,
+    QIcon,
     QKeySequence,
     QShowEvent,
 )
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QStyle,
     QUndoView,
     QWidget,
 )
@@ -113,7 +115,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.code_dock, self.history_dock)
         self.tabifyDockWidget(self.problems_dock, self.summary_dock)
         self.inspector_dock.raise_()
-        self.problems_dock.raise_()
+        self.summary_dock.raise_()  # the table is the richer first view; Problems shows a count
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
         self._default_sizes_pending = True
@@ -223,10 +225,26 @@ class MainWindow(QMainWindow):
             themes.addAction(action)
             self.theme_actions[name] = action
 
+    def _set_icons(self) -> None:
+        """Freedesktop theme icons where the platform has them, Qt's own otherwise."""
+        sp = QStyle.StandardPixmap
+        icons = {self.act_new: ("document-new", sp.SP_FileDialogNewFolder),
+                 self.act_open: ("document-open", sp.SP_DialogOpenButton),
+                 self.act_save: ("document-save", sp.SP_DialogSaveButton),
+                 self.act_undo: ("edit-undo", sp.SP_ArrowBack),
+                 self.act_redo: ("edit-redo", sp.SP_ArrowForward),
+                 self.act_layout: ("view-sort", sp.SP_FileDialogDetailedView),
+                 self.act_fit: ("zoom-fit-best", sp.SP_TitleBarMaxButton),
+                 self.act_export: ("document-export", sp.SP_DialogApplyButton)}
+        for action, (name, fallback) in icons.items():
+            action.setIcon(QIcon.fromTheme(name, self.style().standardIcon(fallback)))
+
     def _build_toolbar(self) -> None:
+        self._set_icons()
         tools = self.addToolBar("Main")
         tools.setObjectName("main_toolbar")
         tools.setMovable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tools.addActions([self.act_new, self.act_open, self.act_save])
         tools.addSeparator()
         tools.addActions([self.act_undo, self.act_redo])
@@ -440,6 +458,8 @@ class MainWindow(QMainWindow):
         self.path = path
         self.session.set_document(doc)
         self.code_view.title = project.name
+        self.inspector.title = project.name
+        self.inspector.show_node(None)
         self._update_title()
         QTimer.singleShot(0, self.view.show_network)
 

@@ -10,11 +10,24 @@ from app.core.graph import Edge
 from app.ui import theme
 from app.ui.canvas.port_item import PortItem
 
+SKIP_ROWS = 160.0  # a wire longer than this, nearly vertical, would run behind layers
+BULGE = 190.0
+
 
 def curve(start: QPointF, end: QPointF) -> QPainterPath:
-    """Leaves the output downwards and enters the input from above, whatever the layout."""
-    bend = max(40.0, abs(end.y() - start.y()) / 2, abs(end.x() - start.x()) / 4)
+    """Leaves the output downwards and enters the input from above, whatever the layout.
+
+    Skip connections (residual shortcuts) would otherwise run straight behind the layers
+    they skip, so they arc out to the right, as in the ResNet paper's figures.
+    """
+    dy, dx = end.y() - start.y(), end.x() - start.x()
+    bend = max(40.0, abs(dy) / 2, abs(dx) / 4)
     path = QPainterPath(start)
+    if dy > SKIP_ROWS and abs(dx) < BULGE:
+        side = min(dy / 3, 120.0)
+        path.cubicTo(QPointF(start.x() + BULGE, start.y() + side),
+                     QPointF(end.x() + BULGE, end.y() - side), end)
+        return path
     path.cubicTo(QPointF(start.x(), start.y() + bend), QPointF(end.x(), end.y() - bend), end)
     return path
 

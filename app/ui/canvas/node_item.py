@@ -6,6 +6,7 @@ edits the document. Moving it is visual until the move interaction commits a com
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -19,10 +20,11 @@ from app.ui.canvas.port_item import PortItem
 if TYPE_CHECKING:
     from app.core.shapes import NodeResult
 
-WIDTH = 196.0
+WIDTH = 206.0
 HEIGHT = 70.0
 HEADER = 24.0
 GRID = 10.0
+LOD_TEXT = 0.4  # below this zoom nodes are drawn as plain blocks
 
 # Short labels so the key parameters fit on one line of the node.
 _SHORT = {
@@ -54,6 +56,15 @@ def key_params_text(node: Node) -> str:
     if spec.variadic:
         parts.append(f"{len(node.input_ports())} inputs")
     return " · ".join(parts)
+
+
+@lru_cache(maxsize=32)
+def _font(size: float, bold: bool = False, italic: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    font.setBold(bold)
+    font.setItalic(italic)
+    return font
 
 
 class NodeItem(QGraphicsObject):
@@ -156,14 +167,25 @@ class NodeItem(QGraphicsObject):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         t = theme.current()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         body = QRectF(0, 0, WIDTH, HEIGHT)
         colour = theme.category_colour(self.category)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < LOD_TEXT:
+            self._paint_overview(painter, body, colour, t)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_body(painter, body, colour, t)
         self._paint_text(painter, t)
         self._paint_port_labels(painter, t)
         if self.status in ("error", "warning"):
             self._paint_badge(painter, t)
+
+    def _paint_overview(self, painter: QPainter, body: QRectF, colour: QColor,
+                        t: theme.Theme) -> None:
+        """Zoomed far out text is unreadable anyway: a coloured block paints ~10x faster."""
+        painter.setPen(QPen(QColor(t.accent), 6) if self.isSelected() else Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(t.error) if self.status == "error" else colour)
+        painter.drawRect(body)
 
     def _paint_body(self, painter: QPainter, body: QRectF, colour: QColor,
                     t: theme.Theme) -> None:
@@ -188,36 +210,29 @@ class NodeItem(QGraphicsObject):
         painter.drawPath(path)
 
     def _paint_text(self, painter: QPainter, t: theme.Theme) -> None:
-        title = QFont()
-        title.setPointSizeF(9.5)
-        title.setBold(True)
+        title = _font(9.5, bold=True)
         painter.setFont(title)
         painter.setPen(QColor("#ffffff"))
         fm = QFontMetricsF(title)
         type_w = fm.horizontalAdvance(self.layer_type)
         painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER), Qt.AlignmentFlag.AlignVCenter,
                          self.layer_type)
-        small = QFont()
-        small.setPointSizeF(8.5)
+        small = _font(8)
         painter.setFont(small)
         painter.setPen(QColor(255, 255, 255, 220))
         room = WIDTH - 30 - type_w
         name = QFontMetricsF(small).elidedText(self.name, Qt.TextElideMode.ElideMiddle, room)
         painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
-        body = QFont()
-        body.setPointSizeF(8.5)
+        body = _font(8.5)
         painter.setFont(body)
         painter.setPen(QColor(t.muted))
         text = QFontMetricsF(body).elidedText(self.params_text, Qt.TextElideMode.ElideRight,
                                               WIDTH - 18)
         painter.drawText(QRectF(9, HEADER + 3, WIDTH - 18, 18), Qt.AlignmentFlag.AlignVCenter,
                          text)
-        shape = QFont()
-        shape.setPointSizeF(9.5)
-        shape.setBold(self.status in ("ok", "warning"))
-        shape.setItalic(self.status in ("blocked", "pending"))
-        painter.setFont(shape)
+        painter.setFont(_font(9.5, bold=self.status in ("ok", "warning"),
+                              italic=self.status in ("blocked", "pending")))
         colour = {"error": t.error, "ok": t.text, "warning": t.text}.get(self.status, t.muted)
         painter.setPen(QColor(colour))
         # Layers without key parameters (activations) centre the shape in the body.
@@ -226,9 +241,7 @@ class NodeItem(QGraphicsObject):
                          self.shape_text)
 
     def _paint_port_labels(self, painter: QPainter, t: theme.Theme) -> None:
-        font = QFont()
-        font.setPointSizeF(7.5)
-        painter.setFont(font)
+        painter.setFont(_font(7.5))
         painter.setPen(QColor(t.muted))
         for ports, dy in ((self.inputs, -15.0), (self.outputs, HEIGHT + 3.0)):
             if len(ports) < 2:
@@ -243,10 +256,7 @@ class NodeItem(QGraphicsObject):
         painter.setPen(QPen(QColor(t.node), 2))
         painter.setBrush(colour)
         painter.drawEllipse(centre, 9, 9)
-        font = QFont()
-        font.setPointSizeF(9)
-        font.setBold(True)
-        painter.setFont(font)
+        painter.setFont(_font(9, bold=True))
         painter.setPen(QColor("#ffffff"))
         painter.drawText(QRectF(centre.x() - 9, centre.y() - 9, 18, 18),
                          Qt.AlignmentFlag.AlignCenter, "!")

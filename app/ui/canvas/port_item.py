@@ -60,6 +60,8 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.4:
+            return  # too small to aim at; the node's block is enough at this zoom
         t = theme.current()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         colour = QColor(t.edge)

@@ -55,6 +55,8 @@ class InspectorPanel(QScrollArea):
         super().__init__(parent)
         self.session = session
         self.node: str | None = None
+        self.title = "Network"
+        self.description = ""
         self.editors: dict[str, ParamEditor] = {}
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -77,11 +79,7 @@ class InspectorPanel(QScrollArea):
         self._clear()
         self.node = name if name and self.session.doc.has_node(name) else None
         if self.node is None:
-            hint = _label("Select a layer on the canvas to edit its parameters.\n\n"
-                          "Drag layers from the palette, then drag from an output port "
-                          "(bottom) to an input port (top) to connect them.", muted=True)
-            self.layout_.addWidget(hint)
-            self.layout_.addStretch(1)
+            self._show_overview()
             return
         node = self.session.doc.node(self.node)
         spec = node.spec
@@ -118,6 +116,17 @@ class InspectorPanel(QScrollArea):
         self.layout_.addWidget(_label(spec.help))
         self.layout_.addStretch(1)
         self.refresh()
+
+    def _show_overview(self) -> None:
+        """With nothing selected: what the network is, its shapes, and how to start."""
+        from app.ui.panels.overview import overview_html
+
+        self.layout_.addWidget(_label(overview_html(self.session, self.title)))
+        self.layout_.addWidget(_label(
+            "Select a layer to edit its parameters.\n\nAdd layers by dragging them from "
+            "the Layers panel (or double-click one). Connect them by dragging from an "
+            "output port (bottom of a layer) to an input port (top).", muted=True))
+        self.layout_.addStretch(1)
 
     def _add_header(self, layer_type: str, category: str) -> None:
         colour = theme.CATEGORY_COLOURS.get(category, "#64748b")
@@ -275,6 +284,8 @@ class InspectorPanel(QScrollArea):
     def _on_results(self, names: list[str]) -> None:
         if self.node is not None and self.node in names:
             self.refresh()
+        elif self.node is None:
+            self.show_node(None)  # the overview's shapes and counts
 
 
 def _clear_layout(layout: QVBoxLayout) -> None:
