@@ -59,6 +59,21 @@ class ClassificationMeter:
                 "top_k": {k: h / total for k, h in zip(self.top_k, hits)} if total else {}}
 
 
+class AccuracyMeter:
+    """Training-set accuracy only: three small ops per batch keep the hot loop cheap."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.correct = torch.zeros((), dtype=torch.long, device=device)
+        self.count = 0
+
+    def add(self, output: Tensor, target: Tensor) -> None:
+        self.correct += (output.detach().argmax(1) == target).sum()
+        self.count += len(target)
+
+    def result(self) -> dict[str, Any]:
+        return {"accuracy": int(self.correct) / self.count} if self.count else {}
+
+
 class RegressionMeter:
     """Squared error and squared log error (d2l's log-RMSE, predictions clamped at 1)."""
 
@@ -88,11 +103,16 @@ class MetricKind:
 
     def meter(self, output: Tensor, top_k: list[int], device: torch.device
               ) -> ClassificationMeter | RegressionMeter | None:
+        """The full set of metrics, for validation and test."""
         if self.name == "classification":
             return ClassificationMeter(output.shape[1], top_k, device)
         if self.name == "regression":
             return RegressionMeter(device)
         return None
+
+    def train_meter(self, device: torch.device) -> AccuracyMeter | None:
+        """During training only accuracy: the loss already measures regression error."""
+        return AccuracyMeter(device) if self.name == "classification" else None
 
 
 def metric_kind(output: Tensor, target: Tensor) -> MetricKind:

@@ -226,7 +226,7 @@ class Trainer:
         self.sampler.set_epoch(epoch, skip * cfg.batch_size)
         self.loader.generator.manual_seed(cfg.seed * 1_000_003 + epoch)
         loss_meter = LossMeter()
-        meter = None
+        meter = self.kind.train_meter(device)
         window: list[Tensor] = []
         window_samples, tick = 0, time.perf_counter()
         total = self.steps_per_epoch
@@ -240,8 +240,6 @@ class Trainer:
             loss = loss.detach()
             window.append(loss)
             loss_meter.add(loss, len(y))
-            if meter is None:
-                meter = self.kind.meter(out, cfg.top_k, device)
             if meter is not None:
                 meter.add(out, y)
             window_samples += len(y)

@@ -9,8 +9,7 @@ import torch
 from torch import nn
 
 from app.training.checkpoints import load_checkpoint
-from app.training.events import (BatchEnd, EpochEnd, RunFailed, RunFinished, RunStarted,
-                                 Snapshot)
+from app.training.events import BatchEnd, EpochEnd, RunFailed, RunFinished, RunStarted, Snapshot
 from app.training.trainer import Trainer
 from tests.training.conftest import blobs, config, regression, small_net
 
@@ -95,7 +94,7 @@ def test_stop_then_resume_from_checkpoint_equals_an_uninterrupted_run(
     events, result, resumed = run(cfg, net=small_net(dropout=0.3),
                                   resume_from=tmp_path / "last.pt")
     assert result.reason == "completed" and events[0].start_epoch == stop_step // 5
-    assert [b.step for b in events if isinstance(b, BatchEnd)][0] == stop_step + 1
+    assert next(b.step for b in events if isinstance(b, BatchEnd)) == stop_step + 1
     for key, value in plain.state_dict().items():
         assert torch.equal(resumed.state_dict()[key], value), key
 
@@ -116,7 +115,7 @@ def test_checkpoints_load_with_weights_only(tmp_path) -> None:
 def test_nan_loss_stops_naming_epoch_and_batch(tmp_path) -> None:
     cfg = config(epochs=3, optimizer={"name": "SGD", "lr": 1e10}, log_every=4,
                  loss={"name": "MSE"})
-    events, result, _ = run(cfg, data=regression(), net=nn.Linear(2, 1),
+    _events, result, _ = run(cfg, data=regression(), net=nn.Linear(2, 1),
                             checkpoint_dir=tmp_path)
     assert isinstance(result, RunFailed)
     assert result.epoch is not None and result.batch is not None
