@@ -383,7 +383,7 @@ class Trainer:
         improved = p.best is None or sign * (p.best - value) > stopping.min_delta
         if improved:
             p.best, p.best_epoch, p.wait = value, epoch, 0
-            if stopping.restore_best:
+            if stopping.enabled and stopping.restore_best:  # a copy only when it is used
                 self.best_state = copy.deepcopy(self.model.state_dict())
             self._save("best")
         else:
@@ -391,8 +391,7 @@ class Trainer:
         return improved
 
     def _finish(self, reason: str) -> RunFinished:
-        if (reason == "early_stopping" or self.config.early_stopping.enabled) and \
-                self.config.early_stopping.restore_best and self.best_state is not None:
+        if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         metrics = dict(self.progress.metrics)
         if self.test_loader is not None and reason != "stopped":
