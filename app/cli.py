@@ -152,7 +152,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from app.core.codegen import CodegenError, generate_code
     from app.core.compiler import CompileError
-    from app.core.project import write_atomic
+    from app.core.fileio import write_atomic
 
     if args.template:
         try:
@@ -187,8 +187,8 @@ def _shape_arg(text: str | None) -> list[tuple[int, ...]] | None:
 def cmd_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from app.core.fileio import write_atomic
     from app.core.importer import ModelImportError, import_file, import_torchvision
-    from app.core.project import write_atomic
 
     shapes = _shape_arg(args.input_shape)
     try:

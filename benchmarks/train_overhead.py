@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    data = load_data({"source": "digits28", "split": {"val_fraction": 0.2, "seed": 0}})
+    data = load_data({"source": "digits", "split": {"val_fraction": 0.2, "seed": 0}})
     timed(hand_loop, data, 1, 0)  # warm-up: allocator, kernels, imports
     timed(with_trainer, data, 1, 0)
     ratios, hands, trainers = [], [], []

@@ -6,19 +6,13 @@ from typing import Any
 
 from app.training.errors import ConfigError
 
-# The templates name their data by the ids agreed in the data contract; until
-# app.data registers those ids itself, map them onto the sources that provide that data.
-ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "digits28": ("digits", {"upscale": True}),
-    "synthetic_linear": ("linear", {}),
-}
 SPLIT_FIELDS = ("val_fraction", "test_fraction", "seed")
 
 
 def load_data(section: dict[str, Any], default_source: str = "") -> Any:
     """`section` is {"source": id, "params": {...}, "split": {...}, "train_transforms":
     [...], "eval_transforms": [...]}; missing keys fall back to the defaults."""
-    from app.data.sources import DataSourceError, SplitConfig, load_source, source_ids
+    from app.data.sources import DataSourceError, SplitConfig, load_source
 
     source = section.get("source") or default_source
     if not source:
@@ -27,9 +21,6 @@ def load_data(section: dict[str, Any], default_source: str = "") -> Any:
     if not isinstance(split, dict) or any(k not in SPLIT_FIELDS for k in split):
         raise ConfigError(f"data.split: must be an object with {', '.join(SPLIT_FIELDS)}")
     params = dict(section.get("params") or {})
-    if source not in source_ids() and source in ALIASES:
-        source, defaults = ALIASES[source]
-        params = {**defaults, **params}
     try:
         return load_source(source, params, split=SplitConfig(**split),
                            train_transforms=section.get("train_transforms"),

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
-from app.core.project import Project, ProjectError, project_from_dict, to_json, write_atomic
+from app.core.fileio import write_atomic
+from app.core.project import Project, ProjectError, project_from_dict, to_json
 
 INTERVAL_MS = 15_000
 

@@ -12,7 +12,7 @@ from app.core.templates import build_template
 def project(tmp_path):
     path = tmp_path / "lr.json"
     save_project(Project(build_template("linear_regression"),
-                         data={"source": "synthetic_linear", "params": {"n_samples": 200}}),
+                         data={"source": "linear", "params": {"n_samples": 200}}),
                  path)
     return path
 

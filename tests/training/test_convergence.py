@@ -13,7 +13,7 @@ from app.training.trainer import Trainer
 
 @pytest.fixture(scope="module")
 def digits():
-    return load_data({"source": "digits28",
+    return load_data({"source": "digits",
                       "split": {"val_fraction": 0.1, "test_fraction": 0.2, "seed": 0}})
 
 
@@ -26,7 +26,7 @@ def train(template: str, data, **cfg: object) -> RunFinished:
 
 
 def test_linear_regression_recovers_w_and_b() -> None:
-    data = load_data({"source": "synthetic_linear"})
+    data = load_data({"source": "linear"})
     cfg = TrainConfig.from_dict({"epochs": 3, "batch_size": 10, "device": "cpu",
                                  "loss": {"name": "MSE"},
                                  "optimizer": {"name": "SGD", "lr": 0.03}})

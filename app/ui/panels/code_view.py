@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.project import write_atomic
+from app.core.fileio import write_atomic
 from app.ui import theme
 from app.ui.session import EditorSession
 
