@@ -79,6 +79,7 @@ class RunHistory:
     evaluation: Evaluation | None = None
     final_metrics: dict[str, Any] = field(default_factory=dict)
     class_names: list[str] | None = None
+    steps_per_epoch: int = 0
     version: int = 0  # bumped on every change; plots redraw only when it moved
 
     # -- recording ----------------------------------------------------------------------
@@ -90,6 +91,7 @@ class RunHistory:
 
     def _started(self, e: RunStarted) -> None:
         self.started = e
+        self.steps_per_epoch = e.steps_per_epoch
 
     def _batch(self, e: BatchEnd) -> None:
         self.steps.append(e.step)
@@ -125,6 +127,11 @@ class RunHistory:
         self.evaluation = evaluation
         self.version += 1
 
+    def batch_epochs(self) -> list[float]:
+        """Batch positions in epochs (step / steps per epoch): runs of any size compare."""
+        per = self.steps_per_epoch or 1
+        return [s / per for s in self.steps]
+
     @property
     def running(self) -> bool:
         return self.status == "running"
@@ -135,7 +142,7 @@ class RunHistory:
         every = max(1, math.ceil(len(self.steps) / SUMMARY_POINTS))
         return {"name": self.name, "started_at": self.started_at, "status": self.status,
                 "message": self.message, "config": self.config, "data": self.data,
-                "graph": self.graph, "steps": self.steps[::every],
+                "graph": self.graph, "steps_per_epoch": self.steps_per_epoch, "steps": self.steps[::every],
                 "batch_loss": _finite(self.batch_loss[::every]),
                 "epochs": self.epochs, "train_loss": _finite(self.train_loss),
                 "val_loss": _finite(self.val_loss), "train_acc": _finite(self.train_acc),
@@ -155,6 +162,7 @@ class RunHistory:
         for key in ("batch_loss", "train_loss", "val_loss", "train_acc", "val_acc",
                     "epoch_lr"):
             setattr(run, key, [_num(v) for v in d.get(key) or []])
+        run.steps_per_epoch = int(d.get("steps_per_epoch") or 0)
         run.final_metrics = dict(d.get("final_metrics") or {})
         return run
 

@@ -1,0 +1,1 @@
+"""Live training plots, one module per plot; all share PlotPanel (PNG and CSV export)."""

@@ -1,0 +1,123 @@
+"""Activations of the fixed probe sample: a grid of channel maps for convolutions,
+the activation vector for linear layers (and a heat map for sequences)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+
+from app.ui.training.plots.base import PlotPanel, colour, plot_widget
+from app.ui.training.run_history import RunHistory
+
+GAP = 1  # pixels between channel maps in the mosaic
+
+
+def mosaic(maps: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(C, H, W) -> one image of C maps in a near-square grid, each scaled to [0, 1]
+    on its own so weak channels stay visible; gaps are NaN (drawn blank)."""
+    c, h, w = maps.shape
+    cols = math.ceil(math.sqrt(c))
+    rows = math.ceil(c / cols)
+    out = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), np.nan)
+    for i, m in enumerate(maps):
+        lo, hi = float(m.min()), float(m.max())
+        scaled = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
+        r, col = divmod(i, cols)
+        out[r * (h + GAP):r * (h + GAP) + h, col * (w + GAP):col * (w + GAP) + w] = scaled
+    return out, rows, cols
+
+
+class ActivationPanel(PlotPanel):
+    title = "Activations"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.layer = QComboBox()
+        self.layer.setMinimumContentsLength(12)
+        self.layer.currentIndexChanged.connect(self.redraw)
+        self.controls.addWidget(QLabel("layer"))
+        self.controls.addWidget(self.layer)
+        self.plot = plot_widget("", "", "")
+        self.plot.getViewBox().invertY(True)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("inferno"))
+        self.plot.addItem(self.image)
+        self.body.addWidget(self.plot)
+        self.values: np.ndarray = np.zeros(0)
+
+    def _sync_layers(self, activations: dict[str, np.ndarray]) -> None:
+        names = list(activations)
+        current = self.layer.currentText()
+        if [self.layer.itemText(i) for i in range(self.layer.count())] != names:
+            self.layer.blockSignals(True)
+            self.layer.clear()
+            self.layer.addItems(names)
+            if current in names:
+                self.layer.setCurrentText(current)
+            else:  # a feature-map layer is the more telling first view
+                maps = [n for n, v in activations.items() if v.ndim == 3]
+                self.layer.setCurrentText(maps[0] if maps else names[0])
+            self.layer.blockSignals(False)
+
+    def draw(self, run: RunHistory) -> None:
+        snaps = [s for s in run.snapshots if s.activations]
+        if not snaps:
+            self.note.setText("no activations yet (they are recorded at each snapshot)")
+            return
+        snap = snaps[-1]
+        self._sync_layers(snap.activations)
+        values = snap.activations.get(self.layer.currentText())
+        if values is None:
+            return
+        self.values = values
+        self.plot.removeItem(self.image)
+        self.plot.clear()
+        self.plot.addItem(self.image)
+        if values.ndim == 3:
+            self._draw_maps(values)
+        elif values.ndim == 1:
+            self._draw_vector(values)
+        else:
+            self._draw_matrix(values.reshape(values.shape[0], -1))
+        self.note.setText(f"shape {tuple(values.shape)} · step {snap.step} · "
+                          f"min {values.min():.3g} max {values.max():.3g}")
+
+    def _draw_maps(self, values: np.ndarray) -> None:
+        image, rows, cols = mosaic(values)
+        self.image.setImage(image, levels=(0, 1))
+        self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
+        self.plot.getViewBox().invertY(True)
+        self.plot.setTitle(f"{values.shape[0]} channel maps ({rows} × {cols})", color="#222")
+        self.plot.autoRange()
+
+    def _draw_vector(self, values: np.ndarray) -> None:
+        self.image.clear()
+        self.plot.getViewBox().invertY(False)
+        x = np.arange(len(values))
+        self.plot.addItem(pg.BarGraphItem(x=x, height=values, width=0.8,
+                                          brush=colour(0)))
+        self.plot.setTitle(f"activation vector ({len(values)} units)", color="#222")
+        self.plot.autoRange()
+
+    def _draw_matrix(self, values: np.ndarray) -> None:
+        lo, hi = float(values.min()), float(values.max())
+        self.image.setImage(values, levels=(lo, hi if hi > lo else lo + 1))
+        self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))
+        self.plot.setTitle(f"activations {values.shape[0]} × {values.shape[1]}",
+                           color="#222")
+        self.plot.autoRange()
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        v = self.values
+        if v.ndim == 3:
+            return ["channel", "row", "col", "value"], [
+                [c, r, k, float(v[c, r, k])] for c in range(v.shape[0])
+                for r in range(v.shape[1]) for k in range(v.shape[2])]
+        flat = v.reshape(len(v), -1) if v.ndim else v.reshape(1, 1)
+        return ["unit", *[f"v{j}" for j in range(flat.shape[1])]], [
+            [i, *map(float, row)] for i, row in enumerate(flat)]

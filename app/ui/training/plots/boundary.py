@@ -1,0 +1,65 @@
+"""Decision boundary of 2-D sets (moons, circles, spirals, blobs), redrawn each epoch:
+the predicted class over the plane, paler where the network is unsure, and the
+validation points coloured by their true class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QWidget
+
+from app.ui.training.plots.base import COLOURS, PlotPanel, plot_widget
+from app.ui.training.run_history import BoundaryGrid, RunHistory
+
+
+def class_image(grid: BoundaryGrid) -> np.ndarray:
+    """RGBA image: class colour blended with white by (1 - confidence)."""
+    palette = np.array([QColor(c).getRgbF()[:3] for c in COLOURS])
+    rgb = palette[grid.classes % len(palette)]
+    # confidence runs from 1/classes to 1; map that to 0.15..0.6 of the colour
+    k = grid.classes.max() + 1 if grid.classes.size else 2
+    strength = 0.15 + 0.45 * np.clip((grid.confidence - 1 / max(k, 2)) / (1 - 1 / max(k, 2)),
+                                     0, 1)
+    out = 1 - strength[..., None] * (1 - rgb)
+    return (np.dstack([out, np.ones(grid.classes.shape)]) * 255).astype(np.ubyte)
+
+
+class BoundaryPanel(PlotPanel):
+    title = "Decision boundary"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = plot_widget("", "x₂", "x₁")
+        self.image = pg.ImageItem()
+        self.plot.addItem(self.image)
+        self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#222", width=0.5))
+        self.plot.addItem(self.scatter)
+        self.body.addWidget(self.plot)
+        self.grid: BoundaryGrid | None = None
+        self.note.setText("drawn for 2-D sets (moons, circles, spirals, blobs)")
+
+    def draw(self, run: RunHistory) -> None:
+        ev = run.evaluation
+        if ev is None or ev.boundary is None:
+            return
+        g = self.grid = ev.boundary
+        self.image.setImage(class_image(g))
+        dx, dy = g.xs[1] - g.xs[0], g.ys[1] - g.ys[0]
+        self.image.setRect(QRectF(g.xs[0] - dx / 2, g.ys[0] - dy / 2,
+                                  dx * len(g.xs), dy * len(g.ys)))
+        brushes = [pg.mkBrush(COLOURS[int(c) % len(COLOURS)]) for c in g.labels]
+        self.scatter.setData(pos=g.points, brush=brushes)
+        self.plot.setTitle(f"epoch {ev.epoch}", color="#222")
+        self.note.setText(f"{len(g.points)} validation points; background: predicted class")
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        g = self.grid
+        if g is None:
+            return ["x1", "x2", "predicted", "confidence"], []
+        return ["x1", "x2", "predicted", "confidence"], [
+            [float(x), float(y), int(g.classes[i, j]), float(g.confidence[i, j])]
+            for i, y in enumerate(g.ys) for j, x in enumerate(g.xs)]

@@ -1,0 +1,118 @@
+"""Confusion matrix of the validation set (rows: true class, columns: predicted) and a
+gallery of misclassified validation samples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSplitter, QWidget
+
+from app.ui.training.images import fill_grid, thumbnail
+from app.ui.training.plots.base import PlotPanel, plot_widget
+from app.ui.training.run_history import RunHistory
+
+GALLERY_COLUMNS = 8
+MAX_TEXT_CLASSES = 20  # count labels in the cells up to this many classes
+
+
+class ConfusionPanel(PlotPanel):
+    title = "Confusion matrix"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = plot_widget("", "true class", "predicted class")
+        self.plot.getViewBox().invertY(True)
+        self.plot.getViewBox().setAspectLocked(True)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("Blues", source="matplotlib"))
+        self.plot.addItem(self.image)
+        self.gallery = QWidget()
+        self.grid = QGridLayout(self.gallery)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.gallery)
+        self.gallery_title = QLabel("Misclassified validation samples")
+        self.gallery_title.setStyleSheet("font-weight: bold;")
+        right = QWidget()
+        from PySide6.QtWidgets import QVBoxLayout
+        lay = QVBoxLayout(right)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.gallery_title)
+        lay.addWidget(scroll)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.plot)
+        split.addWidget(right)
+        split.setSizes([400, 400])
+        self.body.addWidget(split)
+        self.matrix = np.zeros((0, 0), dtype=np.int64)
+        self.texts: list[pg.TextItem] = []
+        self.gallery_epoch = -1
+
+    def draw(self, run: RunHistory) -> None:
+        e = run.last_epoch
+        if e is not None and e.confusion is not None:
+            self._draw_matrix(np.asarray(e.confusion), run.class_names)
+        else:
+            self.note.setText("the confusion matrix appears after the first epoch "
+                              "(classification with a validation set)")
+        ev = run.evaluation
+        if ev is not None and ev.epoch != self.gallery_epoch:
+            self.gallery_epoch = ev.epoch
+            self._draw_gallery(ev, run.class_names)
+
+    def _draw_matrix(self, m: np.ndarray, names: list[str] | None) -> None:
+        self.matrix = m
+        n = len(m)
+        self.image.setImage(m.astype(float), levels=(0, max(1, m.max())))
+        self.image.setRect(QRectF(0, 0, n, n))
+        for t in self.texts:
+            self.plot.removeItem(t)
+        self.texts = []
+        if n <= MAX_TEXT_CLASSES:
+            top = m.max() or 1
+            for i in range(n):
+                for j in range(n):
+                    t = pg.TextItem(str(int(m[i, j])), anchor=(0.5, 0.5),
+                                    color="w" if m[i, j] > top / 2 else "#222")
+                    t.setPos(j + 0.5, i + 0.5)
+                    self.plot.addItem(t)
+                    self.texts.append(t)
+        labels = [(i + 0.5, (names or [str(k) for k in range(n)])[i]) for i in range(n)]
+        self.plot.getAxis("bottom").setTicks([labels])
+        self.plot.getAxis("left").setTicks([labels])
+        self.plot.autoRange()
+        correct = int(np.trace(m))
+        total = int(m.sum())
+        self.note.setText(f"{total} validation samples, {correct} correct "
+                          f"({correct / max(1, total):.1%})")
+
+    def _draw_gallery(self, ev: Any, names: list[str] | None) -> None:
+        def name(k: int) -> str:
+            return names[k] if names and k < len(names) else str(k)
+        widgets = []
+        for m in ev.misclassified:
+            caption = f"{name(m.true)} → {name(m.predicted)}"
+            tip = (f"validation sample {m.index}: true {name(m.true)}, predicted "
+                   f"{name(m.predicted)} ({m.confidence:.0%} sure)")
+            if m.image is not None:
+                widgets.append(thumbnail(m.image, caption, 56, tip))
+            else:
+                label = QLabel(f"#{m.index}: {caption}")
+                label.setToolTip(tip + "\n" + np.array2string(m.values, precision=3))
+                widgets.append(label)
+        fill_grid(self.grid, widgets, GALLERY_COLUMNS if widgets and
+                  ev.misclassified[0].image is not None else 2)
+        self.gallery_title.setText(
+            f"Misclassified validation samples, epoch {ev.epoch}: showing {len(widgets)} "
+            f"(of the first {ev.checked} checked)" if widgets else
+            f"No misclassified sample among the first {ev.checked} (epoch {ev.epoch})")
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        names = (self.run.class_names if self.run else None) or \
+            [str(i) for i in range(len(self.matrix))]
+        return ["true \\ predicted", *names], [[names[i], *map(int, row)]
+                                               for i, row in enumerate(self.matrix)]

@@ -1,0 +1,51 @@
+"""Training health: one line per problem found, naming the layer and what to try."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
+
+from app.ui.training.health import HealthFlag, check_health
+from app.ui.training.plots.base import PlotPanel
+from app.ui.training.run_history import RunHistory
+
+ICONS = {"exploding": "⚠", "vanishing": "⚠", "dead_relu": "●", "saturated": "●",
+         "overfitting": "↗"}
+
+
+class HealthView(PlotPanel):
+    title = "Training health"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.body.addWidget(self.list)
+        self.body.addWidget(QLabel("Checked at every snapshot: vanishing or exploding "
+                                   "gradients, dead ReLUs, saturated Sigmoid/Tanh units, and "
+                                   "validation loss rising while training loss falls."))
+        self.node_types: dict[str, str] = {}
+        self.outputs: list[str] = []
+        self.flags: list[HealthFlag] = []
+
+    def set_network(self, node_types: dict[str, str], outputs: list[str]) -> None:
+        self.node_types, self.outputs = dict(node_types), list(outputs)
+
+    def draw(self, run: RunHistory) -> None:
+        self.flags = check_health(run, self.node_types, self.outputs)
+        self.list.clear()
+        for flag in self.flags:
+            item = QListWidgetItem(f"{ICONS.get(flag.kind, '•')}  {flag.message}.\n"
+                                   f"    Try: {flag.remedy}.")
+            item.setToolTip(flag.text())
+            self.list.addItem(item)
+        if not self.flags:
+            self.list.addItem("No problem found so far." if run.snapshots else
+                              "Waiting for the first snapshot…")
+        self.note.setText(f"{len(self.flags)} problem(s)" if self.flags else "healthy")
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        return ["kind", "layer", "message", "remedy"], [
+            [f.kind, f.node or "", f.message, f.remedy] for f in self.flags]
