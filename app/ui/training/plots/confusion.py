@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSplitter, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.ui.training.images import fill_grid, thumbnail
 from app.ui.training.plots.base import PlotPanel, plot_widget
@@ -27,7 +27,7 @@ class ConfusionPanel(PlotPanel):
         self.plot.getViewBox().invertY(True)
         self.plot.getViewBox().setAspectLocked(True)
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("Blues", source="matplotlib"))
+        self.image.setColorMap(pg.ColorMap([0.0, 1.0], [(255, 255, 255), (8, 69, 148)]))
         self.plot.addItem(self.image)
         self.gallery = QWidget()
         self.grid = QGridLayout(self.gallery)
@@ -38,7 +38,6 @@ class ConfusionPanel(PlotPanel):
         self.gallery_title = QLabel("Misclassified validation samples")
         self.gallery_title.setStyleSheet("font-weight: bold;")
         right = QWidget()
-        from PySide6.QtWidgets import QVBoxLayout
         lay = QVBoxLayout(right)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.gallery_title)

@@ -1,0 +1,57 @@
+"""Training UI tests: a real MainWindow with the training docks, tiny offline data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
+
+RUN_TIMEOUT_MS = 120_000  # generous: the CPUs are shared
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Never read or write the user's real settings or autosave folder."""
+    folder = tmp_path_factory.mktemp("qsettings")
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    QCoreApplication.setOrganizationName("TorchCanvasTests")
+    QCoreApplication.setApplicationName("TorchCanvasTests")
+    return folder
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path: Path):
+    """make(doc, data, training) -> (window, docks) with the project loaded."""
+    from app.core.project import Project
+    from app.ui.main_window import DISCARD, MainWindow
+    from app.ui.training.docks import install_training_docks
+
+    made = []
+
+    def make(doc=None, data=None, training=None):
+        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"),
+                             QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave")
+        window.ask_unsaved = lambda: DISCARD
+        qtbot.addWidget(window)
+        docks = install_training_docks(window)
+        window.resize(1400, 900)
+        window.show()
+        if doc is not None:
+            window.load(doc, Project(doc, name="test", data=dict(data or {}),
+                                     training=dict(training or {})), None)
+        made.append((window, docks))
+        return window, docks
+
+    yield make
+    for window, docks in made:
+        docks.shutdown()
+        window.session.stack.setClean()
+        window.autosaver.stop()
