@@ -106,6 +106,9 @@ class MainWindow(QMainWindow):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.palette_dock = self._dock("Layers", self.palette, left)
+        # A restored layout from a smaller screen must not squeeze the layer names away.
+        widest = self.palette.fontMetrics().horizontalAdvance("AdaptiveAvgPool2d  Normalisation")
+        self.palette.setMinimumWidth(widest // 2 + 90)
         self.inspector_dock = self._dock("Inspector", self.inspector, right)
         self.code_dock = self._dock("Code", self.code_view, right)
         self.history_dock = self._dock("History", self.history, right)
