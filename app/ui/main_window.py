@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.catalogue import CATALOGUE
 from app.core.graph import NetworkDocument
 from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import TEMPLATES, build_template
@@ -107,8 +108,8 @@ class MainWindow(QMainWindow):
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.palette_dock = self._dock("Layers", self.palette, left)
         # A restored layout from a smaller screen must not squeeze the layer names away.
-        widest = self.palette.fontMetrics().horizontalAdvance("AdaptiveAvgPool2d  Normalisation")
-        self.palette.setMinimumWidth(widest // 2 + 90)
+        longest = max(CATALOGUE, key=len)
+        self.palette.setMinimumWidth(self.palette.fontMetrics().horizontalAdvance(longest) + 60)
         self.inspector_dock = self._dock("Inspector", self.inspector, right)
         self.code_dock = self._dock("Code", self.code_view, right)
         self.history_dock = self._dock("History", self.history, right)
