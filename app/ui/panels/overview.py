@@ -20,8 +20,12 @@ def overview_html(session: EditorSession, title: str) -> str:
         return ", ".join(found) or "–"
 
     errors = sum(p.severity == "error" for p in session.problems)
+    warnings = [p.message for p in session.problems if p.severity == "warning"]
     status = (f"<span style='color:{t.ok}'>✔ every shape fits</span>" if not errors else
               f"<span style='color:{t.error}'>{errors} error(s): see Problems</span>")
+    if warnings:
+        status += "".join(f"<br><span style='color:{t.warning}'>⚠ {_escape(w)}</span>"
+                          for w in warnings[:3])
     return (f"<p style='font-size:13pt; font-weight:600'>{_escape(title)}</p>"
             f"<table cellspacing='0' cellpadding='2'>"
             f"<tr><td style='color:{t.muted}'>Layers&nbsp;&nbsp;</td><td>{len(doc.nodes)}</td></tr>"
