@@ -11,7 +11,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
 
-RUN_TIMEOUT_MS = 120_000  # generous: the CPUs are shared
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -33,3 +33,4 @@ DIGITS_8X8 = {"source": "digits", "params": {"upscale": False},
               "split": {"val_fraction": 0.2, "test_fraction": 0.0, "seed": 0}}
 MOONS = {"source": "moons", "params": {"n_samples": 200},
          "split": {"val_fraction": 0.25, "test_fraction": 0.0, "seed": 0}}
+RUN_TIMEOUT_MS = 120_000  # generous: the CPUs are shared
