@@ -149,3 +149,27 @@ def test_shape_mismatch_is_a_message(qtbot, make_window):
     result = run_to_end(qtbot, docks)
     assert isinstance(result, RunFailed) and "shape" in result.reason
     assert "Input" in docks.training_panel.error.text()
+
+
+def test_compare_runs_overlays_and_diffs(qtbot, make_window, tmp_path):
+    window, docks = make_window(tiny_mlp(), MOONS, {"epochs": 2, "batch_size": 32})
+    window.path = str(tmp_path / "moons.torchcanvas")
+    run_to_end(qtbot, docks)
+    docks.training_panel.lr.setText("0.01")
+    docks.training_panel.lr.editingFinished.emit()
+    window.session.doc.set_params("fc1", {"out_features": 8})
+    run_to_end(qtbot, docks)
+    compare = docks.compare
+    assert compare.list.count() == 2
+    rows = {(d.what, d.left, d.right) for d in compare.rows}
+    assert ("training.optimizer.lr", "—", "0.01") in rows
+    assert any(what == "fc1" and "out_features=16" in a and "out_features=8" in b
+               for what, a, b in rows)
+    compare.list.item(0).setCheckState(Qt.CheckState.Checked)
+    assert docks.curves.others == [docks.store.runs[0]]
+    names = [label.text for _sample, label in docks.curves.loss.getPlotItem().legend.items]
+    assert "run 1 val" in names
+    # summaries were saved beside the project and come back when it is reopened
+    assert (tmp_path / "moons.torchcanvas.runs.json").exists()
+    docks.store.open(window.path)
+    assert [r.name for r in docks.store.runs] == ["run 1", "run 2"]

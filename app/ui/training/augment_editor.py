@@ -138,7 +138,6 @@ class AugmentEditor(QWidget):
         row.addWidget(QLabel("normalise"))
         row.addWidget(self.norm, 1)
         row.addWidget(self.compute)
-        self.norm_row_label = self.stats_label
         return row
 
     def _preview_area(self) -> QVBoxLayout:
@@ -308,8 +307,10 @@ class AugmentEditor(QWidget):
         self.compute.setEnabled(True)
         self.compute.setText("Compute mean/std")
         self.stats = stats
-        if self._normalize_step(self.pipelines["train"]) is None:
-            self.norm.setCurrentIndex(self.norm.findData("dataset"))  # adds the step
+        if self.norm.currentData() != "dataset":
+            # the numbers were asked for: use them (this rebuilds both Normalize steps)
+            self.norm.setCurrentIndex(self.norm.findData("dataset"))
+            return
         for key in self.pipelines:
             self.pipelines[key] = fill_dataset_stats(self.pipelines[key], *stats)
         self._sync_norm_combo()

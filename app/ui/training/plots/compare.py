@@ -86,6 +86,8 @@ class CompareView(PlotPanel):
         """The project's runs, oldest first; keeps ticks and the chosen pair."""
         ticked = {id(r) for r in self.overlays()}
         pair = (self.left.currentData(), self.right.currentData())
+        if len(runs) != len(self.runs):
+            pair = (None, None)  # a new run: compare the last two
         self.runs = list(runs)
         self.list.blockSignals(True)
         self.list.clear()
