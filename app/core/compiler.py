@@ -81,6 +81,17 @@ def _is_chain(doc: NetworkDocument, order: list[str], rank: dict[str, int]) -> b
         rank[e.dst] == rank[e.src] + 1 for e in edges)
 
 
+def _build(doc: NetworkDocument, name: str, resolved: dict[str, Any]) -> nn.Module:
+    """The node's torch module; a size torch cannot allocate becomes a CompileError."""
+    node = doc.node(name)
+    try:
+        return node.spec.build(resolved)
+    except (RuntimeError, ValueError, OverflowError, MemoryError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CompileError([Problem(f"{name}: torch cannot build this {node.type} ({reason}); "
+                                    "make its sizes smaller", name)]) from None
+
+
 def check_compilable(doc: NetworkDocument,
                      results: dict[str, NodeResult] | None = None) -> dict[str, NodeResult]:
     results = infer_shapes(doc) if results is None else results
@@ -99,7 +110,7 @@ def compile_document(doc: NetworkDocument,
     results = check_compilable(doc, results)
     order = doc.topological_order()
     rank = {name: i for i, name in enumerate(order)}
-    modules = {name: doc.node(name).spec.build(results[name].resolved) for name in order
+    modules = {name: _build(doc, name, results[name].resolved) for name in order
                if doc.node(name).spec.type not in ("Input", "Output")}
     if _is_chain(doc, order, rank):
         return nn.Sequential(OrderedDict(modules))

@@ -72,9 +72,16 @@ def _check_range(p: Param, v: float) -> None:
         raise ParamError(f"{p.name} must be {p.describe_range()} (got {_fmt(v)})")
 
 
+# torch indexes sizes with 32-bit ints in many kernels; nothing sensible on a canvas is larger.
+LARGEST = 2**31 - 1
+
+
 def _as_int(p: Param, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            or float(v) != int(v)):
         raise ParamError(f"{p.name} must be a whole number (got {v!r})")
+    if abs(v) > LARGEST:
+        raise ParamError(f"{p.name} is too large (got {v!r}; at most {LARGEST})")
     return int(v)
 
 
@@ -124,6 +131,8 @@ def _check_shape(p: Param, v: Any) -> list[int]:
     values = [_as_int(p, item) for item in v]
     if any(x == 0 or x < -1 for x in values) or values.count(-1) > 1:
         raise ParamError(f"{p.name} takes positive sizes and at most one -1 (got {values})")
+    if math.prod(abs(x) for x in values) > LARGEST:
+        raise ParamError(f"{p.name} {values} holds more than {LARGEST} values")
     return values
 
 

@@ -488,9 +488,9 @@ def _meta_outputs(node: Node, spec: LayerSpec, resolved: dict[str, Any],
 
     from app.core.execution import build_meta, run_node
 
-    args = [torch.empty((BATCH, *x.shape), dtype=getattr(torch, x.dtype), device="meta")
-            for x in inputs]
     try:
+        args = [torch.empty((BATCH, *x.shape), dtype=getattr(torch, x.dtype), device="meta")
+                for x in inputs]
         outputs = run_node(spec, build_meta(spec, resolved), resolved, args)
     except Exception as exc:  # noqa: BLE001 - torch's own validation becomes the message
         raise NodeError(_torch_message(node, exc)) from None
