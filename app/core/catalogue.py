@@ -235,12 +235,13 @@ def _explain_window(in_shape: Shape, p: dict[str, Any], n: int, transposed: bool
     pad = _pair(p.get("padding", 0), n)
     d = _pair(p.get("dilation", 1), n)
     ceil = p.get("ceil_mode", False)
+    dims = {1: "L", 2: "HW", 3: "DHW"}[n]
     lines = []
     for i, size in enumerate(spatial):
         if transposed:
             op = _pair(p.get("output_padding", 0), n)[i]
             out = (size - 1) * s[i] - 2 * pad[i] + d[i] * (k[i] - 1) + op + 1
-            lines.append(f"({size} − 1)·{s[i]} − 2·{pad[i]} + {d[i]}·({k[i]} − 1) + {op} + 1"
+            lines.append(f"{dims[i]}_out = ({size} − 1)·{s[i]} − 2·{pad[i]} + {d[i]}·({k[i]} − 1) + {op} + 1"
                          f" = {out}")
             continue
         span = f"{k[i]}" if d[i] == 1 else f"{d[i]}·({k[i]} − 1) − 1"
@@ -249,7 +250,7 @@ def _explain_window(in_shape: Shape, p: dict[str, Any], n: int, transposed: bool
         bracket = "⌈⌉" if ceil else "⌊⌋"
         expr = (f"({size} − {span} + 2·{pad[i]})" if d[i] == 1
                 else f"({size} + 2·{pad[i]} − {span})")
-        lines.append(f"{bracket[0]}{expr}/{s[i]}{bracket[1]} + 1 = {out}")
+        lines.append(f"{dims[i]}_out = {bracket[0]}{expr}/{s[i]}{bracket[1]} + 1 = {out}")
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ def test_lenet_shapes_and_formula_with_numbers() -> None:
     assert results["flatten"].shape == (400,)
     assert results["fc1"].resolved["in_features"] == 400
     assert results["logits"].shape == (10,)
-    height_and_width = ["⌊(14 − 5 + 2·0)/1⌋ + 1 = 10"] * 2
+    height_and_width = ["H_out = ⌊(14 − 5 + 2·0)/1⌋ + 1 = 10", "W_out = ⌊(14 − 5 + 2·0)/1⌋ + 1 = 10"]
     assert results["conv2"].explanation.splitlines() == height_and_width
 
 
