@@ -64,6 +64,9 @@ class ActivationPanel(PlotPanel):
                 self.layer.setCurrentText(maps[0] if maps else names[0])
             self.layer.blockSignals(False)
 
+    def key(self, run: RunHistory) -> object:
+        return len(run.snapshots)
+
     def draw(self, run: RunHistory) -> None:
         snaps = [s for s in run.snapshots if s.activations]
         if not snaps:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +56,9 @@ class PlotPanel(QWidget):
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.note = QLabel()
         self.note.setStyleSheet("color: #666;")
+        # a changing text must not change the size hint: that would re-lay out and
+        # repaint the whole dock on every refresh
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.body = QVBoxLayout()
         self.body.setContentsMargins(0, 0, 0, 0)
         png = QPushButton("Save PNG…")
@@ -78,10 +82,18 @@ class PlotPanel(QWidget):
         """Redraw when the run changed since the last call (or when forced)."""
         if run is not self.run:
             self.run, force = run, True
-        if run is None or (not force and run.version == self.drawn_version):
+        if run is None:
             return
-        self.drawn_version = run.version
+        key = self.key(run)
+        if not force and key == self.drawn_version:
+            return
+        self.drawn_version = key
         self.draw(run)
+
+    def key(self, run: RunHistory) -> object:
+        """What this plot depends on; it redraws only when this changes. Most plots
+        follow snapshots or epochs, not every batch report."""
+        return run.version
 
     def redraw(self) -> None:
         """A control changed: draw the same run again."""

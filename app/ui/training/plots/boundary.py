@@ -42,6 +42,9 @@ class BoundaryPanel(PlotPanel):
         self.grid: BoundaryGrid | None = None
         self.note.setText("drawn for 2-D sets (moons, circles, spirals, blobs)")
 
+    def key(self, run: RunHistory) -> object:
+        return run.evaluation.epoch if run.evaluation else None
+
     def draw(self, run: RunHistory) -> None:
         ev = run.evaluation
         if ev is None or ev.boundary is None:

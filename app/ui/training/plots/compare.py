@@ -157,6 +157,9 @@ class CompareView(PlotPanel):
                 table.setItem(i, j, item)
         table.resizeColumnToContents(0)
 
+    def key(self, run: RunHistory) -> object:
+        return run.status
+
     def draw(self, run: RunHistory) -> None:
         """The current run's status changes its line in the list."""
         for i, r in enumerate(self.runs):

@@ -51,6 +51,9 @@ class ConfusionPanel(PlotPanel):
         self.texts: list[pg.TextItem] = []
         self.gallery_epoch = -1
 
+    def key(self, run: RunHistory) -> object:
+        return (len(run.epochs), run.evaluation.epoch if run.evaluation else None)
+
     def draw(self, run: RunHistory) -> None:
         e = run.last_epoch
         if e is not None and e.confusion is not None:

@@ -58,34 +58,53 @@ class CurvesPanel(PlotPanel):
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
         self.body.addLayout(grid)
-        self.items: dict[str, Any] = {}
+        self.items: dict[str, pg.PlotDataItem] = {}
+
+    def _make_items(self) -> None:
+        """Curves are created once and updated with setData: clearing and re-adding
+        items (and their legend entries) costs tens of milliseconds per redraw."""
+        def line(w: pg.PlotWidget, pen: str, name: str | None, width: float = 2,
+                 symbol: bool = False) -> pg.PlotDataItem:
+            extra = {"symbol": "o", "symbolSize": 6, "symbolBrush": pen, "symbolPen": pen} \
+                if symbol else {}
+            return w.plot([], [], pen=pg.mkPen(pen, width=width), name=name, **extra)
+        self.items = {
+            "raw": line(self.loss, "#9ecae1", None, 1),
+            "batch": line(self.loss, colour(0), "train (batches, smoothed)", 1.5),
+            "train_loss": line(self.loss, colour(0), "train (epoch)", symbol=True),
+            "val_loss": line(self.loss, colour(1), "validation", symbol=True),
+            "train_acc": line(self.acc, colour(0), "train", symbol=True),
+            "val_acc": line(self.acc, colour(1), "validation", symbol=True),
+            "lr": line(self.lr, colour(2), None, 1.5)}
+        self.overlay_items: list[pg.PlotDataItem] = []
+        self.overlaid: tuple[int, ...] = ()
 
     def draw(self, run: RunHistory) -> None:
-        for w in (self.loss, self.acc, self.lr):
-            w.clear()
+        if not self.items:
+            self._make_items()
+        self._sync_overlays()
+        x = run.batch_epochs()
+        it = self.items
+        it["raw"].setData(*_xy(x, run.batch_loss) if self.raw.isChecked() else ([], []))
+        it["batch"].setData(*_xy(x, list(smooth(run.batch_loss))))
+        for key, values in (("train_loss", run.train_loss), ("val_loss", run.val_loss),
+                            ("train_acc", run.train_acc), ("val_acc", run.val_acc)):
+            it[key].setData(*_xy(run.epochs, values))
+        it["lr"].setData(*_xy(x, run.lrs))
+        self.note.setText("" if run.last_epoch is None else _summary(run))
+
+    def _sync_overlays(self) -> None:
+        wanted = tuple(id(r) for r in self.others)
+        if wanted == self.overlaid:
+            return
+        for item in self.overlay_items:
+            for w in (self.loss, self.acc):
+                if item in w.getPlotItem().items:
+                    w.removeItem(item)
+        self.overlay_items = []
         for i, other in enumerate(self.others):
             self._overlay(other, i)
-        x = run.batch_epochs()
-        if self.raw.isChecked():
-            self.loss.plot(*_xy(x, run.batch_loss), pen=pg.mkPen("#9ecae1", width=1))
-        self.items["batch"] = self.loss.plot(*_xy(x, list(smooth(run.batch_loss))),
-                                             pen=pg.mkPen(colour(0), width=1.5),
-                                             name="train (batches, smoothed)")
-        self._epoch_curve(self.loss, run.epochs, run.train_loss, colour(0), "train (epoch)")
-        self._epoch_curve(self.loss, run.epochs, run.val_loss, colour(1), "validation")
-        self._epoch_curve(self.acc, run.epochs, run.train_acc, colour(0), "train")
-        self._epoch_curve(self.acc, run.epochs, run.val_acc, colour(1), "validation")
-        self.lr.plot(*_xy(x, run.lrs), pen=pg.mkPen(colour(2), width=1.5))
-        last = run.last_epoch
-        self.note.setText("" if last is None else _summary(run))
-
-    @staticmethod
-    def _epoch_curve(w: pg.PlotWidget, epochs: list[int], values: list[float], pen: str,
-                     name: str) -> None:
-        x, y = _xy(epochs, values)
-        if len(x):
-            w.plot(x, y, pen=pg.mkPen(pen, width=2), symbol="o", symbolSize=6,
-                   symbolBrush=pen, symbolPen=pen, name=name)
+        self.overlaid = wanted
 
     def _overlay(self, other: RunHistory, i: int) -> None:
         pen = pg.mkPen(colour(3 + i), width=1.5, style=Qt.PenStyle.DashLine)
@@ -94,7 +113,7 @@ class CurvesPanel(PlotPanel):
                                  (self.acc, other.val_acc, "val")):
             x, y = _xy(other.epochs, values)
             if len(x):
-                w.plot(x, y, pen=pen, name=f"{other.name} {label}")
+                self.overlay_items.append(w.plot(x, y, pen=pen, name=f"{other.name} {label}"))
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         run = self.run

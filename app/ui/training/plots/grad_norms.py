@@ -42,6 +42,9 @@ class GradNormPanel(PlotPanel):
         self.body.addWidget(self.plot)
         self.data: tuple[list[int], dict[str, list[float]]] = ([], {})
 
+    def key(self, run: RunHistory) -> object:
+        return len(run.snapshots)
+
     def draw(self, run: RunHistory) -> None:
         self.plot.clear()
         steps, layers = self.data = layer_norms(run)

@@ -33,6 +33,9 @@ class HealthView(PlotPanel):
     def set_network(self, node_types: dict[str, str], outputs: list[str]) -> None:
         self.node_types, self.outputs = dict(node_types), list(outputs)
 
+    def key(self, run: RunHistory) -> object:
+        return (len(run.snapshots), len(run.epochs))
+
     def draw(self, run: RunHistory) -> None:
         self.flags = check_health(run, self.node_types, self.outputs)
         self.list.clear()

@@ -73,6 +73,9 @@ class HistogramPanel(PlotPanel):
             self.param.setCurrentIndex(max(0, names.index(current) if current in names else 0))
             self.param.blockSignals(False)
 
+    def key(self, run: RunHistory) -> object:
+        return len(run.snapshots)
+
     def draw(self, run: RunHistory) -> None:
         hists = self._hists(run)
         self._sync_names(list(hists))
