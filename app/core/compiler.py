@@ -1,10 +1,12 @@
 """NetworkDocument -> torch nn.Module.
 
-A plain chain becomes an nn.Sequential whose children carry the node names. Any other
-graph becomes a GraphModule that registers each node's module under the node's name and
-runs them in topological order. Both register children by node name, so a checkpoint's
-keys read `conv1.weight` whichever form the network takes, and the exported code (which
-assigns `self.conv1`) loads the same state_dict.
+Each node's module sits at the node's module path (`graph.module_path`: `layer1.0.conv1`,
+or just the node's name), with containers made as the paths say, so a checkpoint's keys
+read `layer1.0.conv1.weight` whichever form the network takes, and the exported code
+(which builds the same containers) loads the same state_dict. A plain chain becomes an
+nn.Sequential (nested where the paths nest); any other graph becomes a GraphModule that
+runs the layers in topological order. Containers whose children are all numbered are
+nn.Sequential, others a `Block`, so `print(model)` reads like torchvision's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from torch import nn
 
 from app.core.catalogue import LayerSpec
 from app.core.execution import run_node
-from app.core.graph import NetworkDocument
+from app.core.graph import NetworkDocument, module_path
 from app.core.shapes import NodeResult, Problem, errors, infer_shapes, network_problems
 
 
@@ -35,34 +37,67 @@ class CompileError(ValueError):
 @dataclass(frozen=True)
 class Step:
     name: str
+    path: str
     spec: LayerSpec
     resolved: dict[str, Any]
     sources: tuple[tuple[str, str], ...]  # (node, port) feeding each input port
     ports: tuple[str, ...]
 
 
+class Block(nn.Module):
+    """A container of named layers (`layer1.0`). The GraphModule calls the layers inside
+    it as the graph wires them, so it needs no forward() of its own."""
+
+
+def _tree(modules: dict[str, nn.Module]) -> dict[str, Any]:
+    """{`layer1.0.conv1`: m} -> {"layer1": {"0": {"conv1": m}}}, keeping the order."""
+    root: dict[str, Any] = {}
+    for path, module in modules.items():
+        *outer, leaf = path.split(".")
+        level = root
+        for segment in outer:
+            level = level.setdefault(segment, {})
+        level[leaf] = module
+    return root
+
+
+def _container(tree: dict[str, Any], runnable: bool) -> nn.Module:
+    """Numbered children (or a container that must run them in order) -> nn.Sequential."""
+    children = {key: _container(value, runnable) if isinstance(value, dict) else value
+                for key, value in tree.items()}
+    if runnable or all(key.isdigit() for key in children):
+        return nn.Sequential(OrderedDict(children))
+    block = Block()
+    for key, child in children.items():
+        block.add_module(key, child)
+    return block
+
+
 class GraphModule(nn.Module):
-    """Runs the nodes of a DAG in topological order; children are named after the nodes."""
+    """Runs the nodes of a DAG in topological order; each node's module sits at its path.
+
+    Attributes start with `_` because node names (its children) never do."""
 
     def __init__(self, steps: list[Step], modules: dict[str, nn.Module], inputs: list[str],
                  outputs: list[tuple[str, str]]) -> None:
         super().__init__()
-        for name, module in modules.items():
-            self.add_module(name, module)
-        self.steps = steps
-        self.input_names = inputs
-        self.output_refs = outputs
+        for key, value in _tree(modules).items():
+            self.add_module(key, _container(value, False) if isinstance(value, dict) else value)
+        self._steps = steps
+        self._layers = [modules[step.path] for step in steps]  # the same module objects
+        self._inputs = inputs
+        self._outputs = outputs
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        if len(xs) != len(self.input_names):
-            raise TypeError(f"the network takes {len(self.input_names)} input(s) "
-                            f"({', '.join(self.input_names)}), got {len(xs)}")
-        values = {(name, "out"): x for name, x in zip(self.input_names, xs)}
-        for step in self.steps:
+        if len(xs) != len(self._inputs):
+            raise TypeError(f"the network takes {len(self._inputs)} input(s) "
+                            f"({', '.join(self._inputs)}), got {len(xs)}")
+        values = {(name, "out"): x for name, x in zip(self._inputs, xs)}
+        for step, layer in zip(self._steps, self._layers):
             args = [values[src] for src in step.sources]
-            outs = run_node(step.spec, self._modules[step.name], step.resolved, args)
+            outs = run_node(step.spec, layer, step.resolved, args)
             values.update(((step.name, p), t) for p, t in zip(step.ports, outs))
-        results = tuple(values[ref] for ref in self.output_refs)
+        results = tuple(values[ref] for ref in self._outputs)
         return results[0] if len(results) == 1 else results
 
 
@@ -79,6 +114,22 @@ def _is_chain(doc: NetworkDocument, order: list[str], rank: dict[str, int]) -> b
     edges = doc.edges
     return len(edges) == len(order) - 1 and all(
         rank[e.dst] == rank[e.src] + 1 for e in edges)
+
+
+def _contiguous(paths: list[str]) -> bool:
+    """Whether every container's layers are consecutive in `paths` (a chain's order), so a
+    nested nn.Sequential runs them in the chain's order."""
+    seen: dict[str, list[int]] = {}
+    for i, path in enumerate(paths):
+        parts = path.split(".")
+        for depth in range(1, len(parts)):
+            seen.setdefault(".".join(parts[:depth]), []).append(i)
+    return all(rows[-1] - rows[0] + 1 == len(rows) for rows in seen.values())
+
+
+def node_module(model: nn.Module, doc: NetworkDocument, name: str) -> nn.Module:
+    """The module of node `name` in `model`, compiled from `doc`."""
+    return model.get_submodule(module_path(doc.node(name)))
 
 
 def _build(doc: NetworkDocument, name: str, resolved: dict[str, Any]) -> nn.Module:
@@ -110,10 +161,11 @@ def compile_document(doc: NetworkDocument,
     results = check_compilable(doc, results)
     order = doc.topological_order()
     rank = {name: i for i, name in enumerate(order)}
-    modules = {name: _build(doc, name, results[name].resolved) for name in order
-               if doc.node(name).spec.type not in ("Input", "Output")}
-    if _is_chain(doc, order, rank):
-        return nn.Sequential(OrderedDict(modules))
+    layers = [name for name in order if doc.node(name).type not in ("Input", "Output")]
+    modules = {module_path(doc.node(name)): _build(doc, name, results[name].resolved)
+               for name in layers}
+    if _is_chain(doc, order, rank) and _contiguous(list(modules)):
+        return _container(_tree(modules), runnable=True)
     steps = []
     for name in order:
         node = doc.node(name)
@@ -121,8 +173,8 @@ def compile_document(doc: NetworkDocument,
             continue
         incoming = doc.incoming(name)
         sources = tuple((incoming[p].src, incoming[p].src_port) for p in node.input_ports())
-        steps.append(Step(name, node.spec, results[name].resolved, sources,
-                          node.output_ports()))
+        steps.append(Step(name, module_path(node), node.spec, results[name].resolved,
+                          sources, node.output_ports()))
     inputs = [n for n in order if doc.node(n).type == "Input"]
     outputs = []
     for name in order:

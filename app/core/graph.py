@@ -21,6 +21,10 @@ from app.core.catalogue import spec_for
 from app.core.params import ParamError
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# A module path segment: an attribute name or an nn.Sequential index (no leading zeros, so
+# `features.01` cannot alias `features.1`).
+_INDEX_RE = re.compile(r"^(0|[1-9][0-9]{0,8})$")
+MAX_PATH = 200
 
 # Node names become attributes of an nn.Module and variables in exported code; these would
 # shadow torch.nn.Module's own attributes or the names the generated code relies on.
@@ -51,6 +55,7 @@ class Node:
     type: str
     params: dict[str, Any]
     pos: tuple[float, float] = (0.0, 0.0)
+    path: str | None = None  # dotted module path (`layer1.0.conv1`); None: the node's name
 
     @property
     def spec(self):
@@ -74,7 +79,7 @@ class Edge:
 @dataclass(frozen=True)
 class Change:
     """What changed: kind is one of node_added, node_removed, node_renamed, params_changed,
-    node_moved, edge_added, edge_removed, reset. `nodes` are the names whose inferred shapes
+    node_moved, path_changed, edge_added, edge_removed, reset. `nodes` are the names whose inferred shapes
     may change (the view and shape inference use them to limit work)."""
 
     kind: str
@@ -96,11 +101,40 @@ def check_identifier(name: str) -> None:
         raise DocumentError(f"node name {name[:20]!r}... is longer than 64 characters")
 
 
+def module_path(node: Node) -> str:
+    """Where the node's layer sits in the compiled model and the exported code; its
+    state_dict keys start with this path."""
+    return node.path or node.name
+
+
+def check_path(path: str) -> None:
+    """A module path is dot-separated attribute names and nn.Sequential indices, starting
+    with a name (it becomes `self.<first segment>` in exported code)."""
+    if not isinstance(path, str) or not path or len(path) > MAX_PATH:
+        raise DocumentError(f"module path {str(path)[:40]!r} must be text of 1 to {MAX_PATH} "
+                            "characters")
+    segments = path.split(".")
+    if _INDEX_RE.match(segments[0]):
+        raise DocumentError(f"module path {path!r} must start with a name, not an index")
+    for segment in segments:
+        if _INDEX_RE.match(segment):
+            continue
+        try:
+            check_identifier(segment)
+        except DocumentError as exc:
+            raise DocumentError(f"module path {path!r}: {exc}".replace("node name",
+                                                                       "path segment"))
+
+
 class NetworkDocument:
     def __init__(self) -> None:
         self.graph = nx.MultiDiGraph()
         self._listeners: list[Callable[[Change], None]] = []
         self._order: list[str] | None = None  # cached topological order
+        # Module paths must be unique and prefix-free (a module is a layer or a container,
+        # never both); these indexes make that check independent of the graph's size.
+        self._paths: dict[str, str] = {}  # module path -> node name
+        self._containers: dict[str, int] = {}  # proper prefix -> number of paths under it
 
     # -- observation -----------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -110,7 +144,7 @@ class NetworkDocument:
         self._listeners.remove(listener)
 
     def _emit(self, change: Change) -> None:
-        if change.kind not in ("params_changed", "node_moved"):
+        if change.kind not in ("params_changed", "node_moved", "path_changed"):
             self._order = None
         for listener in list(self._listeners):
             listener(change)
@@ -150,6 +184,19 @@ class NetworkDocument:
     def downstream(self, name: str) -> set[str]:
         return {name} | nx.descendants(self.graph, name)
 
+    def node_at(self, path: str) -> str | None:
+        """The node whose layer sits at module path `path`, if any."""
+        return self._paths.get(path)
+
+    def node_for_key(self, key: str) -> str | None:
+        """The node owning a state_dict / named_parameters key (`features.0.weight`)."""
+        prefix = key
+        while "." in prefix:
+            prefix = prefix.rpartition(".")[0]
+            if prefix in self._paths:
+                return self._paths[prefix]
+        return None
+
     def unique_name(self, prefix: str) -> str:
         prefix = prefix or "node"
         i = 1
@@ -159,7 +206,8 @@ class NetworkDocument:
 
     # -- edits -----------------------------------------------------------------------------
     def add_node(self, layer_type: str, params: dict[str, Any] | None = None,
-                 name: str | None = None, pos: tuple[float, float] = (0.0, 0.0)) -> Node:
+                 name: str | None = None, pos: tuple[float, float] = (0.0, 0.0),
+                 path: str | None = None) -> Node:
         if not isinstance(layer_type, str):
             raise DocumentError(f"layer type must be text (got {layer_type!r})")
         try:
@@ -174,7 +222,8 @@ class NetworkDocument:
             full = spec.validate(dict(params or {}))
         except ParamError as exc:
             raise DocumentError(f"{name}: {exc}") from None
-        node = Node(name, layer_type, full, (float(pos[0]), float(pos[1])))
+        node = Node(name, layer_type, full, (float(pos[0]), float(pos[1])), path)
+        self._claim(node, path)
         self.graph.add_node(name, node=node)
         self._emit(Change("node_added", (name,)))
         return node
@@ -183,6 +232,7 @@ class NetworkDocument:
         self.node(name)
         for edge in list(self.incoming(name).values()) + self.outgoing(name):
             self.disconnect(edge)
+        self._index(module_path(self.node(name)), name, -1)
         self.graph.remove_node(name)
         self._emit(Change("node_removed", (name,)))
 
@@ -193,8 +243,15 @@ class NetworkDocument:
         check_identifier(new)
         if new in self.graph:
             raise DocumentError(f"a node named {new!r} already exists")
-        nx.relabel_nodes(self.graph, {old: new}, copy=False)
+        self._index(module_path(node), old, -1)
         node.name = new
+        try:
+            self._claim(node, node.path)  # renaming keeps an explicit path
+        except DocumentError:
+            node.name = old
+            self._index(module_path(node), old, +1)
+            raise
+        nx.relabel_nodes(self.graph, {old: new}, copy=False)
         for _, _, data in self.graph.edges(data=True):
             e = data["edge"]
             if old in (e.src, e.dst):
@@ -224,6 +281,57 @@ class NetworkDocument:
         node.params = full
         self._emit(Change("params_changed", (name,), detail={"params": sorted(changes)}))
         return old
+
+    def set_path(self, name: str, path: str | None) -> str | None:
+        """Give the node's layer a module path (None: its name); returns the old path."""
+        node = self.node(name)
+        old = node.path
+        if path == old:
+            return old
+        self._index(module_path(node), name, -1)
+        try:
+            self._claim(node, path)
+        except DocumentError:
+            self._index(module_path(node), name, +1)
+            raise
+        node.path = path
+        self._emit(Change("path_changed", (name,), detail={"old": old, "new": path}))
+        return old
+
+    def _claim(self, node: Node, path: str | None) -> None:
+        """Index `path` (or the node's name) for `node`; refused with the reason when it is
+        malformed, taken, or nests inside or around another node's path."""
+        if path is not None:
+            try:
+                check_path(path)
+            except DocumentError as exc:
+                raise DocumentError(f"{node.name}: {exc}") from None
+        path = path or node.name
+        owner = self._paths.get(path)
+        if owner is not None:
+            raise DocumentError(f"{node.name}: module path {path!r} is already {owner}'s")
+        if self._containers.get(path):
+            inner = next(p for p in self._paths if p.startswith(path + "."))
+            raise DocumentError(f"{node.name}: module path {path!r} holds {self._paths[inner]}"
+                                f" ({inner}); a module cannot be both a layer and a container")
+        for outer in _prefixes(path):
+            if outer in self._paths:
+                raise DocumentError(f"{node.name}: module path {path!r} would sit inside "
+                                    f"{self._paths[outer]}'s layer ({outer})")
+        self._index(path, node.name, +1)
+
+    def _index(self, path: str, name: str, delta: int) -> None:
+        """Add (+1) or remove (-1) the node's path and the containers it sits in."""
+        if delta > 0:
+            self._paths[path] = name
+        else:
+            del self._paths[path]
+        for prefix in _prefixes(path):
+            count = self._containers.get(prefix, 0) + delta
+            if count:
+                self._containers[prefix] = count
+            else:
+                del self._containers[prefix]
 
     def move_node(self, name: str, pos: tuple[float, float]) -> None:
         self.node(name).pos = (float(pos[0]), float(pos[1]))
@@ -274,6 +382,8 @@ class NetworkDocument:
 
     def clear(self) -> None:
         self.graph.clear()
+        self._paths.clear()
+        self._containers.clear()
         self._emit(Change("reset"))
 
     # -- (de)serialisation -----------------------------------------------------------------
@@ -281,11 +391,7 @@ class NetworkDocument:
         order = self.topological_order()
         rank = {name: i for i, name in enumerate(order)}
         return {
-            "nodes": [
-                {"name": n, "type": self.node(n).type, "params": copy.deepcopy(
-                    self.node(n).params), "pos": list(self.node(n).pos)}
-                for n in order
-            ],
+            "nodes": [_node_dict(self.node(n)) for n in order],
             "edges": [
                 {"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
                 for e in sorted(self.edges, key=lambda e: (rank[e.dst], e.dst_port))
@@ -308,7 +414,10 @@ class NetworkDocument:
             params = item.get("params", {})
             if not isinstance(params, dict):
                 raise DocumentError(f"nodes[{i}].params must be an object")
-            doc.add_node(item["type"], params, name=item["name"], pos=tuple(pos))
+            path = item.get("path")
+            if path is not None and not isinstance(path, str):
+                raise DocumentError(f"nodes[{i}].path must be text")
+            doc.add_node(item["type"], params, name=item["name"], pos=tuple(pos), path=path)
         for i, item in enumerate(_list_field(data, "edges")):
             keys = ("src", "src_port", "dst", "dst_port")
             if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in keys):
@@ -321,6 +430,20 @@ class NetworkDocument:
 
     def copy(self) -> NetworkDocument:
         return NetworkDocument.from_dict(self.to_dict())
+
+
+def _node_dict(node: Node) -> dict[str, Any]:
+    item = {"name": node.name, "type": node.type, "params": copy.deepcopy(node.params),
+            "pos": list(node.pos)}
+    if node.path is not None:  # omitted by default, so older files stay byte-identical
+        item["path"] = node.path
+    return item
+
+
+def _prefixes(path: str) -> list[str]:
+    """`a.b.c` -> [`a`, `a.b`]: the containers a module at `path` sits in."""
+    parts = path.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _list_field(data: dict[str, Any], key: str) -> list[Any]:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from app.core.catalogue import CATALOGUE
 from app.core.fileio import write_atomic
-from app.core.graph import DocumentError, NetworkDocument, check_identifier
+from app.core.graph import DocumentError, NetworkDocument, check_identifier, check_path
 from app.core.params import ParamError
 
 FORMAT = "torchcanvas"
@@ -156,6 +156,11 @@ def _check_node(i: int, item: Any) -> None:
             known[key].validate(value)
         except ParamError as exc:
             _fail(f"{path}.params.{key}", str(exc).removeprefix(f"{key} ").strip())
+    if item.get("path") is not None:  # absent or null: the module sits at the node's name
+        try:
+            check_path(item["path"])
+        except DocumentError as exc:
+            _fail(f"{path}.path", str(exc))
     pos = item.get("pos", [0.0, 0.0])
     if (not isinstance(pos, list) or len(pos) != 2 or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):

@@ -9,8 +9,9 @@ Layout: the main path runs top to bottom in column 0; branches sit in side colum
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,22 +45,37 @@ class Template:
 
 
 class Builder:
-    """Appends layers top to bottom; `then` wires each new layer to the previous one."""
+    """Appends layers top to bottom; `then` wires each new layer to the previous one.
+    `path` places a layer's module (`layer1.0.conv1`); inside `numbered("features")` the
+    layers get torchvision's nn.Sequential paths features.0, features.1, ..."""
 
     def __init__(self) -> None:
         self.doc = NetworkDocument()
         self.row = 0
         self.last: str | None = None
+        self.container: str | None = None
+        self.index = 0
+
+    @contextlib.contextmanager
+    def numbered(self, container: str) -> Iterator[None]:
+        self.container, self.index = container, 0
+        try:
+            yield
+        finally:
+            self.container = None
 
     def add(self, layer_type: str, name: str | None = None, column: float = 0.0,
-            **params: Any) -> str:
-        node = self.doc.add_node(layer_type, params, name=name, pos=(column * COLUMN,
-                                                                    self.row * ROW))
+            path: str | None = None, **params: Any) -> str:
+        if path is None and self.container is not None:
+            path, self.index = f"{self.container}.{self.index}", self.index + 1
+        node = self.doc.add_node(layer_type, params, name=name, path=path,
+                                 pos=(column * COLUMN, self.row * ROW))
         self.row += 1
         return node.name
 
-    def then(self, layer_type: str, name: str | None = None, **params: Any) -> str:
-        new = self.add(layer_type, name, **params)
+    def then(self, layer_type: str, name: str | None = None, path: str | None = None,
+             **params: Any) -> str:
+        new = self.add(layer_type, name, path=path, **params)
         if self.last is not None:
             self.doc.connect(self.last, "out", new, "in")
         self.last = new
@@ -71,7 +87,8 @@ class Builder:
     def side(self, entry: str, layers: Sequence[tuple[str, str, dict[str, Any]]],
              column: float, row: int) -> str:
         """A chain of (type, name, params) layers fed by `entry`, drawn in a side column
-        starting at `row`; returns the last layer's name. Leaves the main path alone."""
+        starting at `row`; returns the last layer's name. Leaves the main path alone.
+        `params` may hold the layer's module `path`."""
         main_row, prev = self.row, entry
         self.row = row
         for layer_type, name, params in layers:
@@ -273,21 +290,23 @@ def alexnet(num_classes: int = 1000, input_size: int = 224, in_channels: int = 3
     b.then("Input", "image", shape=_square(input_size, in_channels))
     convs = ((64, 11, 4, 2), (192, 5, 1, 2), (384, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1))
     pool_after = {1: "pool1", 2: "pool2", 5: "pool3"}
-    for i, (channels, kernel, stride, padding) in enumerate(convs, start=1):
-        b.then("Conv2d", f"conv{i}", out_channels=channels, kernel_size=kernel, stride=stride,
-               padding=padding)
-        b.then("ReLU", f"relu{i}")
-        if i in pool_after:
-            b.then("MaxPool2d", pool_after[i], kernel_size=3, stride=2)
+    with b.numbered("features"):
+        for i, (channels, kernel, stride, padding) in enumerate(convs, start=1):
+            b.then("Conv2d", f"conv{i}", out_channels=channels, kernel_size=kernel,
+                   stride=stride, padding=padding)
+            b.then("ReLU", f"relu{i}")
+            if i in pool_after:
+                b.then("MaxPool2d", pool_after[i], kernel_size=3, stride=2)
     b.then("AdaptiveAvgPool2d", "avgpool", output_size=pool_size)
     b.then("Flatten", "flatten")
-    b.then("Dropout", "dropout1", p=0.5)
-    b.then("Linear", "fc1", out_features=hidden)
-    b.then("ReLU", "relu6")
-    b.then("Dropout", "dropout2", p=0.5)
-    b.then("Linear", "fc2", out_features=hidden)
-    b.then("ReLU", "relu7")
-    b.then("Linear", "fc3", out_features=num_classes)
+    with b.numbered("classifier"):
+        b.then("Dropout", "dropout1", p=0.5)
+        b.then("Linear", "fc1", out_features=hidden)
+        b.then("ReLU", "relu6")
+        b.then("Dropout", "dropout2", p=0.5)
+        b.then("Linear", "fc2", out_features=hidden)
+        b.then("ReLU", "relu7")
+        b.then("Linear", "fc3", out_features=num_classes)
     b.then("Output", "logits")
     return b.doc
 
@@ -304,19 +323,21 @@ def _vgg(stages: tuple[tuple[int, int], ...], num_classes: int, input_size: int,
     and a classifier Linear-ReLU-Dropout ×2 + Linear."""
     b = Builder()
     b.then("Input", "image", shape=_square(input_size, in_channels))
-    for stage, (channels, repeats) in enumerate(stages, start=1):
-        for j in range(1, repeats + 1):
-            b.then("Conv2d", f"conv{stage}_{j}", out_channels=channels, kernel_size=3,
-                   padding=1)
-            b.then("ReLU", f"relu{stage}_{j}")
-        b.then("MaxPool2d", f"pool{stage}", kernel_size=2, stride=2)
+    with b.numbered("features"):
+        for stage, (channels, repeats) in enumerate(stages, start=1):
+            for j in range(1, repeats + 1):
+                b.then("Conv2d", f"conv{stage}_{j}", out_channels=channels, kernel_size=3,
+                       padding=1)
+                b.then("ReLU", f"relu{stage}_{j}")
+            b.then("MaxPool2d", f"pool{stage}", kernel_size=2, stride=2)
     b.then("AdaptiveAvgPool2d", "avgpool", output_size=pool_size)
     b.then("Flatten", "flatten")
-    for i in (1, 2):
-        b.then("Linear", f"fc{i}", out_features=hidden)
-        b.then("ReLU", f"relu_fc{i}")
-        b.then("Dropout", f"dropout{i}", p=0.5)
-    b.then("Linear", "fc3", out_features=num_classes)
+    with b.numbered("classifier"):
+        for i in (1, 2):
+            b.then("Linear", f"fc{i}", out_features=hidden)
+            b.then("ReLU", f"relu_fc{i}")
+            b.then("Dropout", f"dropout{i}", p=0.5)
+        b.then("Linear", "fc3", out_features=num_classes)
     b.then("Output", "logits")
     return b.doc
 
@@ -331,29 +352,35 @@ def vgg16(num_classes: int = 1000, input_size: int = 224, in_channels: int = 3,
     return _vgg(VGG_STAGES["vgg16"], num_classes, input_size, in_channels, hidden, pool_size)
 
 
-def basic_block(b: Builder, prefix: str, channels: int, stride: int, downsample: bool) -> str:
+def basic_block(b: Builder, block: str, channels: int, stride: int, downsample: bool) -> str:
     """torchvision's BasicBlock: conv-bn-relu-conv-bn, plus the input (through a 1×1
-    conv-bn `downsample` when the shape changes), then relu. Names follow torchvision's
-    module paths with dots as underscores, so its state_dict maps across one to one."""
+    conv-bn `downsample` when the shape changes), then relu. Module paths are
+    torchvision's (`layer1.0.conv1`), so its state_dict loads as it is; node names are the
+    paths with underscores (`layer1_0_conv1`)."""
     entry = b.last
-    b.then("Conv2d", f"{prefix}_conv1", out_channels=channels, kernel_size=3, stride=stride,
+
+    def here(part: str) -> dict[str, str]:
+        return {"name": f"{block}.{part}".replace(".", "_"), "path": f"{block}.{part}"}
+
+    b.then("Conv2d", **here("conv1"), out_channels=channels, kernel_size=3, stride=stride,
            padding=1, bias=False)
-    b.then("BatchNorm2d", f"{prefix}_bn1")
-    b.then("ReLU", f"{prefix}_relu1")
-    b.then("Conv2d", f"{prefix}_conv2", out_channels=channels, kernel_size=3, padding=1,
+    b.then("BatchNorm2d", **here("bn1"))
+    b.then("ReLU", **here("relu1"))
+    b.then("Conv2d", **here("conv2"), out_channels=channels, kernel_size=3, padding=1,
            bias=False)
-    main = b.then("BatchNorm2d", f"{prefix}_bn2")
+    main = b.then("BatchNorm2d", **here("bn2"))
     shortcut = entry
     if downsample:
+        conv, bn = here("downsample.0"), here("downsample.1")
         shortcut = b.side(entry, [
-            _layer("Conv2d", f"{prefix}_downsample_0", out_channels=channels, kernel_size=1,
-                   stride=stride, bias=False),
-            _layer("BatchNorm2d", f"{prefix}_downsample_1")], column=1, row=b.row - 5)
-    add = b.add("Add", f"{prefix}_add")
+            _layer("Conv2d", conv["name"], path=conv["path"], out_channels=channels,
+                   kernel_size=1, stride=stride, bias=False),
+            _layer("BatchNorm2d", bn["name"], path=bn["path"])], column=1, row=b.row - 5)
+    add = b.add("Add", **here("add"))  # no weights: adds no state_dict keys
     b.wire(main, add, "in1")
     b.wire(shortcut, add, "in2")
     b.last = add
-    return b.then("ReLU", f"{prefix}_relu2")
+    return b.then("ReLU", **here("relu2"))
 
 
 def resnet18(num_classes: int = 1000, input_size: int = 224,
@@ -370,7 +397,7 @@ def resnet18(num_classes: int = 1000, input_size: int = 224,
     for stage, channels in enumerate((64, 128, 256, 512), start=1):
         for block in range(2):
             stride = 2 if stage > 1 and block == 0 else 1
-            basic_block(b, f"layer{stage}_{block}", channels, stride,
+            basic_block(b, f"layer{stage}.{block}", channels, stride,
                         downsample=stride != 1 or in_planes != channels)
             in_planes = channels
     b.then("AdaptiveAvgPool2d", "avgpool", output_size=1)

@@ -7,7 +7,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.core.compiler import CompileError, GraphModule, compile_document, example_inputs
+from app.core.compiler import (
+    CompileError,
+    GraphModule,
+    compile_document,
+    example_inputs,
+    node_module,
+)
 from app.core.graph import NetworkDocument
 from app.core.shapes import infer_shapes
 from app.core.templates import TEMPLATES, build_template
@@ -191,17 +197,19 @@ def test_compiled_output_shapes_equal_inferred_shapes(template_id: str) -> None:
     results = infer_shapes(doc)
     model = compile_document(doc).eval()
     seen: dict[str, tuple[int, ...]] = {}
-    hooks = [module.register_forward_hook(
-        lambda m, i, o, name=name: seen.__setitem__(name, tuple(
+    hooks = [node_module(model, doc, node.name).register_forward_hook(
+        lambda m, i, o, name=node.name: seen.__setitem__(name, tuple(
             (o[0] if isinstance(o, tuple) else o).shape[1:])))
-        for name, module in model.named_children() if doc.node(name).spec.category
-        != "Recurrent"]
+        for node in doc.nodes if node.type not in ("Input", "Output")
+        and node.spec.category != "Recurrent"]
     with torch.no_grad():
         out = model(*example_inputs(doc, batch=1 if template_id.startswith(
             ("alexnet", "vgg", "resnet18")) else 2))
     for hook in hooks:
         hook.remove()
     assert seen and all(results[name].shape == shape for name, shape in seen.items())
+    assert len(seen) == len([n for n in doc.nodes if n.type not in ("Input", "Output")
+                             and n.spec.category != "Recurrent"])
     output = next(n.name for n in doc.nodes if n.type == "Output")
     assert tuple(out.shape[1:]) == results[output].shape
 
@@ -215,3 +223,39 @@ def test_compile_refuses_a_broken_network_with_every_problem() -> None:
     messages = [p.message for p in info.value.problems]
     assert messages[0].startswith("fc1 expects 300 input features but gets 400")
     assert any("no Output node" in m for m in messages)
+
+
+def test_module_paths_nest_layers_in_containers() -> None:
+    doc = residual_doc()
+    for name in ("conv1", "bn1", "relu1", "conv2", "bn2", "add", "relu2"):
+        doc.set_path(name, f"block.0.{name}")
+    model = compile_document(doc)
+    assert isinstance(model, GraphModule)
+    assert isinstance(model.block, nn.Sequential)
+    assert type(model.block[0]).__name__ == "Block"
+    assert "block.0.conv1.weight" in model.state_dict()
+    assert node_module(model, doc, "bn2") is model.block[0].bn2
+    torch.manual_seed(0)
+    reference = HandResidual()
+    flat = compile_document(residual_doc())
+    flat.load_state_dict(reference.state_dict())
+    model.load_state_dict({f"block.0.{k}": v for k, v in reference.state_dict().items()})
+    x = torch.randn(2, 8, 12, 12)
+    assert torch.equal(model(x), flat(x))
+
+
+def test_chain_nests_only_when_each_container_is_contiguous() -> None:
+    doc = build_template("lenet5")
+    for i, name in enumerate(("conv1", "sigmoid1", "pool1")):
+        doc.set_path(name, f"stem.{i}")
+    model = compile_document(doc)
+    assert isinstance(model, nn.Sequential) and isinstance(model.stem, nn.Sequential)
+    assert list(dict(model.named_children()))[:2] == ["stem", "conv2"]
+    doc.set_path("fc3", "stem.3")  # the stem no longer runs in one piece
+    split = compile_document(doc)
+    assert isinstance(split, GraphModule)
+    split.load_state_dict({k.replace("fc3.", "stem.3."): v for k, v in
+                           model.state_dict().items()}, strict=True)
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(split(x), model(x))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.core.graph import RESERVED_NAMES, Change, DocumentError, NetworkDocument
+from app.core.graph import RESERVED_NAMES, Change, DocumentError, NetworkDocument, module_path
 
 
 def small_doc() -> NetworkDocument:
@@ -134,3 +134,34 @@ def test_dict_round_trip_is_stable() -> None:
 def test_malformed_documents_are_refused(data: dict, message: str) -> None:
     with pytest.raises(DocumentError, match=message):
         NetworkDocument.from_dict(data)
+
+
+def test_module_paths_are_checked_kept_and_saved() -> None:
+    doc = small_doc()
+    seen: list[Change] = []
+    doc.subscribe(seen.append)
+    assert doc.set_path("conv1", "features.0") is None
+    assert seen[-1].kind == "path_changed" and seen[-1].detail == {"old": None,
+                                                                     "new": "features.0"}
+    doc.set_path("relu1", "features.1")
+    assert module_path(doc.node("conv1")) == "features.0"
+    assert doc.node_for_key("features.1.weight") == "relu1"
+    doc.rename_node("conv1", "stem")  # the path stays
+    assert doc.node("stem").path == "features.0" and doc.node_at("features.0") == "stem"
+    refused = {"features.1": "already relu1's", "features": "cannot be both a layer and a "
+               "container", "features.0.x1": "inside stem's layer", "0.conv": "start with a "
+               "name", "features.01": "not a valid path segment", "a.training": "reserved",
+               "a..b": "not a valid"}
+    for path, reason in refused.items():
+        with pytest.raises(DocumentError, match=reason):
+            doc.set_path("output1", path)
+    with pytest.raises(DocumentError, match="features: module path 'features' holds"):
+        doc.rename_node("output1", "features")  # its default path would clash
+    copy = NetworkDocument.from_dict(doc.to_dict())
+    assert copy.to_dict() == doc.to_dict()
+    assert [n.get("path") for n in doc.to_dict()["nodes"]] == [
+        None, "features.0", "features.1", None]
+    doc.set_path("stem", None)
+    assert doc.node_at("stem") == "stem" and doc.node_at("features.0") is None
+    doc.remove_node("relu1")
+    doc.add_node("Linear", name="features")  # the container is gone

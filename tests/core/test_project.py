@@ -64,6 +64,10 @@ def _lenet_dict() -> dict:
      "network.nodes[1].params.colour: Conv2d has no such parameter"),
     (lambda d: d["network"]["nodes"][0].update(pos=[1, "a"]),
      "network.nodes[0].pos: must be two numbers"),
+    (lambda d: d["network"]["nodes"][1].update(path="features.0.class"),
+     ("network.nodes[1].path: module path 'features.0.class': 'class' is not a valid path "
+      "segment")),
+    (lambda d: d["network"]["nodes"][1].update(path=7), "network.nodes[1].path: module path"),
     (lambda d: d["network"]["edges"][4].update(dst="ghost"),
      "network.edges[4].dst: no node named 'ghost'"),
     (lambda d: d["network"].update(nodes={}), "network.nodes: must be a list"),
