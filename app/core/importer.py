@@ -2,10 +2,13 @@
 
 Each traced operation is looked up in a registry: torch.nn layers by class (their settings
 read from the module's attributes), and a few functional calls and tensor methods
-(flatten, cat, +, *, view/reshape, relu, pooling, ...) by target. Node names come from the
-module path with dots replaced by underscores (`layer1.0.conv1` -> `layer1_0_conv1`), and
-`ImportResult.key_map` carries a state_dict across. Anything without a mapping is reported
-by name in one line; nothing is dropped silently.
+(flatten, cat, +, *, view/reshape, relu, pooling, ...) by target. Each node sits at the
+traced module path (`layer1.0.conv1`; a functional op in the module whose forward() did it:
+`layer1.0.add`), so the source's state_dict keys carry over unchanged; node names are the
+paths with underscores (`layer1_0_conv1`). Where a path cannot be kept (an nn.Sequential
+root's `0`, a layer called twice) the node sits at its name and `ImportResult.key_map`
+renames those keys. Anything without a mapping is reported by name in one line; nothing is
+dropped silently.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.core.catalogue import CATALOGUE, LayerSpec
-from app.core.graph import RESERVED_NAMES, DocumentError, NetworkDocument
+from app.core.graph import RESERVED_NAMES, DocumentError, NetworkDocument, module_path
 from app.core.params import ParamError
 from app.core.shapes import errors, infer_shapes, network_problems
 
@@ -138,15 +141,20 @@ class _Context:
 
     def add(self, layer_type: str, params: dict[str, Any], hint: str,
             inputs: Sequence[Port]) -> Port:
+        """A node named after `hint`, placed at module path `hint` when that is a valid,
+        free path (else at its name)."""
         name = self.name(hint)
         row = 1 + max((self.depth[p.node] for p in inputs), default=-1)
         column = self.per_row.get(row, 0)
         self.per_row[row] = column + 1
+        pos = (column * COLUMN, row * ROW)
         try:
-            node = self.doc.add_node(layer_type, params, name=name,
-                                     pos=(column * COLUMN, row * ROW))
-        except DocumentError as exc:
-            raise Unsupported(f"{hint} ({exc})") from None
+            node = self.doc.add_node(layer_type, params, name=name, pos=pos, path=hint)
+        except DocumentError:
+            try:
+                node = self.doc.add_node(layer_type, params, name=name, pos=pos)
+            except DocumentError as exc:
+                raise Unsupported(f"{hint} ({exc})") from None
         self.depth[name] = row
         for port, source in zip(node.input_ports(), inputs):
             self.doc.connect(source.node, source.port, name, port)
@@ -218,7 +226,8 @@ def _call_module(ctx: _Context, node: torch.fx.Node) -> Any:
     source = ctx.tensor(node.args[0])
     port = ctx.add(spec.type, params, path, [source])
     ctx.module_calls[path] = port.node
-    ctx.key_map |= {f"{path}.{key}": f"{port.node}.{key}" for key in module.state_dict()}
+    target = module_path(ctx.doc.node(port.node))
+    ctx.key_map |= {f"{path}.{key}": f"{target}.{key}" for key in module.state_dict()}
     if spec.category == "Recurrent":
         ctx.rnn_use[port.node] = set()
         return Packed((port, Hidden(port.node)))

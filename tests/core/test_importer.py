@@ -40,12 +40,24 @@ def test_torchvision_import_matches_the_original(name: str) -> None:
         assert torch.equal(model(x), original(x))
 
 
-def test_torchvision_names_become_node_names() -> None:
+def test_torchvision_paths_become_module_paths() -> None:
     result = import_torchvision("resnet18", input_shape=(3, 32, 32))
     names = {n.name for n in result.doc.nodes}
     assert {"conv1", "layer1_0_conv1", "layer2_0_downsample_0", "layer1_0_add", "fc"} <= names
-    assert result.key_map["layer2.0.downsample.1.running_mean"] == (
-        "layer2_0_downsample_1.running_mean")
+    assert result.doc.node("layer1_0_add").path == "layer1.0.add"
+    assert all(k == v for k, v in result.key_map.items())  # torchvision's keys as they are
+    model = compile_document(result.doc)
+    assert sorted(model.state_dict()) == sorted(result.key_map.values())
+    assert isinstance(model.layer2[0].downsample, nn.Sequential)
+
+
+def test_sequential_root_keeps_a_key_map() -> None:
+    original = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    result = import_module(original, [(4,)])
+    assert result.key_map == {"0.weight": "n_0.weight", "0.bias": "n_0.bias",
+                              "2.weight": "n_2.weight", "2.bias": "n_2.bias"}
+    model = compile_document(result.doc)
+    model.load_state_dict(result.convert_state_dict(original.state_dict()), strict=True)
 
 
 LECTURE_INCEPTION = '''
