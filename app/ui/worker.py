@@ -13,6 +13,7 @@ import os
 import threading
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 from app.training.config import TrainConfig
@@ -188,17 +189,20 @@ class _Task(QRunnable):
 _alive: set[_TaskSignals] = set()  # keeps each task's signal object until it reports
 
 
-def run_in_background(fn: Any, on_done: Any, on_error: Any) -> None:
+def run_in_background(fn: Any, on_done: Any, on_error: Any, owner: QObject | None = None
+                      ) -> None:
     """Run fn() on Qt's thread pool; on_done(value) / on_error(message) in the GUI thread.
 
     For slow, Qt-free work (loading a dataset, computing statistics) that must not
-    freeze the window."""
+    freeze the window. When `owner` (the widget waiting for the result) has been
+    deleted meanwhile, the result is dropped."""
     signals = _TaskSignals()
     _alive.add(signals)
 
     def finish(callback: Any, value: Any) -> None:
         _alive.discard(signals)
-        callback(value)
+        if owner is None or shiboken6.isValid(owner):
+            callback(value)
 
     signals.done.connect(lambda value: finish(on_done, value))
     signals.failed.connect(lambda message: finish(on_error, message))

@@ -27,15 +27,14 @@ def test_source_form_split_and_iterations(qtbot, make_window):
 
 
 def test_bad_parameter_is_explained(qtbot, make_window):
-    window, docks = make_window(tiny_mlp(), MOONS)
+    _window, docks = make_window(tiny_mlp(), MOONS)
     panel = docks.data_panel
     edit = panel.params.layout_.itemAt(1, panel.params.layout_.ItemRole.FieldRole).widget()
     assert panel.params.specs[1].name == "noise"
     edit.setValue(10.0)
     assert panel.params.check()
-    from app.data.params import ParamSpec
+    from app.data.params import ParamSpec, check_value
     from app.ui.training.param_form import ParamForm
-    from app.data.params import check_value
     form = ParamForm(check_value)
     form.set_specs([ParamSpec("w", "floats", [1.0], -5, 5, scalar_ok=False)])
     form.readers["w"] = lambda: [1.0, 9.0]

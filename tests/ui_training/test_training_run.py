@@ -71,7 +71,7 @@ def test_a_run_fills_every_panel(qtbot, make_window, tmp_path):
     # every plot exports its numbers and a picture
     for panel in docks.plots:
         assert panel.save_png(tmp_path / f"{panel.title}.png")
-        header, rows = panel.table()
+        header, _rows = panel.table()
         panel.save_csv(tmp_path / f"{panel.title}.csv")
         assert (tmp_path / f"{panel.title}.csv").read_text().startswith(header[0])
     assert docks.curves.table()[1] and docks.confusion.table()[1]
@@ -80,7 +80,7 @@ def test_a_run_fills_every_panel(qtbot, make_window, tmp_path):
 
 
 def test_decision_boundary_of_a_2d_set(qtbot, make_window):
-    window, docks = make_window(tiny_mlp(), MOONS, {"epochs": 2, "batch_size": 16})
+    _window, docks = make_window(tiny_mlp(), MOONS, {"epochs": 2, "batch_size": 16})
     wait_data(qtbot, docks)
     assert len(docks.data_panel.scatter.data) == 150  # training points in the preview
     result = run_to_end(qtbot, docks)
@@ -93,7 +93,7 @@ def test_decision_boundary_of_a_2d_set(qtbot, make_window):
 
 
 def test_pause_resume_and_stop_mid_run(qtbot, make_window):
-    window, docks = make_window(tiny_cnn(), DIGITS_8X8,
+    _window, docks = make_window(tiny_cnn(), DIGITS_8X8,
                                 {"epochs": 200, "batch_size": 8, "log_every": 1})
     assert docks.start()
     qtbot.waitUntil(lambda: len(docks.run.steps) >= 3, timeout=RUN_TIMEOUT_MS)
@@ -136,7 +136,7 @@ def test_nan_loss_is_reported_and_the_window_still_responds(qtbot, make_window):
 ])
 def test_missing_data_files_are_a_message(qtbot, make_window, tmp_path, data, expected):
     data = {**data, "params": {"root": str(tmp_path)}}
-    window, docks = make_window(tiny_cnn(), data, {"epochs": 1})
+    _window, docks = make_window(tiny_cnn(), data, {"epochs": 1})
     result = run_to_end(qtbot, docks)
     assert isinstance(result, RunFailed)
     assert expected in result.reason.lower() and str(tmp_path) in result.reason
@@ -145,7 +145,7 @@ def test_missing_data_files_are_a_message(qtbot, make_window, tmp_path, data, ex
 
 
 def test_shape_mismatch_is_a_message(qtbot, make_window):
-    window, docks = make_window(tiny_mlp(inputs=2), DIGITS_8X8, {"epochs": 1})
+    _window, docks = make_window(tiny_mlp(inputs=2), DIGITS_8X8, {"epochs": 1})
     result = run_to_end(qtbot, docks)
     assert isinstance(result, RunFailed) and "shape" in result.reason
     assert "Input" in docks.training_panel.error.text()

@@ -301,7 +301,7 @@ class AugmentEditor(QWidget):
         from app.data.stats import compute_mean_std
 
         run_in_background(lambda: compute_mean_std(dataset, limit=STATS_LIMIT),
-                          self._stats_ready, self._stats_failed)
+                          self._stats_ready, self._stats_failed, owner=self)
 
     def _stats_ready(self, stats: tuple[list[float], list[float]]) -> None:
         self.compute.setEnabled(True)

@@ -233,7 +233,7 @@ class DataPanel(QWidget):
 
         run_in_background(lambda: load_data(section),
                           lambda bundle: self._loaded(generation, bundle),
-                          lambda message: self._failed(generation, message))
+                          lambda message: self._failed(generation, message), owner=self)
 
     def _failed(self, generation: int, message: str) -> None:
         if generation == self._generation:

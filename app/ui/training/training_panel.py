@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -221,14 +222,17 @@ class TrainingPanel(QWidget):
 
     def _buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.start = QPushButton("▶ Start")
+        self.start = QPushButton("Start")
         self.start.setToolTip("Train the network on the data chosen in the Data panel")
-        self.pause = QPushButton("⏸ Pause")
-        self.stop = QPushButton("■ Stop")
+        self.pause = QPushButton("Pause")
+        self.stop = QPushButton("Stop")
         self.start.clicked.connect(self.startRequested)
         self.pause.clicked.connect(self._pause_clicked)
         self.stop.clicked.connect(self.stopRequested)
-        for b in (self.start, self.pause, self.stop):
+        icons = QStyle.StandardPixmap
+        for b, icon in ((self.start, icons.SP_MediaPlay), (self.pause, icons.SP_MediaPause),
+                        (self.stop, icons.SP_MediaStop)):
+            b.setIcon(self.style().standardIcon(icon))
             row.addWidget(b)
         self.set_state("idle")
         return row
@@ -239,7 +243,7 @@ class TrainingPanel(QWidget):
         self.state = state
         self.start.setEnabled(state == "idle")
         self.pause.setEnabled(state in ("running", "paused"))
-        self.pause.setText("▶ Resume" if state == "paused" else "⏸ Pause")
+        self.pause.setText("Resume" if state == "paused" else "Pause")
         self.stop.setEnabled(state in ("running", "paused"))
 
     def _pause_clicked(self) -> None:

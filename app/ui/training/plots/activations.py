@@ -95,11 +95,13 @@ class ActivationPanel(PlotPanel):
         self.image.setImage(image, levels=(0, 1))
         self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
         self.plot.getViewBox().invertY(True)
+        self.plot.getViewBox().setAspectLocked(True)  # square pixels: maps look like images
         self.plot.setTitle(f"{values.shape[0]} channel maps ({rows} × {cols})", color="#222")
         self.plot.autoRange()
 
     def _draw_vector(self, values: np.ndarray) -> None:
         self.image.clear()
+        self.plot.getViewBox().setAspectLocked(False)
         self.plot.getViewBox().invertY(False)
         x = np.arange(len(values))
         self.plot.addItem(pg.BarGraphItem(x=x, height=values, width=0.8,
@@ -108,6 +110,7 @@ class ActivationPanel(PlotPanel):
         self.plot.autoRange()
 
     def _draw_matrix(self, values: np.ndarray) -> None:
+        self.plot.getViewBox().setAspectLocked(False)
         lo, hi = float(values.min()), float(values.max())
         self.image.setImage(values, levels=(lo, hi if hi > lo else lo + 1))
         self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))

@@ -47,8 +47,6 @@ class CurvesPanel(PlotPanel):
         self.loss = plot_widget("Loss", "loss", "epoch")
         self.acc = plot_widget("Accuracy", "accuracy", "epoch")
         self.lr = plot_widget("Learning rate", "lr", "epoch")
-        self.acc.setXLink(self.loss)
-        self.lr.setXLink(self.loss)
         for w in (self.loss, self.acc):
             w.addLegend(offset=(-10, 10), labelTextColor="#222")
         grid = QGridLayout()
@@ -91,6 +89,10 @@ class CurvesPanel(PlotPanel):
                             ("train_acc", run.train_acc), ("val_acc", run.val_acc)):
             it[key].setData(*_xy(run.epochs, values))
         it["lr"].setData(*_xy(x, run.lrs))
+        if run.lrs and max(run.lrs) == min(run.lrs):  # constant: a sane range, not ±400
+            self.lr.setYRange(0, 2 * run.lrs[0] or 1.0)
+        else:
+            self.lr.enableAutoRange(axis="y")
         self.note.setText("" if run.last_epoch is None else _summary(run))
 
     def _sync_overlays(self) -> None:
