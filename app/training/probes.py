@@ -33,38 +33,48 @@ def histogram(t: Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
     return counts.cpu().numpy().astype(np.int64), np.linspace(lo, hi, bins + 1)
 
 
-def auto_layers(model: nn.Module) -> list[str]:
+def auto_layers(model: nn.Module, layers: dict[str, str]) -> list[str]:
     """Feature-map layers (conv, pool) first; otherwise the activations; at most 6."""
-    children = list(model.named_children())
-    maps = [n for n, m in children if "Conv" in type(m).__name__ or "Pool" in
-            type(m).__name__]
-    acts = [n for n, m in children if type(m).__name__ in ACTIVATIONS]
+    kinds = {name: type(model.get_submodule(path)).__name__ for name, path in layers.items()}
+    maps = [n for n, kind in kinds.items() if "Conv" in kind or "Pool" in kind]
+    acts = [n for n, kind in kinds.items() if kind in ACTIVATIONS]
     return (maps or acts)[:AUTO_LIMIT]
 
 
 class Probes:
-    def __init__(self, model: nn.Module, cfg: ProbeConfig, sample: Tensor | None) -> None:
+    """Snapshots name layers as the run config does (`layers`: name -> module path, from
+    setup.layer_paths), so a document's histograms read `conv1_1.weight`, not
+    `features.0.weight`."""
+
+    def __init__(self, model: nn.Module, cfg: ProbeConfig, sample: Tensor | None,
+                 layers: dict[str, str]) -> None:
         self.model = model
         self.cfg = cfg
         self.sample = sample  # one input with a batch dimension of 1, on the device
+        self.paths = layers
+        self.names = {path: name for name, path in layers.items()}
         self.layers = self._layers(cfg.activation_layers)
 
     def _layers(self, chosen: list[str] | None) -> list[str]:
         if chosen is None:
-            return auto_layers(self.model)
-        known = dict(self.model.named_modules())
+            return auto_layers(self.model, self.paths)
         for name in chosen:
-            if name not in known or not name:
+            if name not in self.paths:
                 raise ConfigError(f"probes.activation_layers: no layer named {name!r} "
-                                  f"(layers: {', '.join(n for n in known if n)})")
+                                  f"(layers: {', '.join(self.paths)})")
         return list(chosen)
+
+    def _label(self, key: str) -> str:
+        """`features.0.weight` -> `conv1_1.weight`."""
+        module, _, tensor = key.rpartition(".")
+        return f"{self.names[module]}.{tensor}" if module in self.names else key
 
     def due(self, batch: int) -> bool:
         n = self.cfg.every_n_batches
         return self.cfg.enabled and n > 0 and batch % n == 0
 
     def capture(self, epoch: int, step: int) -> Snapshot:
-        params = [(n, p) for n, p in self.model.named_parameters()]
+        params = [(self._label(n), p) for n, p in self.model.named_parameters()]
         bins = self.cfg.bins
         hist = self.cfg.histograms
         return Snapshot(
@@ -87,7 +97,7 @@ class Probes:
         if self.sample is None or not self.layers:
             return {}
         captured: dict[str, Any] = {}
-        handles = [self.model.get_submodule(name).register_forward_hook(
+        handles = [self.model.get_submodule(self.paths[name]).register_forward_hook(
             lambda _m, _i, out, name=name: captured.__setitem__(name, out))
             for name in self.layers]
         was_training = self.model.training

@@ -31,30 +31,41 @@ def build_model(network: Any) -> nn.Module:
     return compile_document(network)
 
 
-def _submodule(model: nn.Module, name: str, where: str) -> nn.Module:
-    try:
-        if not name:
-            raise AttributeError
-        return model.get_submodule(name)
-    except AttributeError:
-        layers = ", ".join(n for n, m in model.named_children()
-                           if next(m.parameters(), None) is not None)
+def layer_paths(network: Any, model: nn.Module) -> dict[str, str]:
+    """The names a run config gives layers -> their module paths in `model`. A
+    NetworkDocument's layers are its node names (their modules sit at the nodes' module
+    paths, e.g. conv1_1 -> features.0); a plain nn.Module's are its module paths."""
+    if isinstance(network, nn.Module):
+        return {path: path for path, _ in model.named_modules() if path}
+    from app.core.graph import module_path
+
+    nodes = (network.node(name) for name in network.topological_order())
+    return {n.name: module_path(n) for n in nodes if n.type not in ("Input", "Output")}
+
+
+def submodule(model: nn.Module, layers: dict[str, str], name: str, where: str) -> nn.Module:
+    """The module of layer `name` (see layer_paths); a ConfigError lists the valid names."""
+    if name not in layers:
+        weighted = ", ".join(n for n, path in layers.items() if next(
+            model.get_submodule(path).parameters(recurse=False), None) is not None)
         raise ConfigError(f"{where}: no layer named {name!r} (layers with weights: "
-                          f"{layers})") from None
+                          f"{weighted})")
+    return model.get_submodule(layers[name])
 
 
-def freeze_layers(model: nn.Module, names: list[str]) -> None:
+def freeze_layers(model: nn.Module, layers: dict[str, str], names: list[str]) -> None:
     for name in names:
-        for p in _submodule(model, name, "freeze").parameters():
+        for p in submodule(model, layers, name, "freeze").parameters():
             p.requires_grad_(False)
 
 
-def param_groups(model: nn.Module, layer_lr: dict[str, float]) -> list[dict[str, Any]]:
+def param_groups(model: nn.Module, layers: dict[str, str],
+                 layer_lr: dict[str, float]) -> list[dict[str, Any]]:
     """One group per layer with its own learning rate, then one for the rest."""
     claimed: dict[int, str] = {}
     groups = []
     for name, lr in layer_lr.items():
-        params = [p for p in _submodule(model, name, "layer_lr").parameters()
+        params = [p for p in submodule(model, layers, name, "layer_lr").parameters()
                   if p.requires_grad]
         for p in params:
             if id(p) in claimed:

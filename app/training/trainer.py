@@ -45,6 +45,7 @@ from app.training.setup import (
     eval_loader,
     first_batch,
     freeze_layers,
+    layer_paths,
     param_groups,
     seed_everything,
     train_loader,
@@ -131,10 +132,11 @@ class Trainer:
         model = build_model(self.network)
         _check_input_shape(model, self.network, self.data)
         apply_init(model, cfg.init)
-        freeze_layers(model, cfg.freeze)
+        layers = layer_paths(self.network, model)
+        freeze_layers(model, layers, cfg.freeze)
         self.model = model.to(self.device)
         self.criterion: Criterion = build_loss(cfg.loss).to(self.device)
-        self.optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.layer_lr))
+        self.optimizer = build_optimizer(cfg.optimizer, param_groups(model, layers, cfg.layer_lr))
         self.closure = OPTIMIZERS[cfg.optimizer.name].needs_closure
         self.loader, self.sampler = train_loader(self.data.train, cfg, self.device)
         self.steps_per_epoch = len(self.loader)
@@ -148,7 +150,7 @@ class Trainer:
         self.kind = self._preflight()
         self.l1_params = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
         sample = self._probe_sample()
-        self.probes = Probes(self.model, cfg.probes, sample)
+        self.probes = Probes(self.model, cfg.probes, sample, layers)
         self.best_state: dict[str, Tensor] | None = None
         if self.resume_from is not None:
             self._load(ckpt.load_checkpoint(self.resume_from))

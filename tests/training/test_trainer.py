@@ -215,3 +215,28 @@ def test_probes_capture_histograms_norms_and_activations() -> None:
     assert counts.sum() == net[0].weight.numel() and edges.shape == (9,)
     assert set(snaps[0].grad_norms) == {"0.weight", "0.bias", "3.weight", "3.bias"}
     assert snaps[0].activations["1"].shape == (16,) and (snaps[0].activations["1"] >= 0).all()
+
+
+def test_a_document_names_layers_by_node_wherever_their_modules_sit() -> None:
+    """Freeze, per-layer lr and probes take node names, also for nodes with module paths."""
+    from app.core.graph import NetworkDocument
+
+    doc = NetworkDocument()
+    doc.add_node("Input", {"shape": [4]}, name="features")
+    doc.add_node("Linear", {"out_features": 16}, name="fc1", path="body.0")
+    doc.add_node("ReLU", name="act", path="body.1")
+    doc.add_node("Linear", {"out_features": 3}, name="head")
+    doc.add_node("Output", name="logits")
+    doc.chain("features", "fc1", "act", "head", "logits")
+    cfg = config(epochs=1, freeze=["fc1"], layer_lr={"head": 0.5},
+                 probes={"enabled": True, "activation_layers": ["act"]})
+    events: list = []
+    trainer = Trainer(doc, blobs(), cfg, callback=events.append)
+    assert isinstance(trainer.run(), RunFinished)
+    assert not trainer.model.body[0].weight.requires_grad
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [0.5]
+    snap = next(e for e in events if isinstance(e, Snapshot))
+    assert set(snap.weight_hist) == {"fc1.weight", "fc1.bias", "head.weight", "head.bias"}
+    assert set(snap.activations) == {"act"}
+    failed = Trainer(doc, blobs(), config(freeze=["body.0"])).run()
+    assert "no layer named 'body.0' (layers with weights: fc1, head)" in failed.reason
