@@ -17,7 +17,7 @@ import inspect
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -25,7 +25,14 @@ from torch import nn
 
 from app.core.catalogue import LayerSpec
 from app.core.compiler import check_compilable, compile_document, input_specs
-from app.core.graph import DocumentError, NetworkDocument, Node, check_identifier
+from app.core.graph import (
+    DocumentError,
+    NetworkDocument,
+    check_identifier,
+    check_path,
+    module_path,
+)
+from app.core.grouping import Block, BlockClass, Group, block, collapse, find_groups
 from app.core.shapes import NodeResult
 
 INDENT = "    "
@@ -160,10 +167,13 @@ def _is_default(value: Any, default: Any) -> bool:
     return type(value) is not tuple and value == default
 
 
-def constructor_call(spec: LayerSpec, resolved: dict[str, Any]) -> str:
+def constructor_call(spec: LayerSpec, resolved: dict[str, Any],
+                     symbols: dict[str, str] | None = None) -> str:
     """`nn.Conv2d(1, 6, kernel_size=5, padding=2)`: torch's required leading arguments
-    positionally, everything else by keyword and only when it differs from torch's default."""
+    positionally, everything else by keyword and only when it differs from torch's default.
+    `symbols` names block-class arguments that replace values (`out_channels`)."""
     kwargs = spec.ctor_kwargs(resolved)
+    symbols = symbols or {}
     signature = torch_signature(spec.module_class())
     args: list[str] = []
     positional = True
@@ -172,43 +182,61 @@ def constructor_call(spec: LayerSpec, resolved: dict[str, Any]) -> str:
             continue
         positional = positional and default is _REQUIRED and name not in KEYWORD_STYLE
         value = kwargs.pop(name)
+        text = symbols.get(name) or _literal(value)
         if positional:
-            args.append(_literal(value))
-        elif not _is_default(value, default):
-            args.append(f"{name}={_literal(value)}")
+            args.append(text)
+        elif name in symbols or not _is_default(value, default):
+            args.append(f"{name}={text}")
     args += [f"{name}={_literal(value)}" for name, value in kwargs.items()]
     return f"nn.{spec.class_name}({', '.join(args)})"
 
 
+def is_positional(spec: LayerSpec, kwarg: str) -> bool:
+    """Whether constructor_call writes `kwarg` positionally."""
+    for name, default in torch_signature(spec.module_class()):
+        if default is not _REQUIRED or name in KEYWORD_STYLE:
+            return False
+        if name == kwarg:
+            return True
+    return False
+
+
 # -- forward() lines --------------------------------------------------------------------------
 
-Writer = Callable[[Node, dict[str, Any], list[str], list[str]], list[str]]
+# (module reference such as `self.features`, resolved params, argument and output variables)
+Writer = Callable[[str, dict[str, Any], list[str], list[str]], list[str]]
 
 
-def _call(node: Node, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
-    return [f"{', '.join(outs)} = self.{node.name}({', '.join(args)})"]
+def _call(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    return [f"{', '.join(outs)} = {ref}({', '.join(args)})"]
 
 
-def _recurrent(node: Node, resolved: dict[str, Any], args: list[str],
+def _optional(ref: str, resolved: dict[str, Any], args: list[str],
+              outs: list[str]) -> list[str]:
+    """A block's optional branch (torchvision's `downsample`): skipped when None."""
+    return [f"{outs[0]} = {args[0]} if {ref} is None else {ref}({args[0]})"]
+
+
+def _recurrent(ref: str, resolved: dict[str, Any], args: list[str],
                outs: list[str]) -> list[str]:
     if resolved["output"] == "sequence":
-        return [f"{outs[0]}, _ = self.{node.name}({args[0]})"]
+        return [f"{outs[0]}, _ = {ref}({args[0]})"]
     last = "out[:, -1]" if resolved["batch_first"] else "out[-1]"
-    return [f"out, _ = self.{node.name}({args[0]})", f"{outs[0]} = {last}"]
+    return [f"out, _ = {ref}({args[0]})", f"{outs[0]} = {last}"]
 
 
 def _operator(symbol: str) -> Writer:
-    def write(node: Node, resolved: dict[str, Any], args: list[str],
+    def write(ref: str, resolved: dict[str, Any], args: list[str],
               outs: list[str]) -> list[str]:
         return [f"{outs[0]} = {f' {symbol} '.join(args)}"]
     return write
 
 
-def _concat(node: Node, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+def _concat(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
     return [f"{outs[0]} = torch.cat([{', '.join(args)}], dim={_literal(resolved['dim'])})"]
 
 
-def _reshape(node: Node, resolved: dict[str, Any], args: list[str],
+def _reshape(ref: str, resolved: dict[str, Any], args: list[str],
              outs: list[str]) -> list[str]:
     dims = ", ".join(_literal(int(d)) for d in resolved["shape"])
     return [f"{outs[0]} = {args[0]}.reshape({args[0]}.size(0), {dims})"]
@@ -258,8 +286,11 @@ def fit(line: str, indent: str, width: int = MAX_LINE - len(INDENT)) -> list[str
     one_line = indent + INDENT + inner
     if len(one_line) <= width:
         return [f"{indent}{head}(", one_line, f"{indent})"]
-    return ([f"{indent}{head}("] + [f"{indent}{INDENT}{arg}," for arg in
-                                    _split_arguments(inner)] + [f"{indent})"])
+    lines = [f"{indent}{head}("]
+    for arg in _split_arguments(inner):  # a nested call too long for its line is wrapped too
+        wrapped = fit(arg, indent + INDENT, width)
+        lines += [*wrapped[:-1], wrapped[-1] + ","]
+    return [*lines, f"{indent})"]
 
 
 # -- the file -------------------------------------------------------------------------------
@@ -291,32 +322,221 @@ def _groups(names: list[str]) -> dict[str, str]:
     return headers
 
 
-def _init_lines(doc: NetworkDocument, flow: Flow, results: dict[str, NodeResult]) -> list[str]:
-    layers = [n for n in flow.statements if doc.node(n).spec.is_torch_layer]
+# -- containers and block classes --------------------------------------------------------------
+
+@dataclass
+class Arg:
+    """A block-class constructor argument: a value that differs between the instances."""
+
+    name: str
+    hint: str
+    positional: bool
+    uses: list[tuple[str, str]]  # (node, constructor keyword) in the class body
+    values: list[Any]  # one per instance
+
+
+@dataclass
+class Scope:
+    """One class body: its document, which groups its layers form and how to refer to
+    them. Groups are planned as single nodes (`collapse`), so forward() calls them once."""
+
+    doc: NetworkDocument
+    results: dict[str, NodeResult]
+    groups: dict[str, Group]
+    flow: Flow
+    instances: dict[str, list[tuple[BlockClass, Block]]]  # "blocks" group -> its blocks
+    symbols: dict[str, dict[str, str]] = field(default_factory=dict)
+    optional: str | None = None  # a group passed in as a constructor argument
+
+
+def _scope(doc: NetworkDocument, results: dict[str, NodeResult],
+           classes: list[BlockClass] | None) -> Scope:
+    """`classes` collects block classes; None (inside a block class) keeps blocks flat."""
+    groups: dict[str, Group] = {}
+    instances = {}
+    for group in find_groups(doc, reading_order(doc)):
+        if group.kind == "blocks":
+            blocks = [block(doc, results, nodes) for nodes in group.blocks]
+            if classes is None or None in blocks:
+                continue
+            instances[group.attr] = [(_place(classes, b), b) for b in blocks]
+        groups[group.attr] = group
+    return Scope(doc, results, groups, _plan(collapse(doc, list(groups.values()))), instances)
+
+
+def _place(classes: list[BlockClass], new: Block) -> BlockClass:
+    found = next((c for c in classes if c.accepts(new)), None)
+    if found is None:
+        found = BlockClass("Block" if not classes else f"Block{len(classes) + 1}", new, [new])
+        classes.append(found)
+    return found
+
+
+def _type_hint(values: list[Any]) -> str:
+    names = {"tuple": "tuple[int, ...]", "NoneType": "None"}
+    kinds = dict.fromkeys(names.get(type(v).__name__, type(v).__name__) for v in values)
+    return " | ".join(kinds)
+
+
+def _class_args(cls: BlockClass) -> list[Arg]:
+    """Constructor values that differ between the instances, one argument per distinct
+    column (a block's conv2.in_channels equals its conv1.out_channels: one argument)."""
+    template = cls.template
+    branch = f"{cls.optional}." if cls.optional else None
+    args: dict[str, Arg] = {}
+    for name in reading_order(template.doc):
+        node = template.doc.node(name)
+        if not node.spec.is_torch_layer or (branch and module_path(node).startswith(branch)):
+            continue
+        for kwarg in node.spec.ctor_kwargs(template.results[name].resolved):
+            values = [b.doc.node(name).spec.ctor_kwargs(b.results[name].resolved)[kwarg]
+                      for b in cls.instances]
+            if len({repr(v) for v in values}) < 2:
+                continue
+            same = next((a for a in args.values() if a.values == values), None)
+            if same is not None:
+                same.uses.append((name, kwarg))
+                continue
+            arg_name = kwarg if kwarg not in args else f"{name}_{kwarg}"
+            args[arg_name] = Arg(arg_name, _type_hint(values),
+                                 is_positional(node.spec, kwarg), [(name, kwarg)], values)
+    return sorted(args.values(), key=lambda a: not a.positional)
+
+
+def _def_line(name: str, params: list[str], returns: str) -> list[str]:
+    line = f"def {name}({', '.join(['self', *params])}) -> {returns}:"
+    if len(INDENT * 2 + line) <= MAX_LINE:
+        return [line]
+    return [f"def {name}(", *[f"{INDENT}{p}," for p in ["self", *params]], f") -> {returns}:"]
+
+
+def _class_lines(cls: BlockClass, args: list[Arg], users: list[str]) -> list[str]:
+    scope = _scope(cls.template.doc, cls.template.results, None)
+    scope.symbols = {}
+    for arg in args:
+        for node, kwarg in arg.uses:
+            scope.symbols.setdefault(node, {})[kwarg] = arg.name
+    scope.optional = cls.optional
+    params = [f"{a.name}: {a.hint}" for a in args]
+    if cls.optional:
+        params.append(f"{cls.optional}: nn.Module | None = None")
+    body = ['"""The repeated block of ' + ", ".join(users) + '."""', ""]
+    body += _def_line("__init__", params, "None") + [f"{INDENT}super().__init__()"]
+    init, refs = _init_lines(scope)
+    body += init + [""] + _forward_lines(scope, refs)
+    return [f"class {cls.name}(nn.Module):", *[INDENT + line if line else "" for line in body]]
+
+
+def _sequential(scope: Scope, group: Group) -> str:
+    calls = [constructor_call(scope.doc.node(n).spec, scope.results[n].resolved,
+                              scope.symbols.get(n)) for n in group.nodes]
+    return f"nn.Sequential({', '.join(calls)})"
+
+
+def _instance(cls: BlockClass, args: list[Arg], b: Block) -> str:
+    i = cls.instances.index(b)
+    values = [_literal(a.values[i]) if a.positional else f"{a.name}={_literal(a.values[i])}"
+              for a in args]
+    branch = next((g for g in find_groups(b.doc, reading_order(b.doc))
+                   if g.attr == cls.optional), None)
+    if branch is not None:
+        values.append(f"{branch.attr}={_sequential(_scope(b.doc, b.results, None), branch)}")
+    return f"{cls.name}({', '.join(values)})"
+
+
+def _group_init(scope: Scope, group: Group, args: dict[str, list[Arg]]) -> str:
+    if group.attr == scope.optional:
+        return f"self.{group.attr} = {group.attr}"
+    if group.kind == "sequential":
+        return f"self.{group.attr} = {_sequential(scope, group)}"
+    blocks = [_instance(cls, args[cls.name], b) for cls, b in scope.instances[group.attr]]
+    return f"self.{group.attr} = nn.Sequential({', '.join(blocks)})"
+
+
+class Containers:
+    """Flat-style layers at nested paths: the containers are made on first use, as the
+    compiler makes them (nn.Sequential when every child is numbered, else nn.Module)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.kids: dict[str, set[str]] = {}
+        for path in paths:
+            parts = path.split(".")
+            for depth in range(1, len(parts)):
+                self.kids.setdefault(".".join(parts[:depth]), set()).add(parts[depth])
+        self.refs: dict[str, str] = {"": "self"}
+        self.count: dict[str, int] = {}
+
+    def lines(self, path: str, call: str) -> list[str]:
+        """Create the missing containers on `path`, then put `call` at it."""
+        parts = path.split(".")
+        made = []
+        for depth in range(1, len(parts) + 1):
+            here = ".".join(parts[:depth])
+            if here in self.refs:
+                continue
+            value = call if depth == len(parts) else (
+                "nn.Sequential()" if all(k.isdigit() for k in self.kids[here]) else "nn.Module()")
+            made.append(self._attach(".".join(parts[:depth - 1]), parts[depth - 1], value))
+        return made
+
+    def _attach(self, outer: str, key: str, value: str) -> str:
+        parent = self.refs[outer]
+        here = f"{outer}.{key}" if outer else key
+        position = self.count.get(outer, 0)
+        self.count[outer] = position + 1
+        if not key.isdigit():
+            self.refs[here] = f"{parent}.{key}"
+            return f"{parent}.{key} = {value}"
+        if int(key) == position:  # appended in order, so self.x[k] finds it
+            self.refs[here] = f"{parent}[{key}]"
+            return f"{parent}.append({value})"
+        self.refs[here] = f'getattr({parent}, "{key}")'
+        return f'{parent}.add_module("{key}", {value})'
+
+
+def _init_lines(scope: Scope, args: dict[str, list[Arg]] | None = None
+                ) -> tuple[list[str], dict[str, str]]:
+    """__init__'s body and each forward() statement's module reference."""
+    doc, flow = scope.doc, scope.flow
+    layers = [n for n in flow.statements if n in scope.groups
+              or doc.node(n).spec.is_torch_layer]
+    containers = Containers([module_path(doc.node(n)) for n in layers if n not in scope.groups])
     headers = _groups(layers)
-    lines = ["def __init__(self) -> None:", f"{INDENT}super().__init__()"]
+    lines: list[str] = []
     for name in layers:
         if name in headers:
             lines += ["", f"{INDENT}# {headers[name]}"]
-        call = constructor_call(doc.node(name).spec, results[name].resolved)
-        lines += fit(f"self.{name} = {call}", INDENT)
-    return lines
+        if name in scope.groups:
+            made = [_group_init(scope, scope.groups[name], args or {})]
+        else:
+            node = doc.node(name)
+            call = constructor_call(node.spec, scope.results[name].resolved,
+                                    scope.symbols.get(name))
+            made = containers.lines(module_path(node), call)
+        lines += [out for line in made for out in fit(line, INDENT)]
+    refs = {n: f"self.{n}" if n in scope.groups else containers.refs.get(
+        module_path(doc.node(n)), "") for n in flow.statements}
+    return lines, refs
 
 
-def _forward_lines(doc: NetworkDocument, flow: Flow, results: dict[str, NodeResult]) -> list[str]:
-    params = ", ".join(f"{flow.names[(n, 'out')]}: torch.Tensor" for n in flow.inputs)
+def _forward_lines(scope: Scope, refs: dict[str, str]) -> list[str]:
+    flow, flat = scope.flow, collapse(scope.doc, list(scope.groups.values()))
+    params = [f"{flow.names[(n, 'out')]}: torch.Tensor" for n in flow.inputs]
     returns = "torch.Tensor" if len(flow.outputs) == 1 else "tuple[torch.Tensor, ...]"
-    lines = [f"def forward(self, {params}) -> {returns}:"]
+    lines = _def_line("forward", params, returns)
     headers = _groups(flow.statements)
     for name in flow.statements:
         if name in headers and len(lines) > 1:
             lines += ["", f"{INDENT}# {headers[name]}"]
-        node = doc.node(name)
-        incoming = doc.incoming(name)
+        node = flat.node(name)
+        incoming = flat.incoming(name)
         args = [flow.names[(incoming[p].src, incoming[p].src_port)] for p in node.input_ports()]
         outs = [flow.names[(name, p)] for p in node.output_ports()]
-        write = _writer(node.spec)
-        for line in write(node, results[name].resolved, args, outs):
+        if name in scope.groups:
+            write, resolved = (_optional if name == scope.optional else _call), {}
+        else:
+            write, resolved = _writer(node.spec), scope.results[name].resolved
+        for line in write(refs[name], resolved, args, outs):
             lines += fit(line, INDENT)
     lines.append(f"{INDENT}return {', '.join(flow.names[ref] for ref in flow.outputs)}")
     return lines
@@ -368,7 +588,9 @@ def _class_docstring(doc: NetworkDocument, flow: Flow, results: dict[str, NodeRe
                      title: str) -> list[str]:
     inputs = [f"{_shape_text(tuple(doc.node(n).params['shape']))} "
               f"({doc.node(n).params['dtype']})" for n in flow.inputs]
-    outputs = [_shape_text(results[src].outputs[port]) for src, port in flow.outputs]
+    ends = [doc.incoming(n)["in"] for n in doc.topological_order()
+            if doc.node(n).type == "Output"]
+    outputs = [_shape_text(results[e.src].outputs[e.src_port]) for e in ends]
     return ['"""' + title, "",
             f"Input: {'; '.join(inputs)}",
             f"Output: {'; '.join(outputs)}",
@@ -380,6 +602,8 @@ def _check_names(doc: NetworkDocument) -> None:
     for node in doc.nodes:
         try:
             check_identifier(node.name)
+            if node.path is not None:
+                check_path(node.path)
         except DocumentError as exc:
             raise CodegenError(str(exc)) from None
 
@@ -388,16 +612,26 @@ def generate_code(doc: NetworkDocument, title: str = "Network") -> str:
     """The standalone module's source. Raises CompileError when the network has errors."""
     _check_names(doc)
     results = check_compilable(doc)
-    flow = _plan(doc)
+    classes: list[BlockClass] = []
+    scope = _scope(doc, results, classes)
+    args = {cls.name: _class_args(cls) for cls in classes}
     title = _clean_text(title)
-    body = _class_docstring(doc, flow, results, title) + [""] + _init_lines(doc, flow, results)
-    body += [""] + _forward_lines(doc, flow, results)
+    init, refs = _init_lines(scope, args)
+    body = _class_docstring(doc, scope.flow, results, title) + [""]
+    body += ["def __init__(self) -> None:", f"{INDENT}super().__init__()"]
+    body += init + [""] + _forward_lines(scope, refs)
+    blocks = []
+    for cls in classes:
+        users = [attr for attr, pairs in scope.instances.items() if any(
+            c is cls for c, _ in pairs)]
+        blocks += [*_class_lines(cls, args[cls.name], users), "", ""]
     lines = [
         f'"""{title}', "", "A standalone PyTorch model exported by TorchCanvas.",
         "Needs only torch. Run it as a script to print a summary and do a dummy forward pass;",
         "`build_model()` returns the network; its state_dict keys match the app's checkpoints.",
         '"""', "", "import torch", "from torch import nn", "",
         *_input_constants(doc), "", "",
+        *blocks,
         "class Net(nn.Module):",
         *[INDENT + line if line else "" for line in body], "", "",
         "def build_model() -> Net:", f"{INDENT}return Net()", "", "",

@@ -129,10 +129,13 @@ class _Context:
             self.rnn_use[value.node].add("last" if value.last_step else "sequence")
         return value
 
-    def name(self, hint: str) -> str:
+    @staticmethod
+    def name_base(hint: str) -> str:
         base = re.sub(r"\W", "_", hint.replace(".", "_")).strip("_")[:56]
-        if not base or not base[0].isalpha():
-            base = f"n_{base}"
+        return base if base and base[0].isalpha() else f"n_{base}"
+
+    def name(self, hint: str) -> str:
+        base = self.name_base(hint)
         candidate, i = base, 1
         while (candidate in self.doc.graph or candidate in RESERVED_NAMES
                or keyword.iskeyword(candidate)):
@@ -142,19 +145,21 @@ class _Context:
     def add(self, layer_type: str, params: dict[str, Any], hint: str,
             inputs: Sequence[Port]) -> Port:
         """A node named after `hint`, placed at module path `hint` when that is a valid,
-        free path (else at its name)."""
+        free path; a second call of a weightless module (torchvision's one `relu` per
+        block) goes next to it (`layer1.0.relu_1`); anything else sits at its name."""
         name = self.name(hint)
         row = 1 + max((self.depth[p.node] for p in inputs), default=-1)
         column = self.per_row.get(row, 0)
         self.per_row[row] = column + 1
-        pos = (column * COLUMN, row * ROW)
-        try:
-            node = self.doc.add_node(layer_type, params, name=name, pos=pos, path=hint)
-        except DocumentError:
+        suffix = name[len(self.name_base(hint)):]
+        for path in dict.fromkeys((hint, hint + suffix, None)):
             try:
-                node = self.doc.add_node(layer_type, params, name=name, pos=pos)
+                node = self.doc.add_node(layer_type, params, name=name, path=path,
+                                         pos=(column * COLUMN, row * ROW))
+                break
             except DocumentError as exc:
-                raise Unsupported(f"{hint} ({exc})") from None
+                if path is None:
+                    raise Unsupported(f"{hint} ({exc})") from None
         self.depth[name] = row
         for port, source in zip(node.input_ports(), inputs):
             self.doc.connect(source.node, source.port, name, port)

@@ -113,9 +113,8 @@ def test_lenet_export_reads_like_torchvision(exported: dict[str, Path]) -> None:
 
 
 def test_merge_ops_and_skip_connections_are_inline(exported: dict[str, Path]) -> None:
-    resnet = exported["resnet18"].read_text()
-    assert "x = x + maxpool" in resnet
-    assert "x = layer2_0_bn2 + x" in resnet
+    residual = exported["residual_cnn"].read_text()
+    assert "x = x + pool1" in residual
     inception = exported["inception_mnist"].read_text()
     assert ("x = torch.cat(\n            [incep1_branch1x1, incep1_branch5x5_2, "
             "incep1_branch3x3_3, x], dim=1\n        )") in inception
@@ -230,3 +229,61 @@ def test_invalid_node_name_is_refused() -> None:
     doc.node("linear").name = "linear = __import__('os')"  # bypassing the document's checks
     with pytest.raises(CodegenError, match="not a valid node name"):
         generate_code(doc)
+
+
+def test_vgg16_export_writes_sequential_containers(exported: dict[str, Path]) -> None:
+    code = exported["vgg16"].read_text()
+    assert ("self.features = nn.Sequential(\n            nn.Conv2d(3, 64, kernel_size=3, "
+            "padding=1),\n            nn.ReLU(),") in code
+    assert "self.classifier = nn.Sequential(" in code
+    assert "x = self.features(x)\n        x = self.avgpool(x)" in code
+    assert code.count(" = nn.") == 4  # features, avgpool, flatten, classifier
+
+
+def test_resnet18_export_has_one_block_class(exported: dict[str, Path]) -> None:
+    code = exported["resnet18"].read_text()
+    assert code.count("class ") == 2 and "class Block(nn.Module):" in code
+    assert "downsample: nn.Module | None = None" in code
+    assert "x = identity if self.downsample is None else self.downsample(identity)" in code
+    for stage in (1, 2, 3, 4):
+        assert f"self.layer{stage} = nn.Sequential(" in code
+        assert f"x = self.layer{stage}(x)" in code
+    assert "self.layer1 = nn.Sequential(Block(64, 64, stride=1), Block(64, 64, stride=1))" in code
+
+
+def test_exported_resnet18_loads_torchvisions_state_dict(tmp_path: Path) -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    reference = torchvision.models.resnet18(weights=None, num_classes=10).eval()
+    randomise_buffers(reference)
+    path = tmp_path / "resnet18.py"
+    path.write_text(generate_code(build_template("resnet18", num_classes=10, input_size=32)))
+    net = load_module(path).Net().eval()
+    net.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net(x), reference(x))
+
+
+def test_other_module_paths_stay_flat_but_keep_the_keys(tmp_path: Path) -> None:
+    """Paths that form no chain or blocks: containers made attribute by attribute."""
+    from tests.core.test_compiler import residual_doc
+
+    doc = residual_doc()
+    paths = {"conv1": "stem.conv", "bn1": "stem.norm.1", "relu1": "act", "conv2": "head.0",
+             "bn2": "head.2", "add": "head.1"}
+    for name, path in paths.items():
+        doc.set_path(name, path)
+    code = generate_code(doc)
+    assert "self.stem = nn.Module()" in code and "self.stem.norm = nn.Sequential()" in code
+    assert 'self.head.add_module("2", nn.BatchNorm2d(8))' in code
+    path = tmp_path / "odd.py"
+    path.write_text(code)
+    net = load_module(path).Net().eval()
+    app_model = compile_document(doc).eval()
+    randomise_buffers(app_model)
+    net.load_state_dict(app_model.state_dict(), strict=True)
+    x = torch.randn(2, 8, 12, 12)
+    with torch.no_grad():
+        assert torch.equal(net(x), app_model(x))
