@@ -29,7 +29,8 @@ def launch(args: argparse.Namespace) -> int:
     app = make_app()
     from app.ui.main_window import MainWindow
 
-    window = MainWindow()
+    # A screenshot exits at once; loading the training docks would only delay the exit.
+    window = MainWindow(training=not getattr(args, "screenshot", None))
     window.show()
     opened = _open_initial(window, args)
     if getattr(args, "screenshot", None):
@@ -39,7 +40,11 @@ def launch(args: argparse.Namespace) -> int:
     app.processEvents()
     window.statusBar().showMessage(
         f"Ready in {time.perf_counter() - started:.1f} s", 4000)
-    return app.exec()
+    status = app.exec()
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone()  # background imports end before teardown
+    return status
 
 
 def _open_initial(window: object, args: argparse.Namespace) -> bool:

@@ -7,10 +7,12 @@ no network state of its own beyond the open file's path and project sections.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -37,6 +39,7 @@ from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import TEMPLATES, build_template
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries
+from app.ui.background import run_in_background
 from app.ui.canvas import clipboard
 from app.ui.canvas.layout import layered_layout
 from app.ui.canvas.scene import CanvasScene
@@ -56,20 +59,34 @@ from app.ui.panels.problems import ProblemsPanel
 from app.ui.panels.summary import SummaryPanel
 from app.ui.session import EditorSession
 
+if TYPE_CHECKING:
+    from app.ui.training.docks import TrainingDocks
+
 FILE_FILTER = "TorchCanvas projects (*.torchcanvas *.json);;All files (*)"
 SUFFIX = ".torchcanvas"
 MAX_RECENT = 8
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
+def import_training_modules() -> None:
+    """torch, torchvision and scikit-learn take seconds to import; the editor does not need
+    them, so they load on a pool thread after the window appears (no widgets are made)."""
+    for module in ("torch", "torchvision", "sklearn", "app.training.trainer",
+                   "app.data.sources", "app.data.augment"):
+        importlib.import_module(module)
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, autosave_dir: Path | None = None
-                 ) -> None:
+    trainingReady = Signal()  # the training docks have been added
+    def __init__(self, settings: QSettings | None = None, autosave_dir: Path | None = None,
+                 training: bool = True) -> None:
         super().__init__()
         self.settings = settings or QSettings()
         self.session = EditorSession(parent=self)
         self.project = Project(self.session.doc)
         self.path: str | None = None
+        self.training_docks: TrainingDocks | None = None
+        self._training_loading = not training  # False: the docks load once the window shows
         self._paste_count = 0
         self._build_canvas()
         self._build_docks()
@@ -135,6 +152,24 @@ class MainWindow(QMainWindow):
         if self._default_sizes_pending:
             self._default_sizes_pending = False
             self._default_dock_sizes()
+        if self.training_docks is None and not self._training_loading:
+            self._training_loading = True
+            run_in_background(import_training_modules, self._install_training,
+                              self.show_error, owner=self)
+
+    def _install_training(self, _: object = None) -> None:
+        """The Data, Training and Plots docks, once torch & co. are imported (see showEvent)."""
+        from app.ui.training.docks import install_training_docks
+
+        self.training_docks = install_training_docks(self)
+        self.training_docks.healthChanged.connect(self.scene.show_health)
+        state = self.settings.value("windowState")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)  # the new docks take their saved places too
+        else:
+            self._default_dock_sizes()  # the plots must not take the canvas's room
+            self.view.show_network()
+        self.trainingReady.emit()
 
     def _action(self, text: str, slot: object, shortcut: object = None, tip: str = ""
                 ) -> QAction:

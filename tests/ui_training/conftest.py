@@ -29,7 +29,6 @@ def make_window(qtbot, tmp_path: Path):
     """make(doc, data, training) -> (window, docks) with the project loaded."""
     from app.core.project import Project
     from app.ui.main_window import DISCARD, MainWindow
-    from app.ui.training.docks import install_training_docks
 
     made = []
 
@@ -39,9 +38,10 @@ def make_window(qtbot, tmp_path: Path):
         window = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave")
         window.ask_unsaved = lambda: DISCARD
         qtbot.addWidget(window)
-        docks = install_training_docks(window)
         window.resize(1400, 900)
-        window.show()
+        with qtbot.waitSignal(window.trainingReady, timeout=120_000):
+            window.show()  # the docks arrive once torch & co. are imported
+        docks = window.training_docks
         if doc is not None:
             window.load(doc, Project(doc, name="test", data=dict(data or {}),
                                      training=dict(training or {})), None)

@@ -173,3 +173,25 @@ def test_compare_runs_overlays_and_diffs(qtbot, make_window, tmp_path):
     assert (tmp_path / "moons.torchcanvas.runs.json").exists()
     docks.store.open(window.path)
     assert [r.name for r in docks.store.runs] == ["run 1", "run 2"]
+
+
+def test_window_shows_before_torch_and_health_flags_reach_the_canvas(make_window) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom PySide6.QtWidgets import QApplication\n"
+            "from app.ui.main_window import MainWindow\n"
+            "app = QApplication([])\nw = MainWindow()\nw.open_template('lenet5')\nw.show()\n"
+            "print('torch' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert shown.stdout.split()[-1] == "False"
+
+    window, docks = make_window()
+    window.open_template("lenet5")
+    docks.healthChanged.emit({"conv1": "gradients vanish. Try: ReLU instead of Sigmoid."})
+    item = window.scene.nodes["conv1"]
+    assert item.health.startswith("gradients vanish") and "Training health" in item.toolTip()
+    docks.healthChanged.emit({})
+    assert window.scene.nodes["conv1"].health == ""

@@ -76,6 +76,7 @@ class NodeItem(QGraphicsObject):
         self.params_text = ""
         self.shape_text = ""
         self.status = "pending"  # pending | ok | blocked | error | warning
+        self.health = ""  # a training-health finding for this layer, from the last run
         self.message = ""
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
@@ -131,6 +132,12 @@ class NodeItem(QGraphicsObject):
         self._update_tooltip()
         self.update()
 
+    def set_health(self, message: str) -> None:
+        if message != self.health:
+            self.health = message
+            self._update_tooltip()
+            self.update()
+
     def _update_tooltip(self) -> None:
         lines = [f"<b>{self.name}</b> ({self.layer_type})"]
         if self.params_text:
@@ -138,6 +145,9 @@ class NodeItem(QGraphicsObject):
         if self.message:
             colour = theme.current().error if self.status == "error" else theme.current().warning
             lines.append(f"<span style='color:{colour}'>{_html(self.message)}</span>")
+        if self.health:
+            lines.append(f"<span style='color:{theme.current().warning}'>Training health: "
+                         f"{_html(self.health)}</span>")
         self.setToolTip("<br>".join(lines))
 
     # -- geometry ----------------------------------------------------------------------------
@@ -177,7 +187,7 @@ class NodeItem(QGraphicsObject):
         self._paint_body(painter, body, colour, t)
         self._paint_text(painter, t)
         self._paint_port_labels(painter, t)
-        if self.status in ("error", "warning"):
+        if self.status in ("error", "warning") or self.health:
             self._paint_badge(painter, t)
 
     def _paint_overview(self, painter: QPainter, body: QRectF, colour: QColor,

@@ -155,6 +155,11 @@ class CanvasScene(QGraphicsScene):
             if item is not None:
                 item.set_result(self.session.result(name))
 
+    def show_health(self, flags: dict[str, str]) -> None:
+        """Training-health findings ({node: message}) as badges; {} clears them."""
+        for name, item in self.nodes.items():
+            item.set_health(flags.get(name, ""))
+
     # -- queries -----------------------------------------------------------------------------
     def selected_nodes(self) -> list[str]:
         return [i.name for i in self.selectedItems() if isinstance(i, NodeItem)]

@@ -34,9 +34,9 @@ from app.data.datasets import TransformedDataset
 from app.data.errors import AugmentError
 from app.data.params import check_value
 from app.data.preview import image_to_display
+from app.ui.background import run_in_background
 from app.ui.training.images import fill_grid, thumbnail
 from app.ui.training.param_form import ParamForm
-from app.ui.worker import run_in_background
 
 PREVIEW_SAMPLES = 6
 DRAWS = 3  # each sample drawn this many times: random steps show their spread

@@ -34,11 +34,11 @@ from app.data.loading import LoaderConfig, describe_iterations
 from app.data.params import check_value
 from app.data.preview import preview
 from app.data.sources import SOURCES
+from app.ui.background import run_in_background
 from app.ui.training.augment_editor import AugmentEditor
 from app.ui.training.images import fill_grid, thumbnail
 from app.ui.training.param_form import ParamForm
 from app.ui.training.plots.base import COLOURS, plot_widget
-from app.ui.worker import run_in_background
 
 PREVIEW_COUNT = 16
 LOAD_DELAY_MS = 300

@@ -82,6 +82,9 @@ class TrainingDocks(QObject):
             self.tabs.addTab(panel, panel.title)
         self.tabs.addTab(self.try_model, "Try the model")
         self.tabs.currentChanged.connect(lambda _i: self.refresh(force=True))
+        # Tabbed with the Summary under the canvas: the plots' own minimum would take half
+        # the window from the network before any training has happened.
+        self.tabs.setMinimumHeight(140)
         self.data_panel.changed.connect(self._data_changed)
         self.training_panel.changed.connect(self._training_changed)
         self.training_panel.startRequested.connect(self.start)
