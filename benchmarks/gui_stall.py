@@ -38,7 +38,7 @@ def main() -> int:
     from app.ui.main_window import DISCARD, MainWindow
     from app.ui.training.docks import install_training_docks
 
-    window = MainWindow()
+    window = MainWindow(training=False)  # docks installed here, synchronously
     window.ask_unsaved = lambda: DISCARD
     docks = install_training_docks(window)
     window.show()

@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         """Only meaningful once the window has its size, hence called from showEvent."""
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 380],
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 430],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [200], Qt.Orientation.Vertical)
 

@@ -85,6 +85,7 @@ class TrainingDocks(QObject):
         # Tabbed with the Summary under the canvas: the plots' own minimum would take half
         # the window from the network before any training has happened.
         self.tabs.setMinimumHeight(140)
+        self.tabs.setUsesScrollButtons(True)  # nine tabs must not set the window's width
         self.data_panel.changed.connect(self._data_changed)
         self.training_panel.changed.connect(self._training_changed)
         self.training_panel.startRequested.connect(self.start)

@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -85,6 +85,8 @@ class TrainingPanel(QWidget):
         lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        # Fit the form to the dock's width (fields shrink) instead of hiding its right edge.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(form)
         outer = QVBoxLayout(self)
         outer.addWidget(scroll, 3)

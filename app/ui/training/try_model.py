@@ -132,6 +132,7 @@ class TryModelPanel(QWidget):
         self.chart = plot_widget("", "probability", "class")
         self.chart.setYRange(0, 1)
         self.answer = QLabel()
+        self.answer.setWordWrap(True)
         self.answer.setStyleSheet("font-size: 13pt; font-weight: bold;")
         right = QVBoxLayout()
         right.addWidget(self.answer)

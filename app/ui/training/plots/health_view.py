@@ -23,9 +23,11 @@ class HealthView(PlotPanel):
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
         self.body.addWidget(self.list)
-        self.body.addWidget(QLabel("Checked at every snapshot: vanishing or exploding "
-                                   "gradients, dead ReLUs, saturated Sigmoid/Tanh units, and "
-                                   "validation loss rising while training loss falls."))
+        note = QLabel("Checked at every snapshot: vanishing or exploding gradients, dead "
+                      "ReLUs, saturated Sigmoid/Tanh units, and validation loss rising while "
+                      "training loss falls.")
+        note.setWordWrap(True)  # unwrapped, this line would set the window's minimum width
+        self.body.addWidget(note)
         self.node_types: dict[str, str] = {}
         self.outputs: list[str] = []
         self.flags: list[HealthFlag] = []
