@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, SHAPE, Param, ParamError
+from app.core.params import BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE, Param, validate_params
 
 CATEGORIES = (
     "Input/Output",
@@ -88,11 +88,7 @@ class LayerSpec:
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         """Full parameter dict (defaults filled in), each value checked against its schema."""
-        unknown = set(params) - {p.name for p in self.params}
-        if unknown:
-            raise ParamError(f"{self.type} has no parameter {min(unknown)!r}")
-        merged = self.defaults() | params
-        return {p.name: p.validate(merged[p.name]) for p in self.params}
+        return validate_params(self.params, params)
 
     def ctor_kwargs(self, resolved: dict[str, Any]) -> dict[str, Any]:
         """Keyword arguments for the torch constructor: tuples for tuple params."""
@@ -137,7 +133,8 @@ def _auto(name: str, source: str, help: str) -> Param:
 
 def _ints(name: str, default: int | None, help: str, n: int, minimum: int = 1,
           optional: bool = False, key: bool = False) -> Param:
-    return Param(name, INTS, default, help, minimum=minimum, length=n, optional=optional, key=key)
+    return Param(name, TUPLE, default, help, minimum=minimum, lengths=(n,), optional=optional,
+                 key=key)
 
 
 def _conv_params(n: int, transposed: bool = False) -> tuple[Param, ...]:

@@ -155,7 +155,7 @@ def _check_node(i: int, item: Any) -> None:
         try:
             known[key].validate(value)
         except ParamError as exc:
-            _fail(f"{path}.params.{key}", str(exc).removeprefix(f"{key} ").strip())
+            _fail(f"{path}.params.{key}", exc.reason)
     if item.get("path") is not None:  # absent or null: the module sits at the node's name
         try:
             check_path(item["path"])

@@ -28,9 +28,9 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from app.data.errors import AugmentError
+from app.core.params import Param
+from app.data.errors import AugmentError, checked_params
 from app.data.noise import SaltPepperNoise
-from app.data.params import ParamSpec, fill_params
 
 PIL, UINT8, FLOAT = "pil", "uint8", "float"
 ANY = frozenset({PIL, UINT8, FLOAT})
@@ -49,13 +49,13 @@ class StepSpec:
 
     ``produces`` maps the input kind (pil/uint8/float) and the params to the
     output kind; ``check`` enforces rules that span fields or that a single
-    ``ParamSpec`` cannot express, raising ``ValueError`` with the field named.
+    ``Param`` cannot express, raising ``ValueError`` with the field named.
     """
 
     type: str
     title: str
     help: str
-    params: list[ParamSpec]
+    params: list[Param]
     build: Callable[[dict], Any]
     accepts: frozenset[str] = ANY
     produces: Callable[[str, dict], str] = lambda kind, params: kind
@@ -68,64 +68,64 @@ class StepSpec:
 INTERP = {m: getattr(v2.InterpolationMode, m.upper()) for m in ("nearest", "bilinear", "bicubic")}
 
 
-def _p(default: float = 0.5, help: str = "probability that the step is applied") -> ParamSpec:
-    return ParamSpec("p", "float", default, 0.0, 1.0, help=help)
+def _p(default: float = 0.5, help: str = "probability that the step is applied") -> Param:
+    return Param("p", "float", default, minimum=0.0, maximum=1.0, help=help)
 
 
-def _size(default: Any = 28) -> ParamSpec:
-    return ParamSpec("size", "ints", default, 1, 100_000, lengths=(1, 2),
-                     help="output size: one number for a square, or [height, width]")
+def _size(default: Any = 28) -> Param:
+    return Param("size", "ints", default, minimum=1, maximum=100_000, lengths=(1, 2),
+                 help="output size: one number for a square, or [height, width]")
 
 
-def _interp(default: str = "bilinear") -> ParamSpec:
-    return ParamSpec("interpolation", "choice", default, choices=tuple(INTERP),
-                     help="how new pixel values are computed")
+def _interp(default: str = "bilinear") -> Param:
+    return Param("interpolation", "choice", default, choices=tuple(INTERP),
+                 help="how new pixel values are computed")
 
 
-def _fill() -> ParamSpec:
-    return ParamSpec("fill", "floats", 0, lengths=(1, 3),
-                     help="value of new pixels: one number, or one per channel")
+def _fill() -> Param:
+    return Param("fill", "floats", 0, lengths=(1, 3),
+                 help="value of new pixels: one number, or one per channel")
 
 
-def _padding(default: Any, nullable: bool) -> ParamSpec:
-    return ParamSpec("padding", "ints", default, 0, 10_000, lengths=(2, 4), nullable=nullable,
-                     help="a: all sides; [a, b]: left/right a, top/bottom b; "
+def _padding(default: Any, optional: bool) -> Param:
+    return Param("padding", "ints", default, minimum=0, maximum=10_000, lengths=(2, 4),
+                 optional=optional, help="a: all sides; [a, b]: left/right a, top/bottom b; "
                           "[l, t, r, b]: each side")
 
 
-PADDING_MODE = ParamSpec("padding_mode", "choice", "constant",
-                         choices=("constant", "edge", "reflect", "symmetric"),
-                         help="constant: fill value; edge: repeat the border pixel; reflect: "
+PADDING_MODE = Param("padding_mode", "choice", "constant",
+                     choices=("constant", "edge", "reflect", "symmetric"),
+                     help="constant: fill value; edge: repeat the border pixel; reflect: "
                               "mirror without the border [1,2,3,4]->[3,2,1,2,3,4,3,2]; "
                               "symmetric: mirror with it [1,2,3,4]->[2,1,1,2,3,4,4,3]")
 
 
-def _range(name: str, default: Any, low: float, high: float, help: str) -> ParamSpec:
-    return ParamSpec(name, "floats", default, low, high, lengths=(2,), ordered=True, help=help)
+def _range(name: str, default: Any, low: float, high: float, help: str) -> Param:
+    return Param(name, "floats", default, help, low, high, lengths=(2,), ordered=True)
 
 
-def _pair(name: str, default: Any, low: float, high: float, help: str, **kw: Any) -> ParamSpec:
-    return ParamSpec(name, "floats", default, low, high, lengths=(2,), scalar_ok=False,
-                     ordered=True, help=help, **kw)
+def _pair(name: str, default: Any, low: float, high: float, help: str, **kw: Any) -> Param:
+    return Param(name, "floats", default, help, low, high, lengths=(2,), scalar_ok=False,
+                 ordered=True, **kw)
 
 
-def _degrees(default: Any) -> ParamSpec:
+def _degrees(default: Any) -> Param:
     return _range("degrees", default, -360, 360,
                   "a: angle drawn from [-a, a]; [min, max]: drawn from that range")
 
 
-def _center() -> ParamSpec:
-    return ParamSpec("center", "floats", None, lengths=(2,), scalar_ok=False, nullable=True,
-                     help="rotation centre [x, y] in pixels; empty = image centre")
+def _center() -> Param:
+    return Param("center", "floats", None, lengths=(2,), scalar_ok=False, optional=True,
+                 help="rotation centre [x, y] in pixels; empty = image centre")
 
 
-def _jitter(name: str, high: float = 1e6) -> ParamSpec:
+def _jitter(name: str, high: float = 1e6) -> Param:
     return _range(name, 0, 0, high,
                   f"{name} factor: a draws from [max(0, 1-a), 1+a]; [min, max] from that range")
 
 
-def _children() -> ParamSpec:
-    return ParamSpec("transforms", "steps", [], help="the nested steps")
+def _children() -> Param:
+    return Param("transforms", "steps", [], help="the nested steps")
 
 
 # --- cross-field checks ----------------------------------------------------------
@@ -243,9 +243,9 @@ def _steps_table() -> list[StepSpec]:
     return [
         StepSpec("Resize", "Resize", "Resize to size; one number scales the shorter side.",
                  [_size(), _interp(),
-                  ParamSpec("max_size", "int", None, 1, 100_000, nullable=True,
-                            help="cap on the longer side (only with a single-number size)"),
-                  ParamSpec("antialias", "bool", True, help="smooth when shrinking")],
+                  Param("max_size", "int", None, minimum=1, maximum=100_000, optional=True,
+                        help="cap on the longer side (only with a single-number size)"),
+                  Param("antialias", "bool", True, help="smooth when shrinking")],
                  lambda p: v2.Resize(p["size"], INTERP[p["interpolation"]], p["max_size"],
                                      p["antialias"])),
         StepSpec("CenterCrop", "Center crop", "Crop the centre; pads with 0 if the image is "
@@ -253,7 +253,7 @@ def _steps_table() -> list[StepSpec]:
         StepSpec("RandomCrop", "Random crop", "Crop at a random position, optionally after "
                  "padding.",
                  [_size(), _padding(None, True),
-                  ParamSpec("pad_if_needed", "bool", False, help="pad when smaller than size"),
+                  Param("pad_if_needed", "bool", False, help="pad when smaller than size"),
                   _fill(), PADDING_MODE],
                  lambda p: v2.RandomCrop(p["size"], p["padding"], p["pad_if_needed"], p["fill"],
                                          p["padding_mode"])),
@@ -268,8 +268,8 @@ def _steps_table() -> list[StepSpec]:
                  [_size()], _crop_builder(v2.FiveCrop), produces=_to_tensor_kind),
         StepSpec("TenCrop", "Ten crops", "FiveCrop plus the flipped image's five crops, "
                  "stacked into (10, C, H, W).",
-                 [_size(), ParamSpec("vertical_flip", "bool", False,
-                                     help="flip vertically instead of horizontally")],
+                 [_size(), Param("vertical_flip", "bool", False,
+                                 help="flip vertically instead of horizontally")],
                  _crop_builder(v2.TenCrop), produces=_to_tensor_kind),
         StepSpec("RandomHorizontalFlip", "Horizontal flip", "Mirror left-right with "
                  "probability p.", [_p()], lambda p: v2.RandomHorizontalFlip(p["p"])),
@@ -279,7 +279,7 @@ def _steps_table() -> list[StepSpec]:
                  "Rotate by a random angle. torch takes a number a (angle in [-a, a]) or a "
                  "[min, max] pair, not a list of angles.",
                  [_degrees(15), _interp("nearest"),
-                  ParamSpec("expand", "bool", False, help="grow the canvas to keep corners"),
+                  Param("expand", "bool", False, help="grow the canvas to keep corners"),
                   _center(), _fill()],
                  lambda p: v2.RandomRotation(p["degrees"], INTERP[p["interpolation"]],
                                              p["expand"], p["center"], p["fill"]),
@@ -293,57 +293,58 @@ def _steps_table() -> list[StepSpec]:
                                           p["hue"]),
                  check=_check_jitter),
         StepSpec("Grayscale", "Grayscale", "Convert to grey with 1 or 3 output channels.",
-                 [ParamSpec("num_output_channels", "choice", 1, choices=(1, 3),
-                            help="1 channel, or 3 equal channels")],
+                 [Param("num_output_channels", "choice", 1, choices=(1, 3),
+                        help="1 channel, or 3 equal channels")],
                  lambda p: v2.Grayscale(p["num_output_channels"])),
         StepSpec("RandomGrayscale", "Random grayscale", "Convert to grey with probability p, "
                  "keeping the number of channels.", [_p(0.1)],
                  lambda p: v2.RandomGrayscale(p["p"])),
         StepSpec("RandomAffine", "Random affine", "Random rotation, translation, scale, shear.",
                  [_degrees(0),
-                  ParamSpec("translate", "floats", None, 0.0, 1.0, lengths=(2,), scalar_ok=False,
-                            nullable=True, help="[a, b]: shift up to a*width and b*height"),
+                  Param("translate", "floats", None, "[a, b]: shift up to a*width and b*height",
+                        0.0, 1.0, lengths=(2,), scalar_ok=False, optional=True),
                   _pair("scale", None, 1e-6, 100.0, "[min, max] zoom factor (linear, not area)",
-                        nullable=True),
-                  ParamSpec("shear", "floats", None, -360, 360, lengths=(2, 4), nullable=True,
-                            help="a: x-shear in [-a, a]; [a, b]: x range; [a, b, c, d]: x and "
-                                 "y ranges"),
+                        optional=True),
+                  Param("shear", "floats", None, minimum=-360, maximum=360, lengths=(2, 4),
+                        optional=True,
+                        help="a: x-shear in [-a, a]; [a, b]: x range; [a, b, c, d]: x and "
+                             "y ranges"),
                   _interp("nearest"), _fill(), _center()],
                  lambda p: v2.RandomAffine(p["degrees"], p["translate"], p["scale"], p["shear"],
                                            INTERP[p["interpolation"]], p["fill"], p["center"]),
                  check=_check_affine),
         StepSpec("RandomPerspective", "Random perspective", "Random perspective warp.",
-                 [ParamSpec("distortion_scale", "float", 0.5, 0.0, 1.0, help="how strong"),
+                 [Param("distortion_scale", "float", 0.5, "how strong", 0.0, 1.0),
                   _p(), _interp(), _fill()],
                  lambda p: v2.RandomPerspective(p["distortion_scale"], p["p"],
                                                 INTERP[p["interpolation"]], p["fill"])),
         StepSpec("GaussianBlur", "Gaussian blur", "Blur with a random sigma.",
-                 [ParamSpec("kernel_size", "ints", 3, 1, 999, lengths=(2,),
-                            help="odd kernel size, or [height, width]"),
-                  ParamSpec("sigma", "floats", [0.1, 2.0], 1e-6, 1e3, lengths=(2,), ordered=True,
-                            help="fixed sigma, or [min, max] to draw from")],
+                 [Param("kernel_size", "ints", 3, minimum=1, maximum=999, lengths=(2,),
+                        help="odd kernel size, or [height, width]"),
+                  Param("sigma", "floats", [0.1, 2.0], minimum=1e-6, maximum=1e3, lengths=(2,),
+                        ordered=True, help="fixed sigma, or [min, max] to draw from")],
                  lambda p: v2.GaussianBlur(p["kernel_size"], p["sigma"]), check=_check_blur),
         StepSpec("RandomErasing", "Random erasing", "Blank a random rectangle. Works on "
                  "tensors only: place it after ToImage.",
                  [_p(), _pair("scale", [0.02, 0.33], 0.0, 1.0, "area fraction range"),
                   _pair("ratio", [0.3, 3.3], 1e-6, 1e6, "aspect ratio range"),
-                  ParamSpec("value", "floats", 0, lengths=(1, 3), choices=("random",),
-                            help="fill: a number, one per channel, or 'random' noise")],
+                  Param("value", "floats", 0, lengths=(1, 3), choices=("random",),
+                        help="fill: a number, one per channel, or 'random' noise")],
                  lambda p: v2.RandomErasing(p["p"], p["scale"], p["ratio"], p["value"]),
                  accepts=TENSOR),
         StepSpec("LinearTransformation", "Linear transformation",
                  "Flatten, subtract mean_vector, multiply by the matrix (e.g. ZCA whitening). "
                  "Needs a float tensor with C*H*W = matrix size.",
-                 [ParamSpec("transformation_matrix", "matrix", [[1.0]], help="D x D matrix"),
-                  ParamSpec("mean_vector", "floats", [0.0], scalar_ok=False, help="D values")],
+                 [Param("transformation_matrix", "matrix", [[1.0]], help="D x D matrix"),
+                  Param("mean_vector", "floats", [0.0], scalar_ok=False, help="D values")],
                  lambda p: v2.LinearTransformation(torch.tensor(p["transformation_matrix"]),
                                                    torch.tensor(p["mean_vector"])),
                  accepts=frozenset({FLOAT}), check=_check_linear),
         StepSpec("ToImage", "To image tensor", "PIL image -> uint8 tensor (C, H, W).", [],
                  lambda p: v2.ToImage(), produces=_to_tensor_kind),
         StepSpec("ToDtype", "To dtype", "Change the tensor dtype; scale maps 0..255 to 0..1.",
-                 [ParamSpec("dtype", "choice", "float32", choices=tuple(DTYPES), help="dtype"),
-                  ParamSpec("scale", "bool", True, help="rescale values to the new dtype")],
+                 [Param("dtype", "choice", "float32", choices=tuple(DTYPES), help="dtype"),
+                  Param("scale", "bool", True, help="rescale values to the new dtype")],
                  lambda p: v2.ToDtype(DTYPES[p["dtype"]], scale=p["scale"]),
                  accepts=TENSOR, produces=_to_dtype),
         StepSpec("ToTensor", "To tensor (v1)", "The course notes' ToTensor: ToImage + "
@@ -352,17 +353,17 @@ def _steps_table() -> list[StepSpec]:
                  produces=lambda kind, p: FLOAT),
         StepSpec("Normalize", "Normalize", "(x - mean) / std per channel. Presets, or "
                  "'dataset' to compute from the training images.",
-                 [ParamSpec("preset", "choice", "custom",
-                            choices=("custom", *NORMALIZE_PRESETS, "dataset"),
-                            help="named statistics; custom uses mean/std below"),
-                  ParamSpec("mean", "floats", None, scalar_ok=False, nullable=True,
-                            help="per-channel mean"),
-                  ParamSpec("std", "floats", None, 1e-12, None, scalar_ok=False, nullable=True,
-                            help="per-channel standard deviation (> 0)")],
+                 [Param("preset", "choice", "custom",
+                        choices=("custom", *NORMALIZE_PRESETS, "dataset"),
+                        help="named statistics; custom uses mean/std below"),
+                  Param("mean", "floats", None, scalar_ok=False, optional=True,
+                        help="per-channel mean"),
+                  Param("std", "floats", None, minimum=1e-12, scalar_ok=False, optional=True,
+                        help="per-channel standard deviation (> 0)")],
                  _normalize, accepts=frozenset({FLOAT}), check=_check_normalize),
         StepSpec("RandomChoice", "Random choice", "Apply one nested step, picked at random.",
-                 [_children(), ParamSpec("p", "floats", None, 0.0, None, scalar_ok=False,
-                                         nullable=True, help="weights, one per nested step")],
+                 [_children(), Param("p", "floats", None, "weights, one per nested step", 0.0,
+                                     scalar_ok=False, optional=True)],
                  lambda p: v2.RandomChoice(p["transforms"], p["p"]), check=_check_choice_p,
                  nests=True),
         StepSpec("RandomApply", "Random apply", "Apply all nested steps with probability p.",
@@ -372,7 +373,7 @@ def _steps_table() -> list[StepSpec]:
                  [_children()], lambda p: v2.RandomOrder(p["transforms"]), nests=True),
         StepSpec("SaltPepperNoise", "Salt-and-pepper noise", "With probability p, set a 1-snr "
                  "fraction of pixels to black or white.",
-                 [ParamSpec("snr", "float", 0.95, 0.0, 1.0, help="fraction of pixels kept"), _p()],
+                 [Param("snr", "float", 0.95, "fraction of pixels kept", 0.0, 1.0), _p()],
                  lambda p: SaltPepperNoise(p["snr"], p["p"])),
     ]
 
@@ -402,7 +403,7 @@ def _step_params(step: Any, where: str) -> tuple[StepSpec, dict]:
     if spec is None:
         raise AugmentError(f"{where}: unknown step type; known: {sorted(STEPS)}")
     values = {k: v for k, v in step.items() if k not in ("type", "enabled")}
-    params = fill_params(spec.params, values, where, AugmentError)
+    params = checked_params(spec.params, values, where, AugmentError)
     if not isinstance(step.get("enabled", True), bool):
         raise AugmentError(f"{where}: field 'enabled' expects true or false")
     if spec.check:

@@ -6,12 +6,12 @@ import numpy as np
 import torch
 from sklearn import datasets as skd
 
+from app.core.params import Param
 from app.data.csv_table import standardize_columns
-from app.data.params import ParamSpec
 from app.data.source_spec import Progress, RawData, SourceSpec, tensor_data
 
-STANDARDIZE = ParamSpec("standardize", "bool", True,
-                        help="scale each feature to mean 0, std 1 (helps gradient descent)")
+STANDARDIZE = Param("standardize", "bool", True,
+                    help="scale each feature to mean 0, std 1 (helps gradient descent)")
 
 
 def _digits(params: dict, progress: Progress | None) -> RawData:
@@ -47,7 +47,7 @@ SPECS = [
     SourceSpec("digits", "Digits 8x8 (built-in)",
                "1797 hand-written digits bundled with scikit-learn. Upscaled to 1x28x28 by "
                "default so MNIST networks run unchanged.", "built-in",
-               [ParamSpec("upscale", "bool", True, help="1x28x28 like MNIST instead of 1x8x8")],
+               [Param("upscale", "bool", True, help="1x28x28 like MNIST instead of 1x8x8")],
                _digits),
     SourceSpec("iris", "Iris (built-in)", "150 flowers, 4 measurements, 3 species.", "built-in",
                [STANDARDIZE], _table(skd.load_iris, "classification")),
@@ -59,7 +59,7 @@ SPECS = [
     SourceSpec("diabetes", "Diabetes (built-in, regression)",
                "442 patients, 10 (already scaled) features; target: disease progression "
                "after one year.", "built-in",
-               [ParamSpec("standardize_target", "bool", False,
-                          help="scale the target to mean 0, std 1")],
+               [Param("standardize_target", "bool", False,
+                      help="scale the target to mean 0, std 1")],
                _table(skd.load_diabetes, "regression")),
 ]

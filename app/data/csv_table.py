@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.core.params import Param
 from app.data.errors import DataSourceError
-from app.data.params import ParamSpec
 from app.data.source_spec import Progress, RawData, SourceSpec, tensor_data
 
 # pandas' default missing-value markers, so files read the same way in both.
@@ -153,14 +153,14 @@ SPECS = [
     SourceSpec("csv", "CSV table", "A table with a header row. Pick the target column; numeric "
                "columns are standardised, text columns one-hot encoded (missing = own "
                "category).", "files",
-               [ParamSpec("path", "path", "", help="the .csv file"),
-                ParamSpec("target", "str", "", help="name of the column to predict"),
-                ParamSpec("task", "choice", "regression", choices=("regression",
+               [Param("path", "path", "", help="the .csv file"),
+                Param("target", "str", "", help="name of the column to predict"),
+                Param("task", "choice", "regression", choices=("regression",
                                                                    "classification"),
                           help="predict a number or a class"),
-                ParamSpec("log_target", "bool", False,
-                          help="predict log(target), as for house prices (log-RMSE)"),
-                ParamSpec("drop_columns", "str", "",
-                          help="comma-separated columns to ignore, e.g. an Id")],
+                Param("log_target", "bool", False,
+                      help="predict log(target), as for house prices (log-RMSE)"),
+                Param("drop_columns", "str", "",
+                      help="comma-separated columns to ignore, e.g. an Id")],
                _load_csv),
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from app.data.params import ParamSpec
+from app.core.params import Param
 
 # (message, done, total): bytes while downloading; total is 0 when unknown.
 Progress = Callable[[str, int, int], None]
@@ -41,7 +41,7 @@ class SourceSpec:
     title: str
     help: str
     category: str
-    params: list[ParamSpec]
+    params: list[Param]
     loader: Callable[[dict, Progress | None], RawData] = field(repr=False)
 
 
@@ -52,9 +52,9 @@ def tensor_data(x: torch.Tensor, y: torch.Tensor, task: str) -> TensorDataset:
     return TensorDataset(x.float(), y.float().reshape(-1, 1))
 
 
-def seed_param(default: int = 0) -> ParamSpec:
-    return ParamSpec("seed", "int", default, 0, 2**31 - 1, help="random seed of the generator")
+def seed_param(default: int = 0) -> Param:
+    return Param("seed", "int", default, "random seed of the generator", 0, 2**31 - 1)
 
 
-def samples_param(default: int) -> ParamSpec:
-    return ParamSpec("n_samples", "int", default, 4, 1_000_000, help="number of samples")
+def samples_param(default: int) -> Param:
+    return Param("n_samples", "int", default, "number of samples", 4, 1_000_000)

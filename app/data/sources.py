@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, TensorDataset
 from app.data import builtin, csv_table, synthetic, vision
 from app.data.augment import build_pipeline, needs_dataset_stats
 from app.data.datasets import TransformedDataset
-from app.data.errors import DataSourceError
+from app.data.errors import DataSourceError, checked_params
 from app.data.loading import (
     LoaderConfig,
     SplitConfig,
@@ -29,7 +29,6 @@ from app.data.loading import (
     make_loader,
     split_indices,
 )
-from app.data.params import fill_params
 from app.data.source_spec import Progress, RawData, SourceSpec
 from app.data.stats import compute_mean_std
 
@@ -94,7 +93,7 @@ def load_source(
     spec = SOURCES.get(source_id)
     if spec is None:
         raise DataSourceError(f"unknown data source '{source_id}'; known: {source_ids()}")
-    values = fill_params(spec.params, params, f"source '{source_id}'", DataSourceError)
+    values = checked_params(spec.params, params, f"source '{source_id}'", DataSourceError)
     raw = spec.loader(values, progress)
     split = split or SplitConfig()
     indices = split_indices(len(raw.pool), split, has_test=raw.test is not None)

@@ -10,8 +10,8 @@ import math
 import torch
 from sklearn import datasets as skd
 
+from app.core.params import Param
 from app.data.errors import DataSourceError
-from app.data.params import ParamSpec
 from app.data.source_spec import (
     Progress,
     RawData,
@@ -112,53 +112,52 @@ def _floats(params: dict, progress: Progress | None) -> RawData:
                    "regression")
 
 
-def _noise(default: float) -> ParamSpec:
-    return ParamSpec("noise", "float", default, 0.0, 10.0, help="standard deviation of the noise")
+def _noise(default: float) -> Param:
+    return Param("noise", "float", default, "standard deviation of the noise", 0.0, 10.0)
 
 
-def _classes(default: int) -> ParamSpec:
-    return ParamSpec("n_classes", "int", default, 2, 20, help="number of classes")
+def _classes(default: int) -> Param:
+    return Param("n_classes", "int", default, "number of classes", 2, 20)
 
 
-SEQ_LEN = ParamSpec("seq_len", "int", 12, 1, 1000, help="sequence length")
+SEQ_LEN = Param("seq_len", "int", 12, "sequence length", 1, 1000)
 
 SPECS = [
     SourceSpec("linear", "Linear regression (synthetic)",
                "y = X w + b + noise, X standard normal (d2l's first example).", "synthetic",
-               [ParamSpec("w", "floats", [2.0, -3.4], -1e6, 1e6, scalar_ok=False,
-                          help="true weights, one per feature"),
-                ParamSpec("b", "float", 4.2, -1e6, 1e6, help="true bias"),
+               [Param("w", "floats", [2.0, -3.4], minimum=-1e6, maximum=1e6, scalar_ok=False,
+                      help="true weights, one per feature"),
+                Param("b", "float", 4.2, "true bias", -1e6, 1e6),
                 _noise(0.01), samples_param(1000), seed_param()], _linear),
     SourceSpec("moons", "Two moons (2-D)", "Two interleaving half circles.", "synthetic",
                [samples_param(400), _noise(0.1), seed_param()], _moons),
     SourceSpec("circles", "Circles (2-D)", "A small circle inside a large one.", "synthetic",
                [samples_param(400), _noise(0.05),
-                ParamSpec("factor", "float", 0.5, 0.01, 0.99, help="inner/outer radius ratio"),
+                Param("factor", "float", 0.5, "inner/outer radius ratio", 0.01, 0.99),
                 seed_param()], _circles),
     SourceSpec("spirals", "Spirals (2-D)", "Interleaved spiral arms, one per class; not "
                "linearly separable.", "synthetic",
                [samples_param(600), _noise(0.2), _classes(3),
-                ParamSpec("turns", "float", 0.75, 0.1, 5.0, help="turns of each arm"),
+                Param("turns", "float", 0.75, "turns of each arm", 0.1, 5.0),
                 seed_param()], _spirals),
     SourceSpec("blobs", "Blobs (2-D)", "Gaussian clusters, one per class.", "synthetic",
                [samples_param(400), _classes(3),
-                ParamSpec("cluster_std", "float", 1.0, 0.01, 20.0, help="cluster spread"),
+                Param("cluster_std", "float", 1.0, "cluster spread", 0.01, 20.0),
                 seed_param()], _blobs),
     SourceSpec("seq_tokens", "Token sequences (Embedding + RNN)",
                "Integer token sequences (int64) for Embedding -> RNN/LSTM/GRU. Rules: does the "
                "sequence contain token k, parity of the token sum, most frequent token.",
                "synthetic",
-               [ParamSpec("rule", "choice", "contains", choices=("contains", "parity",
-                                                                  "majority"),
+               [Param("rule", "choice", "contains", choices=("contains", "parity", "majority"),
                           help="what the label means"),
-                ParamSpec("vocab_size", "int", 10, 2, 10_000, help="tokens are 0..vocab_size-1"),
-                SEQ_LEN, ParamSpec("token", "int", 3, 0, 9_999, help="k for 'contains'"),
+                Param("vocab_size", "int", 10, "tokens are 0..vocab_size-1", 2, 10_000),
+                SEQ_LEN, Param("token", "int", 3, "k for 'contains'", 0, 9_999),
                 samples_param(2000), seed_param()], _tokens),
     SourceSpec("seq_floats", "Float sequences (RNN)",
                "Sequences of shape (seq_len, 1). sum_sign: is the sum positive "
                "(classification); sine_next: predict the next value of a noisy sine "
                "(regression).", "synthetic",
-               [ParamSpec("task", "choice", "sum_sign", choices=("sum_sign", "sine_next"),
-                          help="which task"),
+               [Param("task", "choice", "sum_sign", choices=("sum_sign", "sine_next"),
+                      help="which task"),
                 SEQ_LEN, _noise(0.05), samples_param(2000), seed_param()], _floats),
 ]

@@ -17,8 +17,8 @@ from typing import ClassVar
 from torchvision import datasets as tvd
 from torchvision.datasets.utils import check_integrity, extract_archive
 
+from app.core.params import Param
 from app.data.errors import DataSourceError
-from app.data.params import ParamSpec
 from app.data.source_spec import Progress, RawData, SourceSpec
 
 CHUNK = 1 << 16
@@ -170,11 +170,11 @@ def _image_folder_source(params: dict, progress: Progress | None) -> RawData:
     return RawData(train, "classification", list(train.classes), test=test, image_kind="pil")
 
 
-def _root_params(name: str) -> list[ParamSpec]:
-    return [ParamSpec("root", "path", "~/torchcanvas-data",
-                      help=f"folder holding {name} in torchvision's layout"),
-            ParamSpec("download", "bool", False,
-                      help="download the files if missing (needs internet)")]
+def _root_params(name: str) -> list[Param]:
+    return [Param("root", "path", "~/torchcanvas-data",
+                  help=f"folder holding {name} in torchvision's layout"),
+            Param("download", "bool", False,
+                  help="download the files if missing (needs internet)")]
 
 
 SPECS = [
@@ -189,8 +189,8 @@ SPECS = [
                _cifar10),
     SourceSpec("image_folder", "Image folder", "Your own images: one sub-folder per class "
                "(torchvision ImageFolder).", "files",
-               [ParamSpec("root", "path", "", help="folder with one sub-folder per class"),
-                ParamSpec("test_root", "path", "",
-                          help="optional separate test folder with the same classes")],
+               [Param("root", "path", "", help="folder with one sub-folder per class"),
+                Param("test_root", "path", "",
+                      help="optional separate test folder with the same classes")],
                _image_folder_source),
 ]

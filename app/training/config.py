@@ -11,13 +11,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, Param
 from app.training.devices import check_device_name
-from app.training.errors import ConfigError
+from app.training.errors import ConfigError, checked_params, checked_value
 from app.training.init import InitRule, validate_rule
 from app.training.losses import LossConfig, validate_loss
 from app.training.optimizers import OptimizerConfig, validate_optimizer
 from app.training.schedulers import MONITORS, SchedulerConfig, validate_scheduler
-from app.training.specs import BOOL, CHOICE, FLOAT, INT, INTS, ParamSpec, validate_params
 
 
 @dataclass
@@ -82,25 +82,24 @@ class TrainConfig:
         return config_from_dict(self.to_dict())
 
 
-TOP = (ParamSpec("epochs", INT, 10, minimum=1),
-       ParamSpec("batch_size", INT, 64, minimum=1),
-       ParamSpec("shuffle", BOOL, True), ParamSpec("drop_last", BOOL, False),
-       ParamSpec("num_workers", INT, 0, minimum=0), ParamSpec("seed", INT, 0, minimum=0),
-       ParamSpec("mixed_precision", BOOL, False), ParamSpec("log_every", INT, 10, minimum=1),
-       ParamSpec("top_k", INTS, [5], minimum=1))
-REGULARISATION = (ParamSpec("l1", FLOAT, 0.0, minimum=0.0),
-                  ParamSpec("clip", CHOICE, None, choices=(None, "norm", "value"),
-                            optional=True),
-                  ParamSpec("clip_value", FLOAT, 1.0, minimum=0.0),
-                  ParamSpec("clip_norm_type", FLOAT, 2.0, minimum=0.0))
-EARLY = (ParamSpec("enabled", BOOL, False),
-         ParamSpec("monitor", CHOICE, "val_loss", choices=MONITORS),
-         ParamSpec("patience", INT, 5, minimum=0), ParamSpec("min_delta", FLOAT, 0.0,
-                                                             minimum=0.0),
-         ParamSpec("restore_best", BOOL, True))
-PROBES = (ParamSpec("enabled", BOOL, True), ParamSpec("every_n_batches", INT, 0, minimum=0),
-          ParamSpec("bins", INT, 30, minimum=2, maximum=1000),
-          ParamSpec("histograms", BOOL, True), ParamSpec("grad_norms", BOOL, True))
+TOP = (Param("epochs", INT, 10, minimum=1),
+       Param("batch_size", INT, 64, minimum=1),
+       Param("shuffle", BOOL, True), Param("drop_last", BOOL, False),
+       Param("num_workers", INT, 0, minimum=0), Param("seed", INT, 0, minimum=0),
+       Param("mixed_precision", BOOL, False), Param("log_every", INT, 10, minimum=1),
+       Param("top_k", INTS, [5], minimum=1, scalar_ok=False))
+REGULARISATION = (Param("l1", FLOAT, 0.0, minimum=0.0),
+                  Param("clip", CHOICE, None, choices=(None, "norm", "value"),
+                        optional=True),
+                  Param("clip_value", FLOAT, 1.0, minimum=0.0),
+                  Param("clip_norm_type", FLOAT, 2.0, minimum=0.0))
+EARLY = (Param("enabled", BOOL, False),
+         Param("monitor", CHOICE, "val_loss", choices=MONITORS),
+         Param("patience", INT, 5, minimum=0), Param("min_delta", FLOAT, 0.0, minimum=0.0),
+         Param("restore_best", BOOL, True))
+PROBES = (Param("enabled", BOOL, True), Param("every_n_batches", INT, 0, minimum=0),
+          Param("bins", INT, 30, minimum=2, maximum=1000),
+          Param("histograms", BOOL, True), Param("grad_norms", BOOL, True))
 SECTIONS = ("loss", "optimizer", "scheduler", "init", "regularisation", "early_stopping",
             "freeze", "layer_lr", "probes", "device")
 
@@ -168,28 +167,28 @@ def _init(value: Any, where: str) -> list[InitRule]:
 
 def _layer_lr(value: Any, where: str) -> dict[str, float]:
     d = _object(value, where)
-    return {str(k): ParamSpec(k, FLOAT, None, minimum=0.0).validate(v, f"{where}.{k}")
+    return {str(k): checked_value(Param(k, FLOAT, None, minimum=0.0), v, f"{where}.{k}")
             for k, v in d.items()}
 
 
 def _probes(value: Any, where: str) -> ProbeConfig:
     d = _object(value, where)
     rest, layers = _split(d, ("activation_layers",))
-    params = validate_params(PROBES, rest, where)
+    params = checked_params(PROBES, rest, where)
     chosen = layers.get("activation_layers")
     if chosen is not None:
         chosen = _names(chosen, f"{where}.activation_layers")
     return ProbeConfig(**params, activation_layers=chosen)
 
 
-def _section(cls: type, specs: tuple[ParamSpec, ...], value: Any, where: str) -> Any:
-    return cls(**validate_params(specs, _object(value, where), where))
+def _section(cls: type, specs: tuple[Param, ...], value: Any, where: str) -> Any:
+    return cls(**checked_params(specs, _object(value, where), where))
 
 
 def config_from_dict(data: Any, where: str = "training") -> TrainConfig:
     data = _object(data, where)
     top, sections = _split(data, SECTIONS)
-    values = validate_params(TOP, top, where)
+    values = checked_params(TOP, top, where)
     return TrainConfig(
         **values,
         device=check_device_name(sections.get("device", "auto"), f"{where}.device"),

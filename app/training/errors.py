@@ -1,5 +1,12 @@
 """Error types of the training engine; every message is one readable line."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.core.params import Param, ParamError, validate_params
+
 
 class ConfigError(ValueError):
     """A TrainConfig field is invalid; the message starts with the field's path."""
@@ -7,3 +14,21 @@ class ConfigError(ValueError):
 
 class TrainingError(RuntimeError):
     """The run cannot go on (bad targets for the loss, NaN loss, device trouble...)."""
+
+
+def checked_params(params: Sequence[Param], values: Any, where: str) -> dict[str, Any]:
+    """The values checked against the schema; a refusal becomes a ConfigError at `where`."""
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError(f"{where}: must be an object, got {values!r}")
+    try:
+        return validate_params(params, values)
+    except ParamError as exc:
+        raise ConfigError(f"{where}.{exc.field}: {exc.reason}") from None
+
+
+def checked_value(param: Param, value: Any, where: str) -> Any:
+    """One value checked against its parameter; a refusal becomes a ConfigError at `where`."""
+    try:
+        return param.validate(value)
+    except ParamError as exc:
+        raise ConfigError(f"{where}: {exc.reason}") from None

@@ -9,25 +9,25 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from app.training.errors import ConfigError
-from app.training.specs import CHOICE, FLOAT, INT, ParamSpec, validate_params
+from app.core.params import CHOICE, FLOAT, INT, Param
+from app.training.errors import ConfigError, checked_params
 
 NONLINEARITIES = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                   "conv_transpose2d", "conv_transpose3d", "sigmoid", "tanh", "relu",
                   "leaky_relu", "selu")
-GAIN = ParamSpec("gain", FLOAT, 1.0, "scaling factor; see calculate_gain", 0.0)
-KAIMING = (ParamSpec("a", FLOAT, 0.0, "negative slope of the following leaky_relu"),
-           ParamSpec("mode", CHOICE, "fan_in", "fan_in keeps forward variance, fan_out "
-                     "backward", choices=("fan_in", "fan_out")),
-           ParamSpec("nonlinearity", CHOICE, "leaky_relu", "the activation that follows",
-                     choices=("relu", "leaky_relu")))
+GAIN = Param("gain", FLOAT, 1.0, "scaling factor; see calculate_gain", 0.0)
+KAIMING = (Param("a", FLOAT, 0.0, "negative slope of the following leaky_relu"),
+           Param("mode", CHOICE, "fan_in", "fan_in keeps forward variance, fan_out "
+                 "backward", choices=("fan_in", "fan_out")),
+           Param("nonlinearity", CHOICE, "leaky_relu", "the activation that follows",
+                 choices=("relu", "leaky_relu")))
 
 
 @dataclass(frozen=True)
 class InitSpec:
     name: str
     fn: Callable[..., Tensor]
-    params: tuple[ParamSpec, ...]
+    params: tuple[Param, ...]
     help: str
     dims: tuple[int, int] = (1, 99)  # tensor dimensions it accepts (min, max)
 
@@ -41,26 +41,26 @@ INITS: dict[str, InitSpec] = {s.name: s for s in (
              "He et al. 2015, uniform", (2, 99)),
     InitSpec("kaiming_normal", nn.init.kaiming_normal_, KAIMING,
              "He et al. 2015, normal", (2, 99)),
-    InitSpec("uniform", nn.init.uniform_, (ParamSpec("a", FLOAT, 0.0, "lower bound"),
-                                          ParamSpec("b", FLOAT, 1.0, "upper bound")),
+    InitSpec("uniform", nn.init.uniform_, (Param("a", FLOAT, 0.0, "lower bound"),
+                                          Param("b", FLOAT, 1.0, "upper bound")),
              "U(a, b)"),
-    InitSpec("normal", nn.init.normal_, (ParamSpec("mean", FLOAT, 0.0, "mean"),
-                                        ParamSpec("std", FLOAT, 1.0, "standard deviation",
-                                                  0.0)), "N(mean, std²)"),
-    InitSpec("constant", nn.init.constant_, (ParamSpec("val", FLOAT, 0.0, "the value"),),
+    InitSpec("normal", nn.init.normal_, (Param("mean", FLOAT, 0.0, "mean"),
+                                        Param("std", FLOAT, 1.0, "standard deviation",
+                                              0.0)), "N(mean, std²)"),
+    InitSpec("constant", nn.init.constant_, (Param("val", FLOAT, 0.0, "the value"),),
              "every entry set to val"),
     InitSpec("zeros", nn.init.zeros_, (), "every entry 0"),
     InitSpec("ones", nn.init.ones_, (), "every entry 1"),
     InitSpec("orthogonal", nn.init.orthogonal_, (GAIN,), "a (semi-)orthogonal matrix",
              (2, 99)),
     InitSpec("eye", nn.init.eye_, (), "the identity matrix (Linear weights)", (2, 2)),
-    InitSpec("dirac", nn.init.dirac_, (ParamSpec("groups", INT, 1, "groups of the conv",
-                                                 1),),
+    InitSpec("dirac", nn.init.dirac_, (Param("groups", INT, 1, "groups of the conv",
+                                             1),),
              "identity convolution: keeps the input channels", (3, 5)),
-    InitSpec("sparse", nn.init.sparse_, (ParamSpec("sparsity", FLOAT, 0.1, "fraction of "
-                                                   "zeros per column", 0.0, 1.0),
-                                         ParamSpec("std", FLOAT, 0.01, "std of the "
-                                                   "non-zeros", 0.0)),
+    InitSpec("sparse", nn.init.sparse_, (Param("sparsity", FLOAT, 0.1, "fraction of "
+                                               "zeros per column", 0.0, 1.0),
+                                         Param("std", FLOAT, 0.01, "std of the "
+                                               "non-zeros", 0.0)),
              "sparse matrix with normal non-zero entries (Martens 2010)", (2, 2)),
 )}
 
@@ -92,7 +92,7 @@ def validate_rule(rule: InitRule, where: str) -> InitRule:
     if not isinstance(rule.layer_types, list) or not rule.layer_types or not all(
             isinstance(t, str) for t in rule.layer_types):
         raise ConfigError(f"{where}.layer_types: must be a non-empty list of layer types")
-    params = validate_params(INITS[rule.scheme].params, rule.params, f"{where}.params")
+    params = checked_params(INITS[rule.scheme].params, rule.params, f"{where}.params")
     return InitRule(list(rule.layer_types), rule.scheme, params, rule.tensor)
 
 

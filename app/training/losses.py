@@ -12,14 +12,22 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from app.training.errors import ConfigError
-from app.training.specs import BOOL, CHOICE, FLOAT, FLOATS, INT, ParamSpec, reduction
+from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
+from app.training.errors import ConfigError, checked_params
 from app.training.targets import TARGET_KINDS, TargetKind
 
-WEIGHT = ParamSpec("weight", FLOATS, None, "a rescaling weight per class", optional=True)
-IGNORE = ParamSpec("ignore_index", INT, -100, "target value that is ignored")
-MARGIN0 = ParamSpec("margin", FLOAT, 0.0, "margin")
-MARGIN1 = ParamSpec("margin", FLOAT, 1.0, "margin")
+
+def reduction(*extra: str, default: str = "mean") -> Param:
+    return Param("reduction", CHOICE, default, "how per-sample losses are combined; "
+                 "'none' is averaged for the backward pass",
+                 choices=("none", "mean", "sum", *extra))
+
+
+WEIGHT = Param("weight", FLOATS, None, "a rescaling weight per class", scalar_ok=False,
+               optional=True)
+IGNORE = Param("ignore_index", INT, -100, "target value that is ignored")
+MARGIN0 = Param("margin", FLOAT, 0.0, "margin")
+MARGIN1 = Param("margin", FLOAT, 1.0, "margin")
 TENSOR_PARAMS = ("weight", "pos_weight")  # lists in the config, tensors for torch
 
 
@@ -28,7 +36,7 @@ class LossSpec:
     name: str
     cls: type[nn.Module]
     target: str  # key of TARGET_KINDS
-    params: tuple[ParamSpec, ...]
+    params: tuple[Param, ...]
     help: str
     task: str = "classification"  # the task it usually serves, for defaults and hints
 
@@ -40,35 +48,35 @@ class LossSpec:
 LOSSES: dict[str, LossSpec] = {s.name: s for s in (
     LossSpec("CrossEntropy", nn.CrossEntropyLoss, "class_index",
              (WEIGHT, IGNORE, reduction(),
-              ParamSpec("label_smoothing", FLOAT, 0.0, "mix of uniform targets", 0.0, 1.0)),
+              Param("label_smoothing", FLOAT, 0.0, "mix of uniform targets", 0.0, 1.0)),
              "softmax + negative log-likelihood on raw class scores (logits)"),
     LossSpec("NLL", nn.NLLLoss, "class_index", (WEIGHT, IGNORE, reduction()),
              "negative log-likelihood; the network must end with LogSoftmax"),
     LossSpec("BCE", nn.BCELoss, "probability", (WEIGHT, reduction()),
              "binary cross-entropy on probabilities (end with a Sigmoid)"),
     LossSpec("BCEWithLogits", nn.BCEWithLogitsLoss, "probability",
-             (WEIGHT, reduction(), ParamSpec("pos_weight", FLOATS, None,
-                                             "weight of positive examples per class",
-                                             optional=True)),
+             (WEIGHT, reduction(), Param("pos_weight", FLOATS, None,
+                                         "weight of positive examples per class",
+                                         scalar_ok=False, optional=True)),
              "sigmoid + binary cross-entropy on raw scores, numerically stable"),
     LossSpec("L1", nn.L1Loss, "value", (reduction(),), "mean absolute error",
              "regression"),
     LossSpec("MSE", nn.MSELoss, "value", (reduction(),), "mean squared error", "regression"),
     LossSpec("SmoothL1", nn.SmoothL1Loss, "value",
-             (reduction(), ParamSpec("beta", FLOAT, 1.0, "where L2 turns into L1", 0.0)),
+             (reduction(), Param("beta", FLOAT, 1.0, "where L2 turns into L1", 0.0)),
              "squared error below beta, absolute error above", "regression"),
     LossSpec("Huber", nn.HuberLoss, "value",
-             (reduction(), ParamSpec("delta", FLOAT, 1.0, "where L2 turns into L1", 1e-12)),
+             (reduction(), Param("delta", FLOAT, 1.0, "where L2 turns into L1", 1e-12)),
              "SmoothL1 scaled by delta", "regression"),
     LossSpec("PoissonNLL", nn.PoissonNLLLoss, "value",
-             (ParamSpec("log_input", BOOL, True, "the output is log(rate)"),
-              ParamSpec("full", BOOL, False, "add the Stirling term"),
-              ParamSpec("eps", FLOAT, 1e-8, "avoids log(0) when log_input is false", 0.0),
+             (Param("log_input", BOOL, True, "the output is log(rate)"),
+              Param("full", BOOL, False, "add the Stirling term"),
+              Param("eps", FLOAT, 1e-8, "avoids log(0) when log_input is false", 0.0),
               reduction()),
              "negative log-likelihood of counts under a Poisson rate", "regression"),
     LossSpec("KLDiv", nn.KLDivLoss, "distribution",
              (reduction("batchmean", default="batchmean"),
-              ParamSpec("log_target", BOOL, False, "the target is given as log-probabilities")),
+              Param("log_target", BOOL, False, "the target is given as log-probabilities")),
              "Kullback-Leibler divergence; the output must be log-probabilities"),
     LossSpec("MarginRanking", nn.MarginRankingLoss, "pair_sign", (MARGIN0, reduction()),
              "ranks two scores: target 1 means the first should be larger"),
@@ -79,21 +87,21 @@ LOSSES: dict[str, LossSpec] = {s.name: s for s in (
     LossSpec("MultiLabelSoftMargin", nn.MultiLabelSoftMarginLoss, "multi_hot",
              (WEIGHT, reduction()), "one-versus-all logistic loss for multi-label targets"),
     LossSpec("MultiMargin", nn.MultiMarginLoss, "class_index",
-             (ParamSpec("p", CHOICE, 1, "1 or 2", choices=(1, 2)), MARGIN1, WEIGHT,
+             (Param("p", CHOICE, 1, "1 or 2", choices=(1, 2)), MARGIN1, WEIGHT,
               reduction()), "multi-class hinge loss on class scores"),
     LossSpec("TripletMargin", nn.TripletMarginLoss, "triplet",
-             (MARGIN1, ParamSpec("p", FLOAT, 2.0, "norm degree of the distance", 0.0),
-              ParamSpec("eps", FLOAT, 1e-6, "numerical stability", 0.0),
-              ParamSpec("swap", BOOL, False, "distance swap (Balntas et al.)"), reduction()),
+             (MARGIN1, Param("p", FLOAT, 2.0, "norm degree of the distance", 0.0),
+              Param("eps", FLOAT, 1e-6, "numerical stability", 0.0),
+              Param("swap", BOOL, False, "distance swap (Balntas et al.)"), reduction()),
              "pulls the anchor to the positive, pushes it from the negative"),
     LossSpec("HingeEmbedding", nn.HingeEmbeddingLoss, "sign", (MARGIN1, reduction()),
              "for distances: small when target is 1, above margin when -1"),
     LossSpec("CosineEmbedding", nn.CosineEmbeddingLoss, "pair_sign", (MARGIN0, reduction()),
              "cosine similarity of two embeddings: 1 similar, -1 dissimilar"),
     LossSpec("CTC", nn.CTCLoss, "sequence",
-             (ParamSpec("blank", CHOICE, 0, "blank label; padding uses it too", choices=(0,)),
+             (Param("blank", CHOICE, 0, "blank label; padding uses it too", choices=(0,)),
               reduction(),
-              ParamSpec("zero_infinity", BOOL, False, "zero infinite losses")),
+              Param("zero_infinity", BOOL, False, "zero infinite losses")),
              "connectionist temporal classification for unaligned sequences"),
 )}
 
@@ -114,9 +122,7 @@ def loss_spec(name: str, where: str = "loss.name") -> LossSpec:
 
 def validate_loss(cfg: LossConfig, where: str = "loss") -> LossConfig:
     spec = loss_spec(cfg.name, f"{where}.name")
-    from app.training.specs import validate_params
-
-    return LossConfig(cfg.name, validate_params(spec.params, cfg.params, f"{where}.params"))
+    return LossConfig(cfg.name, checked_params(spec.params, cfg.params, f"{where}.params"))
 
 
 class Criterion:

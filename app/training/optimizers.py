@@ -13,17 +13,17 @@ from typing import Any
 import torch
 from torch import optim
 
-from app.training.errors import ConfigError
-from app.training.specs import BOOL, CHOICE, FLOAT, FLOATS, INT, ParamSpec, validate_params
+from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
+from app.training.errors import ConfigError, checked_params, checked_value
 
-EPS = ParamSpec("eps", FLOAT, 1e-8, "added to the denominator for stability", 0.0)
-BETAS = ParamSpec("betas", FLOATS, [0.9, 0.999], "decay of the running averages", 0.0, 1.0,
-                  length=2)
-AMSGRAD = ParamSpec("amsgrad", BOOL, False, "use the AMSGrad variant")
+EPS = Param("eps", FLOAT, 1e-8, "added to the denominator for stability", 0.0)
+BETAS = Param("betas", FLOATS, [0.9, 0.999], "decay of the running averages", 0.0, 1.0,
+              lengths=(2,), scalar_ok=False)
+AMSGRAD = Param("amsgrad", BOOL, False, "use the AMSGrad variant")
 
 
-def _wd(default: float = 0.0) -> ParamSpec:
-    return ParamSpec("weight_decay", FLOAT, default, "L2 penalty (decoupled in AdamW)", 0.0)
+def _wd(default: float = 0.0) -> Param:
+    return Param("weight_decay", FLOAT, default, "L2 penalty (decoupled in AdamW)", 0.0)
 
 
 @dataclass(frozen=True)
@@ -31,32 +31,32 @@ class OptimizerSpec:
     name: str
     cls: type[optim.Optimizer]
     lr: float  # torch's default learning rate
-    params: tuple[ParamSpec, ...]
+    params: tuple[Param, ...]
     help: str
     needs_closure: bool = False
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (
     OptimizerSpec("SGD", optim.SGD, 1e-3,
-                  (ParamSpec("momentum", FLOAT, 0.0, "momentum factor", 0.0),
-                   ParamSpec("dampening", FLOAT, 0.0, "dampening for momentum", 0.0),
-                   ParamSpec("nesterov", BOOL, False, "Nesterov momentum (needs momentum > 0 "
-                             "and dampening 0)"), _wd()),
+                  (Param("momentum", FLOAT, 0.0, "momentum factor", 0.0),
+                   Param("dampening", FLOAT, 0.0, "dampening for momentum", 0.0),
+                   Param("nesterov", BOOL, False, "Nesterov momentum (needs momentum > 0 "
+                         "and dampening 0)"), _wd()),
                   "stochastic gradient descent"),
     OptimizerSpec("Adagrad", optim.Adagrad, 1e-2,
-                  (ParamSpec("lr_decay", FLOAT, 0.0, "learning-rate decay", 0.0), _wd(),
-                   ParamSpec("initial_accumulator_value", FLOAT, 0.0, "start of the sum of "
-                             "squared gradients", 0.0),
-                   ParamSpec("eps", FLOAT, 1e-10, "added to the denominator", 0.0)),
+                  (Param("lr_decay", FLOAT, 0.0, "learning-rate decay", 0.0), _wd(),
+                   Param("initial_accumulator_value", FLOAT, 0.0, "start of the sum of "
+                         "squared gradients", 0.0),
+                   Param("eps", FLOAT, 1e-10, "added to the denominator", 0.0)),
                   "per-parameter rates from the sum of squared gradients"),
     OptimizerSpec("RMSprop", optim.RMSprop, 1e-2,
-                  (ParamSpec("alpha", FLOAT, 0.99, "smoothing constant", 0.0, 1.0), EPS,
-                   _wd(), ParamSpec("momentum", FLOAT, 0.0, "momentum factor", 0.0),
-                   ParamSpec("centered", BOOL, False, "normalise by the gradient variance")),
+                  (Param("alpha", FLOAT, 0.99, "smoothing constant", 0.0, 1.0), EPS,
+                   _wd(), Param("momentum", FLOAT, 0.0, "momentum factor", 0.0),
+                   Param("centered", BOOL, False, "normalise by the gradient variance")),
                   "divides by a running average of squared gradients"),
     OptimizerSpec("Adadelta", optim.Adadelta, 1.0,
-                  (ParamSpec("rho", FLOAT, 0.9, "decay of the running averages", 0.0, 1.0),
-                   ParamSpec("eps", FLOAT, 1e-6, "added to the denominator", 0.0), _wd()),
+                  (Param("rho", FLOAT, 0.9, "decay of the running averages", 0.0, 1.0),
+                   Param("eps", FLOAT, 1e-6, "added to the denominator", 0.0), _wd()),
                   "Adagrad without the shrinking rate"),
     OptimizerSpec("Adam", optim.Adam, 1e-3, (BETAS, EPS, _wd(), AMSGRAD),
                   "adaptive moments; L2 weight decay added to the gradient"),
@@ -67,26 +67,26 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (
     OptimizerSpec("SparseAdam", optim.SparseAdam, 1e-3, (BETAS, EPS),
                   "Adam for sparse gradients (Embedding with sparse=True) only"),
     OptimizerSpec("ASGD", optim.ASGD, 1e-2,
-                  (ParamSpec("lambd", FLOAT, 1e-4, "decay term", 0.0),
-                   ParamSpec("alpha", FLOAT, 0.75, "power for the eta update", 0.0),
-                   ParamSpec("t0", FLOAT, 1e6, "step at which averaging starts", 0.0), _wd()),
+                  (Param("lambd", FLOAT, 1e-4, "decay term", 0.0),
+                   Param("alpha", FLOAT, 0.75, "power for the eta update", 0.0),
+                   Param("t0", FLOAT, 1e6, "step at which averaging starts", 0.0), _wd()),
                   "averaged stochastic gradient descent"),
     OptimizerSpec("Rprop", optim.Rprop, 1e-2,
-                  (ParamSpec("etas", FLOATS, [0.5, 1.2], "multiplicative decrease and "
-                             "increase", 0.0, length=2),
-                   ParamSpec("step_sizes", FLOATS, [1e-6, 50.0], "minimal and maximal step",
-                             0.0, length=2)),
+                  (Param("etas", FLOATS, [0.5, 1.2], "multiplicative decrease and "
+                         "increase", 0.0, lengths=(2,), scalar_ok=False),
+                   Param("step_sizes", FLOATS, [1e-6, 50.0], "minimal and maximal step",
+                         0.0, lengths=(2,), scalar_ok=False)),
                   "resilient backpropagation: uses only the sign of the gradient"),
     OptimizerSpec("LBFGS", optim.LBFGS, 1.0,
-                  (ParamSpec("max_iter", INT, 20, "iterations per step", 1),
-                   ParamSpec("max_eval", INT, None, "function evaluations per step "
-                             "(default max_iter * 1.25)", 1, optional=True),
-                   ParamSpec("tolerance_grad", FLOAT, 1e-7, "first-order optimality", 0.0),
-                   ParamSpec("tolerance_change", FLOAT, 1e-9, "change in loss or parameters",
-                             0.0),
-                   ParamSpec("history_size", INT, 100, "update history size", 1),
-                   ParamSpec("line_search_fn", CHOICE, None, "line search",
-                             choices=(None, "strong_wolfe"), optional=True)),
+                  (Param("max_iter", INT, 20, "iterations per step", 1),
+                   Param("max_eval", INT, None, "function evaluations per step "
+                         "(default max_iter * 1.25)", 1, optional=True),
+                   Param("tolerance_grad", FLOAT, 1e-7, "first-order optimality", 0.0),
+                   Param("tolerance_change", FLOAT, 1e-9, "change in loss or parameters",
+                         0.0),
+                   Param("history_size", INT, 100, "update history size", 1),
+                   Param("line_search_fn", CHOICE, None, "line search",
+                         choices=(None, "strong_wolfe"), optional=True)),
                   "quasi-Newton; re-evaluates the loss through a closure; full batch suits it",
                   needs_closure=True),
 )}
@@ -109,9 +109,9 @@ def optimizer_spec(name: str, where: str = "optimizer.name") -> OptimizerSpec:
 
 def validate_optimizer(cfg: OptimizerConfig, where: str = "optimizer") -> OptimizerConfig:
     spec = optimizer_spec(cfg.name, f"{where}.name")
-    lr = ParamSpec("lr", FLOAT, spec.lr, minimum=0.0, optional=True).validate(cfg.lr,
-                                                                           f"{where}.lr")
-    params = validate_params(spec.params, cfg.params, f"{where}.params")
+    lr = checked_value(Param("lr", FLOAT, spec.lr, minimum=0.0, optional=True), cfg.lr,
+                       f"{where}.lr")
+    params = checked_params(spec.params, cfg.params, f"{where}.params")
     if params.get("nesterov") and (params["momentum"] <= 0 or params["dampening"] != 0):
         raise ConfigError(f"{where}.params.nesterov: needs momentum > 0 and dampening 0")
     return OptimizerConfig(cfg.name, lr, params)

@@ -14,12 +14,12 @@ from typing import Any
 from torch import optim
 from torch.optim import lr_scheduler as sched
 
-from app.training.errors import ConfigError
-from app.training.specs import BOOL, CHOICE, FLOAT, INT, INTS, ParamSpec, validate_params
+from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, Param
+from app.training.errors import ConfigError, checked_params
 
 EPOCH, BATCH = "epoch", "batch"
-GAMMA = ParamSpec("gamma", FLOAT, 0.1, "factor the learning rate is multiplied by", 0.0)
-ETA_MIN = ParamSpec("eta_min", FLOAT, 0.0, "lowest learning rate", 0.0)
+GAMMA = Param("gamma", FLOAT, 0.1, "factor the learning rate is multiplied by", 0.0)
+ETA_MIN = Param("eta_min", FLOAT, 0.0, "lowest learning rate", 0.0)
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
 
 
@@ -51,67 +51,67 @@ class Polynomial:
 @dataclass(frozen=True)
 class SchedulerSpec:
     name: str
-    params: tuple[ParamSpec, ...]
+    params: tuple[Param, ...]
     help: str
     step_per: tuple[str, ...] = (EPOCH,)  # allowed intervals; the first is the default
     monitors: bool = False  # step(metric): ReduceLROnPlateau
 
 
 SCHEDULERS: dict[str, SchedulerSpec] = {s.name: s for s in (
-    SchedulerSpec("StepLR", (ParamSpec("step_size", INT, 10, "epochs between decays", 1),
+    SchedulerSpec("StepLR", (Param("step_size", INT, 10, "epochs between decays", 1),
                              GAMMA), "multiply the rate by gamma every step_size epochs"),
-    SchedulerSpec("MultiStepLR", (ParamSpec("milestones", INTS, [30, 80], "epochs at which "
-                                            "the rate decays", 1), GAMMA),
+    SchedulerSpec("MultiStepLR", (Param("milestones", INTS, [30, 80], "epochs at which "
+                                        "the rate decays", 1, scalar_ok=False), GAMMA),
                   "multiply the rate by gamma at each milestone epoch"),
-    SchedulerSpec("ExponentialLR", (ParamSpec("gamma", FLOAT, 0.9, "factor per epoch", 0.0),),
+    SchedulerSpec("ExponentialLR", (Param("gamma", FLOAT, 0.9, "factor per epoch", 0.0),),
                   "multiply the rate by gamma every epoch"),
     SchedulerSpec("CosineAnnealingLR",
-                  (ParamSpec("T_max", INT, None, "steps of one half cosine (default: the "
-                             "whole run)", 1, optional=True), ETA_MIN),
+                  (Param("T_max", INT, None, "steps of one half cosine (default: the "
+                         "whole run)", 1, optional=True), ETA_MIN),
                   "cosine curve from the initial rate down to eta_min", (EPOCH, BATCH)),
     SchedulerSpec("CosineAnnealingWarmRestarts",
-                  (ParamSpec("T_0", INT, 10, "epochs until the first restart", 1),
-                   ParamSpec("T_mult", INT, 1, "growth of the period after a restart", 1),
+                  (Param("T_0", INT, 10, "epochs until the first restart", 1),
+                   Param("T_mult", INT, 1, "growth of the period after a restart", 1),
                    ETA_MIN), "cosine annealing that restarts at the initial rate"),
     SchedulerSpec("OneCycleLR",
-                  (ParamSpec("max_lr", FLOAT, None, "peak rate (default: 10x the optimizer "
-                             "lr)", 0.0, optional=True),
-                   ParamSpec("pct_start", FLOAT, 0.3, "fraction of the cycle spent rising",
-                             0.0, 1.0),
-                   ParamSpec("anneal_strategy", CHOICE, "cos", "shape of the curve",
-                             choices=("cos", "linear")),
-                   ParamSpec("cycle_momentum", BOOL, True, "cycle momentum inversely"),
-                   ParamSpec("base_momentum", FLOAT, 0.85, "lowest momentum", 0.0),
-                   ParamSpec("max_momentum", FLOAT, 0.95, "highest momentum", 0.0),
-                   ParamSpec("div_factor", FLOAT, 25.0, "initial rate = max_lr / div_factor",
-                             1e-12),
-                   ParamSpec("final_div_factor", FLOAT, 1e4, "final rate = initial / this",
-                             1e-12),
-                   ParamSpec("three_phase", BOOL, False, "annihilation phase at the end")),
+                  (Param("max_lr", FLOAT, None, "peak rate (default: 10x the optimizer "
+                         "lr)", 0.0, optional=True),
+                   Param("pct_start", FLOAT, 0.3, "fraction of the cycle spent rising",
+                         0.0, 1.0),
+                   Param("anneal_strategy", CHOICE, "cos", "shape of the curve",
+                         choices=("cos", "linear")),
+                   Param("cycle_momentum", BOOL, True, "cycle momentum inversely"),
+                   Param("base_momentum", FLOAT, 0.85, "lowest momentum", 0.0),
+                   Param("max_momentum", FLOAT, 0.95, "highest momentum", 0.0),
+                   Param("div_factor", FLOAT, 25.0, "initial rate = max_lr / div_factor",
+                         1e-12),
+                   Param("final_div_factor", FLOAT, 1e4, "final rate = initial / this",
+                         1e-12),
+                   Param("three_phase", BOOL, False, "annihilation phase at the end")),
                   "one rise and fall over the whole run, stepped every batch", (BATCH,)),
     SchedulerSpec("ReduceLROnPlateau",
-                  (ParamSpec("monitor", CHOICE, "val_loss", "metric watched (not a torch "
-                             "argument)", choices=MONITORS),
-                   ParamSpec("mode", CHOICE, "min", "min for losses, max for accuracies",
-                             choices=("min", "max")),
-                   ParamSpec("factor", FLOAT, 0.1, "factor the rate is multiplied by", 0.0,
-                             0.999999),
-                   ParamSpec("patience", INT, 10, "epochs without improvement to wait", 0),
-                   ParamSpec("threshold", FLOAT, 1e-4, "minimal improvement", 0.0),
-                   ParamSpec("threshold_mode", CHOICE, "rel", "relative or absolute",
-                             choices=("rel", "abs")),
-                   ParamSpec("cooldown", INT, 0, "epochs to wait after a reduction", 0),
-                   ParamSpec("min_lr", FLOAT, 0.0, "lower bound on the rate", 0.0),
-                   ParamSpec("eps", FLOAT, 1e-8, "smallest change applied", 0.0)),
+                  (Param("monitor", CHOICE, "val_loss", "metric watched (not a torch "
+                         "argument)", choices=MONITORS),
+                   Param("mode", CHOICE, "min", "min for losses, max for accuracies",
+                         choices=("min", "max")),
+                   Param("factor", FLOAT, 0.1, "factor the rate is multiplied by", 0.0,
+                         0.999999),
+                   Param("patience", INT, 10, "epochs without improvement to wait", 0),
+                   Param("threshold", FLOAT, 1e-4, "minimal improvement", 0.0),
+                   Param("threshold_mode", CHOICE, "rel", "relative or absolute",
+                         choices=("rel", "abs")),
+                   Param("cooldown", INT, 0, "epochs to wait after a reduction", 0),
+                   Param("min_lr", FLOAT, 0.0, "lower bound on the rate", 0.0),
+                   Param("eps", FLOAT, 1e-8, "smallest change applied", 0.0)),
                   "reduce the rate when a metric stops improving", monitors=True),
     SchedulerSpec("LambdaLR",
-                  (ParamSpec("preset", CHOICE, "linear_warmup", "factor curve",
-                             choices=("linear_warmup", "polynomial")),
-                   ParamSpec("warmup_steps", INT, 100, "linear_warmup: steps to reach the "
-                             "full rate", 1),
-                   ParamSpec("total_steps", INT, None, "polynomial: steps to reach 0 "
-                             "(default: the whole run)", 1, optional=True),
-                   ParamSpec("power", FLOAT, 1.0, "polynomial: exponent", 0.0)),
+                  (Param("preset", CHOICE, "linear_warmup", "factor curve",
+                         choices=("linear_warmup", "polynomial")),
+                   Param("warmup_steps", INT, 100, "linear_warmup: steps to reach the "
+                         "full rate", 1),
+                   Param("total_steps", INT, None, "polynomial: steps to reach 0 "
+                         "(default: the whole run)", 1, optional=True),
+                   Param("power", FLOAT, 1.0, "polynomial: exponent", 0.0)),
                   "initial rate times a preset factor curve", (BATCH, EPOCH)),
 )}
 
@@ -144,7 +144,7 @@ def validate_scheduler(cfg: SchedulerConfig, where: str = "scheduler") -> Schedu
     if cfg.name is None:
         return SchedulerConfig()
     spec = scheduler_spec(cfg.name, f"{where}.name")
-    params = validate_params(spec.params, cfg.params, f"{where}.params")
+    params = checked_params(spec.params, cfg.params, f"{where}.params")
     step_per = cfg.step_per or spec.step_per[0]
     if step_per not in spec.step_per:
         raise ConfigError(f"{where}.step_per: {cfg.name} steps per "

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from app.core.catalogue import CATALOGUE, CATEGORIES, by_category
 from app.core.compiler import compile_document, example_inputs
 from app.core.graph import NetworkDocument
-from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, INTS, SHAPE
+from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE
 from app.core.shapes import infer_shapes
 
 LAYERS = sorted(t for t in CATALOGUE if t not in ("Input", "Output"))
@@ -52,8 +52,8 @@ SMALL: dict[str, st.SearchStrategy[Any]] = {
 def _value(draw: st.DrawFn, p, rank: int) -> Any:
     if p.name in SMALL:
         value = draw(SMALL[p.name])
-        if p.kind == INTS and p.length > 1 and draw(st.booleans()):
-            value = [draw(SMALL[p.name]) for _ in range(p.length)]
+        if p.kind == TUPLE and p.lengths[0] > 1 and draw(st.booleans()):
+            value = [draw(SMALL[p.name]) for _ in range(p.lengths[0])]
         return value
     if p.name == "dim":
         return draw(st.integers(1, rank))
@@ -164,4 +164,4 @@ def test_auto_kinds_cover_every_auto_param() -> None:
     kinds = {p.auto for spec in CATALOGUE.values() for p in spec.params if p.auto}
     assert kinds <= AUTO_KINDS
     assert {p.kind for spec in CATALOGUE.values() for p in spec.params} <= {
-        INT, FLOAT, BOOL, CHOICE, INTS, SHAPE}
+        INT, FLOAT, BOOL, CHOICE, TUPLE, SHAPE}

@@ -100,7 +100,7 @@ def test_padding_modes_match_torch_docs() -> None:
 
 @pytest.mark.parametrize(("steps", "message"), [
     ([{"type": "RandomRotation", "degrees": [10, 20, 30]}],
-     r"step 1 'RandomRotation': field 'degrees' expects a list of 2 numbers or a single number"),
+     r"step 1 'RandomRotation': field 'degrees' takes one number or 2 numbers \(got 3\)"),
     ([{"type": "RandomRotation", "degrees": -10}], "single number means \\[-a, a\\]"),
     ([{"type": "RandomRotation", "degrees": [30, -30]}], "increasing order"),
     ([{"type": "RandomErasing"}], "step 1 'RandomErasing': needs a tensor: add ToImage"),
@@ -113,7 +113,8 @@ def test_padding_modes_match_torch_docs() -> None:
      "nested steps must not change the image type"),
     ([{"type": "RandomApply", "transforms": [{"type": "Rotate"}]}],
      "step 1 'RandomApply' > step 1 'Rotate': unknown step type"),
-    ([{"type": "Resize", "sizes": 3}], "unknown parameter 'sizes'"),
+    ([{"type": "Resize", "sizes": 3}],
+     r"field 'sizes' is not a parameter \(known: size, interpolation"),
     ([{"type": "Normalize", "preset": "custom", "mean": [0.5]}], "needs mean and std"),
     ([{"type": "ToTensor"}, {"type": "Normalize", "preset": "dataset"}], "preset 'dataset' needs"),
     ([{"type": "RandomChoice", "transforms": [FLIP], "p": [0.5, 0.5]}], "one probability per"),

@@ -146,7 +146,8 @@ def test_bad_splits_are_refused(split: SplitConfig, message: str) -> None:
 def test_bad_source_and_params_are_named() -> None:
     with pytest.raises(DataSourceError, match="unknown data source 'nope'"):
         load_source("nope")
-    with pytest.raises(DataSourceError, match="source 'linear': unknown parameter 'weights'"):
+    with pytest.raises(DataSourceError,
+                       match=r"source 'linear': field 'weights' is not a parameter \(known: w, b"):
         load_source("linear", {"weights": [1]})
     with pytest.raises(DataSourceError, match="source 'linear': field 'noise' must be >= 0"):
         load_source("linear", {"noise": -1})

@@ -9,7 +9,7 @@ def test_source_form_split_and_iterations(qtbot, make_window):
     window, docks = make_window(tiny_mlp(), MOONS, {"batch_size": 16})
     panel = docks.data_panel
     qtbot.waitUntil(lambda: panel.bundle is not None, timeout=60_000)
-    assert set(panel.params.readers) == {"n_samples", "noise", "seed"}
+    assert set(panel.params.editors) == {"n_samples", "noise", "seed"}
     assert panel.sizes.text() == "train 150 · validation 50 · test 0"
     assert panel.iterations.text().startswith("150 samples, batch 16: 10 iterations")
     docks.training_panel.batch.setValue(50)
@@ -19,7 +19,7 @@ def test_source_form_split_and_iterations(qtbot, make_window):
     qtbot.waitUntil(lambda: panel.sizes.text().startswith("train 100"), timeout=60_000)
     # another source: its own form, a table for tabular data
     panel.source.setCurrentIndex(panel.source.findData("iris"))
-    assert set(panel.params.readers) == {"standardize"}
+    assert set(panel.params.editors) == {"standardize"}
     assert window.project.data["source"] == "iris"
     qtbot.waitUntil(lambda: panel.samples.currentWidget() is panel.table, timeout=60_000)
     assert panel.table.rowCount() == 16 and panel.table.columnCount() == 5
@@ -29,16 +29,22 @@ def test_source_form_split_and_iterations(qtbot, make_window):
 def test_bad_parameter_is_explained(qtbot, make_window):
     _window, docks = make_window(tiny_mlp(), MOONS)
     panel = docks.data_panel
-    edit = panel.params.layout_.itemAt(1, panel.params.layout_.ItemRole.FieldRole).widget()
-    assert panel.params.specs[1].name == "noise"
-    edit.setValue(10.0)
-    assert panel.params.check()
-    from app.data.params import ParamSpec, check_value
-    from app.ui.training.param_form import ParamForm
-    form = ParamForm(check_value)
-    form.set_specs([ParamSpec("w", "floats", [1.0], -5, 5, scalar_ok=False)])
-    form.readers["w"] = lambda: [1.0, 9.0]
-    assert not form.check() and "w: must be <= 5" in form.problem
+    assert panel.params.params[1].name == "noise"
+    edit = panel.params.editors["noise"].field
+    edit.setText("10")
+    edit.editingFinished.emit()
+    assert panel.params.check() and panel.params.values()["noise"] == 10.0
+    edit.setText("11")
+    edit.editingFinished.emit()
+    assert not panel.params.check() and "noise must be <= 10" in panel.params.problem
+    from app.core.params import FLOATS, Param
+    from app.ui.param_form import ParamForm
+    form = ParamForm()
+    form.set_params([Param("w", FLOATS, [1.0], minimum=-5, maximum=5, scalar_ok=False)])
+    form.editors["w"].field.setText("1, 9")
+    form.editors["w"].field.editingFinished.emit()
+    assert not form.check() and "w must be <= 5" in form.problem
+    assert form.values() == {"w": [1.0]}  # the refused edit is not taken
 
 
 def test_augmentation_editor_edits_and_previews(qtbot, make_window):
@@ -57,7 +63,7 @@ def test_augmentation_editor_edits_and_previews(qtbot, make_window):
     assert window.project.data["train_transforms"][0]["enabled"] is False
     # edit a parameter through the generated form
     editor.steps.setCurrentRow(1)
-    degrees = editor.form.layout_.itemAt(0, editor.form.layout_.ItemRole.FieldRole).widget()
+    degrees = editor.form.editors["degrees"].field
     degrees.setText("45")
     degrees.editingFinished.emit()
     assert window.project.data["train_transforms"][1]["degrees"] == 45

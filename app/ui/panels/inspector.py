@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.core.graph import Change, DocumentError, check_identifier
 from app.ui import theme
 from app.ui.commands import RenameNodeCommand, SetParamsCommand, move_input_command
-from app.ui.panels.param_editors import ParamEditor, editor_for
+from app.ui.param_form import ParamEditor, editor_for
 from app.ui.session import EditorSession
 
 if TYPE_CHECKING:

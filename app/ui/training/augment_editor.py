@@ -32,11 +32,10 @@ from app.data.augment import (
 )
 from app.data.datasets import TransformedDataset
 from app.data.errors import AugmentError
-from app.data.params import check_value
 from app.data.preview import image_to_display
 from app.ui.background import run_in_background
+from app.ui.param_form import ParamForm
 from app.ui.training.images import fill_grid, thumbnail
-from app.ui.training.param_form import ParamForm
 
 PREVIEW_SAMPLES = 6
 DRAWS = 3  # each sample drawn this many times: random steps show their spread
@@ -107,7 +106,7 @@ class AugmentEditor(QWidget):
         row.addWidget(self.add_type, 1)
         row.addWidget(add)
         row.addWidget(self.remove)
-        self.form = ParamForm(check_value)
+        self.form = ParamForm()
         self.form.changed.connect(self._params_changed)
         self.step_help = QLabel()
         self.step_help.setWordWrap(True)
@@ -240,12 +239,12 @@ class AugmentEditor(QWidget):
         steps = self.current()
         self.remove.setEnabled(0 <= row < len(steps))
         if not 0 <= row < len(steps):
-            self.form.set_specs([])
+            self.form.set_params([])
             self.step_help.setText("Add a step from the list above." if not steps else "")
             return
         spec = STEPS[steps[row]["type"]]
         self.step_help.setText(spec.help)
-        self.form.set_specs(spec.params, steps[row])
+        self.form.set_params(spec.params, steps[row])
 
     def _params_changed(self) -> None:
         row = self.steps.currentRow()

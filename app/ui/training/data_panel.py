@@ -31,13 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.data.loading import LoaderConfig, describe_iterations
-from app.data.params import check_value
 from app.data.preview import preview
 from app.data.sources import SOURCES
 from app.ui.background import run_in_background
+from app.ui.param_form import ParamForm
 from app.ui.training.augment_editor import AugmentEditor
 from app.ui.training.images import fill_grid, thumbnail
-from app.ui.training.param_form import ParamForm
 from app.ui.training.plots.base import COLOURS, plot_widget
 
 PREVIEW_COUNT = 16
@@ -99,7 +98,7 @@ class DataPanel(QWidget):
         self.help = QLabel()
         self.help.setWordWrap(True)
         self.help.setStyleSheet("color: #555;")
-        self.params = ParamForm(check_value)
+        self.params = ParamForm()
         self.params.changed.connect(self._params_changed)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -160,7 +159,7 @@ class DataPanel(QWidget):
             index = self.source.findData(source)
             self.source.setCurrentIndex(max(0, index))
             spec = SOURCES[self.source.currentData()]
-            self.params.set_specs(spec.params, params if index >= 0 else {})
+            self.params.set_params(spec.params, params if index >= 0 else {})
             self.help.setText(spec.help)
             split = self.section.get("split") or {}
             self.val_fraction.setValue(float(split.get("val_fraction", 0.2)))
@@ -191,7 +190,7 @@ class DataPanel(QWidget):
             return
         spec = SOURCES[self.source.currentData()]
         self.help.setText(spec.help)
-        self.params.set_specs(spec.params)
+        self.params.set_params(spec.params)
         self._store()
         self.changed.emit()
         self.schedule_load()

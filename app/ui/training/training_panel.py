@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.params import Param
 from app.training.config import TrainConfig
 from app.training.devices import list_devices
 from app.training.errors import ConfigError
@@ -38,14 +39,10 @@ from app.training.init import INITS
 from app.training.losses import LOSSES
 from app.training.optimizers import OPTIMIZERS
 from app.training.schedulers import MONITORS, SCHEDULERS
-from app.ui.training.param_form import ParamForm
+from app.ui.param_form import ParamForm
 
 ERROR_STYLE = "background: #ffebee; color: #b71c1c; padding: 6px; border-radius: 4px;"
 INIT_TYPES = "Linear, Conv2d"
-
-
-def _training_check(spec: Any, value: Any) -> Any:
-    return spec.validate(value, spec.name)
 
 
 def clock(seconds: float) -> str:
@@ -143,7 +140,7 @@ class TrainingPanel(QWidget):
         combo = QComboBox()
         for name, label in zip(names, labels):
             combo.addItem(label, name)
-        form = ParamForm(_training_check)
+        form = ParamForm()
         form.changed.connect(self._changed)
         f.addRow("type", combo)
         f.addRow(form)
@@ -252,9 +249,9 @@ class TrainingPanel(QWidget):
         (self.resumeRequested if self.state == "paused" else self.pauseRequested).emit()
 
     # -- config <-> widgets -----------------------------------------------------------------
-    def _registry_changed(self, form: ParamForm, specs: Any, values: dict | None = None
-                          ) -> None:
-        form.set_specs(list(specs), values)
+    def _registry_changed(self, form: ParamForm, params: tuple[Param, ...],
+                          values: dict | None = None) -> None:
+        form.set_params(list(params), values)
         self._changed()
 
     def _optimizer_changed(self) -> None:
@@ -291,19 +288,19 @@ class TrainingPanel(QWidget):
             box.setValue(value)
         self._select(self.device, cfg.device)
         self._select(self.loss, cfg.loss.name)
-        self.loss_form.set_specs(list(LOSSES[cfg.loss.name].params), cfg.loss.params)
+        self.loss_form.set_params(list(LOSSES[cfg.loss.name].params), cfg.loss.params)
         self._select(self.optimizer, cfg.optimizer.name)
         spec = OPTIMIZERS[cfg.optimizer.name]
         self.lr.setPlaceholderText(f"torch's default: {spec.lr:g}")
         self.lr.setText("" if cfg.optimizer.lr is None else f"{cfg.optimizer.lr:g}")
-        self.optimizer_form.set_specs(list(spec.params), cfg.optimizer.params)
+        self.optimizer_form.set_params(list(spec.params), cfg.optimizer.params)
         self._select(self.scheduler, cfg.scheduler.name)
-        self.scheduler_form.set_specs(list(SCHEDULERS[cfg.scheduler.name].params)
+        self.scheduler_form.set_params(list(SCHEDULERS[cfg.scheduler.name].params)
                                       if cfg.scheduler.name else [], cfg.scheduler.params)
         rule = cfg.init[0] if cfg.init else None
         self._select(self.init, rule.scheme if rule else None)
         self.init_types.setText(", ".join(rule.layer_types) if rule else INIT_TYPES)
-        self.init_form.set_specs(list(INITS[rule.scheme].params) if rule else [],
+        self.init_form.set_params(list(INITS[rule.scheme].params) if rule else [],
                                  rule.params if rule else {})
         reg = cfg.regularisation
         self.l1.setText(f"{reg.l1:g}")
@@ -333,12 +330,12 @@ class TrainingPanel(QWidget):
         d = dict(self.base)
         d.update(epochs=self.epochs.value(), batch_size=self.batch.value(),
                  seed=self.seed.value(), device=self.device.currentData())
-        d["loss"] = {"name": self.loss.currentData(), "params": self.loss_form.raw_values()}
+        d["loss"] = {"name": self.loss.currentData(), "params": self.loss_form.values()}
         d["optimizer"] = {"name": self.optimizer.currentData(),
                           "lr": self._number(self.lr, "learning rate"),
-                          "params": self.optimizer_form.raw_values()}
+                          "params": self.optimizer_form.values()}
         name = self.scheduler.currentData()
-        d["scheduler"] = {"name": name, "params": self.scheduler_form.raw_values()
+        d["scheduler"] = {"name": name, "params": self.scheduler_form.values()
                           if name else {}}
         d["init"] = self._init_rules()
         d["regularisation"] = {**d.get("regularisation", {}),
