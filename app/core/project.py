@@ -8,6 +8,7 @@ with one line naming the field; nothing in a file is ever executed.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -162,9 +163,12 @@ def _check_node(i: int, item: Any) -> None:
         except DocumentError as exc:
             _fail(f"{path}.path", str(exc))
     pos = item.get("pos", [0.0, 0.0])
+    # Finite only: saving writes strict JSON, which has no Infinity or NaN.
     if (not isinstance(pos, list) or len(pos) != 2 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
-        _fail(f"{path}.pos", "must be two numbers")
+            isinstance(v, (int, float)) and not isinstance(v, bool)
+            and (isinstance(v, int) or math.isfinite(v))
+            for v in pos)):
+        _fail(f"{path}.pos", "must be two finite numbers")
 
 
 def _check_edge(i: int, item: Any, names: set[str]) -> None:

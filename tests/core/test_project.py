@@ -63,7 +63,9 @@ def _lenet_dict() -> dict:
     (lambda d: d["network"]["nodes"][1]["params"].update(colour="red"),
      "network.nodes[1].params.colour: Conv2d has no such parameter"),
     (lambda d: d["network"]["nodes"][0].update(pos=[1, "a"]),
-     "network.nodes[0].pos: must be two numbers"),
+     "network.nodes[0].pos: must be two finite numbers"),
+    (lambda d: d["network"]["nodes"][0].update(pos=[1, float("inf")]),
+     "network.nodes[0].pos: must be two finite numbers"),
     (lambda d: d["network"]["nodes"][1].update(path="features.0.class"),
      ("network.nodes[1].path: module path 'features.0.class': 'class' is not a valid path "
       "segment")),
