@@ -188,13 +188,23 @@ class IntEditor(ParamEditor):
         return self.field.value()
 
 
-class FloatEditor(ParamEditor):
-    """A text field, so 1e-05 stays readable; parsed and range-checked on Enter."""
+class TextEditor(ParamEditor):
+    """A line edit committed on Enter or focus loss; the base of the typed-text editors."""
 
     def _make_field(self) -> QWidget:
         line = QLineEdit()
         line.editingFinished.connect(self._commit_field)
         return line
+
+    def _show(self, value: Any) -> None:
+        self.field.setText(str(value or ""))
+
+    def _read(self) -> Any:
+        return self.field.text().strip()
+
+
+class FloatEditor(TextEditor):
+    """A text field, so 1e-05 stays readable; parsed and range-checked on Enter."""
 
     def _show(self, value: Any) -> None:
         self.field.setText(f"{float(value):g}")
@@ -268,13 +278,12 @@ class TupleEditor(ParamEditor):
         return values[0] if len(set(values)) == 1 else values
 
 
-class ShapeEditor(ParamEditor):
+class ShapeEditor(TextEditor):
     """Free text '1, 28, 28' for shapes of any length."""
 
     def _make_field(self) -> QWidget:
-        line = QLineEdit()
+        line = super()._make_field()
         line.setPlaceholderText("e.g. 1, 28, 28")
-        line.editingFinished.connect(self._commit_field)
         return line
 
     def _show(self, value: Any) -> None:
@@ -290,17 +299,12 @@ class ShapeEditor(ParamEditor):
         return "enter whole numbers separated by commas, e.g. 1, 28, 28"
 
 
-class ListEditor(ParamEditor):
+class ListEditor(TextEditor):
     """Free text for numbers, lists and matrices: '2, -3.4', '[2, -3.4]', '15', '[[1, 0]]'.
 
     What is not JSON stays text, so the schema can accept a literal ("random") or name
     what is wrong.
     """
-
-    def _make_field(self) -> QWidget:
-        line = QLineEdit()
-        line.editingFinished.connect(self._commit_field)
-        return line
 
     def _show(self, value: Any) -> None:
         self.field.setText(_format(value))
@@ -318,19 +322,6 @@ class ListEditor(ParamEditor):
 
     def _format_hint(self) -> str:
         return "enter numbers separated by commas, e.g. 0.5, 0.5"
-
-
-class TextEditor(ParamEditor):
-    def _make_field(self) -> QWidget:
-        line = QLineEdit()
-        line.editingFinished.connect(self._commit_field)
-        return line
-
-    def _show(self, value: Any) -> None:
-        self.field.setText(str(value or ""))
-
-    def _read(self) -> Any:
-        return self.field.text().strip()
 
 
 class PathEditor(TextEditor):
