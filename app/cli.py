@@ -13,7 +13,7 @@ from typing import Any
 
 from app.core.graph import DocumentError, NetworkDocument
 from app.core.project import Project, ProjectError, load_project, save_project
-from app.core.templates import TEMPLATES, build_template
+from app.core.templates import TEMPLATES, build_template, get_template
 
 
 class CliError(Exception):
@@ -53,11 +53,12 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    template = TEMPLATES.get(args.template)
-    doc = _template(args.template)
-    project = Project(doc, name=template.title, data={"source": template.dataset})
+    try:
+        project = get_template(args.template).project()
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
     save_project(project, args.output)
-    print(f"wrote {args.output} ({template.title}, {len(doc.nodes)} nodes)")
+    print(f"wrote {args.output} ({project.name}, {len(project.network.nodes)} nodes)")
     return 0
 
 

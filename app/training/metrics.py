@@ -100,12 +100,25 @@ class MetricKind:
     """Which meter suits a (task, output, target) combination."""
 
     name: str  # "classification" | "regression" | "none"
+    threshold: float | None = None  # one output per sample: class 1 above this value
+
+    def scores(self, output: Tensor) -> Tensor:
+        """Per-class scores: a single binary output becomes two columns whose argmax is
+        the thresholded prediction, so accuracy and the confusion matrix work unchanged."""
+        if self.threshold is None:
+            return output
+        margin = output.detach().reshape(len(output), 1) - self.threshold
+        return torch.cat([-margin, margin], dim=1)
+
+    def labels(self, target: Tensor) -> Tensor:
+        """Class indices; binary targets may come as floats shaped like the output."""
+        return target if self.threshold is None else target.reshape(-1).long()
 
     def meter(self, output: Tensor, top_k: list[int], device: torch.device
               ) -> ClassificationMeter | RegressionMeter | None:
         """The full set of metrics, for validation and test."""
         if self.name == "classification":
-            return ClassificationMeter(output.shape[1], top_k, device)
+            return ClassificationMeter(self.scores(output).shape[1], top_k, device)
         if self.name == "regression":
             return RegressionMeter(device)
         return None
@@ -115,7 +128,14 @@ class MetricKind:
         return AccuracyMeter(device) if self.name == "classification" else None
 
 
-def metric_kind(output: Tensor, target: Tensor) -> MetricKind:
+# Where a single output means "class 1": probabilities (after a Sigmoid) or raw logits.
+BINARY_THRESHOLDS = {"BCE": 0.5, "BCEWithLogits": 0.0}
+
+
+def metric_kind(output: Tensor, target: Tensor, loss: str = "") -> MetricKind:
+    binary = output.dim() == 2 and output.shape[1] == 1 and loss in BINARY_THRESHOLDS
+    if binary and target.numel() == len(target):  # 0/1 labels, as indices or floats
+        return MetricKind("classification", BINARY_THRESHOLDS[loss])
     if output.dim() == 2 and target.dim() == 1 and not target.is_floating_point():
         return MetricKind("classification")
     if target.is_floating_point() and output.numel() == target.numel():

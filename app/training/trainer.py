@@ -177,7 +177,7 @@ class Trainer:
             self.criterion.check(out, y)
             self.criterion(out, y)
         self.model.train()
-        return metric_kind(out, y)
+        return metric_kind(out, y, self.config.loss.name)
 
     def _probe_sample(self) -> Tensor | None:
         cfg = self.config.probes
@@ -243,7 +243,7 @@ class Trainer:
             window.append(loss)
             loss_meter.add(loss, len(y))
             if meter is not None:
-                meter.add(out, y)
+                meter.add(self.kind.scores(out), self.kind.labels(y))
             window_samples += len(y)
             p.step += 1
             p.batch = batch
@@ -344,7 +344,7 @@ class Trainer:
                 loss_meter.add(self.criterion(out, y), len(y))
                 meter = meter or self.kind.meter(out, self.config.top_k, self.device)
                 if meter is not None:
-                    meter.add(out, y)
+                    meter.add(self.kind.scores(out), self.kind.labels(y))
         self.model.train()
         result = {"loss": loss_meter.mean()}
         if meter is not None:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.core.catalogue import CATALOGUE
 from app.core.graph import NetworkDocument
 from app.core.project import Project, ProjectError, load_project, save_project
-from app.core.templates import TEMPLATES, build_template
+from app.core.templates import get_template
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries
 from app.ui.background import run_in_background
@@ -504,14 +504,12 @@ class MainWindow(QMainWindow):
 
     def open_template(self, template_id: str) -> bool:
         try:
-            doc = build_template(template_id)
+            project = get_template(template_id).project()
         except KeyError as exc:
             self.show_error(str(exc.args[0]))
             QMessageBox.warning(self, "Unknown template", str(exc.args[0]))
             return False
-        template = TEMPLATES[template_id]
-        self.load(doc, Project(doc, name=template.title, data={"source": template.dataset}),
-                  None)
+        self.load(project.network, project, None)
         return True
 
     def new_from_template(self) -> None:

@@ -12,14 +12,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.core.project import Project, to_json
-from app.core.templates import TEMPLATES, Template, build_template
+from app.core.templates import TEMPLATES, Template
 
 FOLDER = Path(__file__).resolve().parent
 
 
 def example_project(template: Template) -> Project:
-    return Project(build_template(template.id), name=template.title,
-                   data={"source": template.dataset})
+    return template.project()
 
 
 def example_files() -> dict[Path, str]:
