@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,7 +125,9 @@ def _as_number(p: Param, v: Any, integer: bool) -> int | float:
     if integer and isinstance(v, float) and not v.is_integer():
         raise ParamError(p.name, f"must be a whole number (got {v!r})")
     if integer and abs(v) > LARGEST:
-        raise ParamError(p.name, f"is too large (got {v!r}; at most {LARGEST})")
+        raise ParamError(p.name, f"is too large (at most {LARGEST})")
+    if abs(v) > sys.float_info.max:  # a JSON integer beyond any float
+        raise ParamError(p.name, "is too large for a number")
     return int(v) if integer else float(v)
 
 
