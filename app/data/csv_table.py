@@ -51,6 +51,9 @@ def standardize_columns(x: np.ndarray) -> np.ndarray:
 
 def read_csv(path: str, source: str = "csv") -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV file, with a clear error when it cannot be read."""
+    if not str(path).strip():
+        raise DataSourceError(f"{source}: no file chosen: set the 'path' field to a .csv "
+                              "table with a header row")
     file = Path(path).expanduser()
     if not file.is_file():
         raise DataSourceError(f"{source}: file not found: {file}")

@@ -73,3 +73,8 @@ def test_target_errors_name_the_column(table: Path, tmp_path: Path) -> None:
         load_source("csv", {"path": str(text), "target": "b"})
     with pytest.raises(DataSourceError, match="file not found"):
         load_source("csv", {"path": str(tmp_path / "none.csv"), "target": "b"})
+
+
+def test_csv_without_a_file_says_to_choose_one() -> None:
+    with pytest.raises(DataSourceError, match="csv: no file chosen: set the 'path' field"):
+        load_source("csv", {"path": "", "target": "price"})
