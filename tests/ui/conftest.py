@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
+from PySide6.QtCore import QCoreApplication, QSettings
 
 
 @pytest.fixture(scope="session", autouse=True)
-def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Never read or write the user's real settings or autosave folder."""
-    folder = tmp_path_factory.mktemp("qsettings")
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    QCoreApplication.setOrganizationName("TorchCanvasTests")
-    QCoreApplication.setApplicationName("TorchCanvasTests")
-    return folder
+def _isolated(isolated_settings: Path) -> Path:
+    return isolated_settings
 
 
 @pytest.fixture
@@ -33,7 +22,8 @@ def make_window(qtbot, tmp_path: Path):
     def make(template: str | None = "lenet5") -> MainWindow:
         settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"),
                              QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave")
+        window = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave",
+                            training=False)  # the editor alone; tests/ui_training adds docks
         window.ask_unsaved = lambda: DISCARD  # no modal dialogs in tests
         qtbot.addWidget(window)
         window.resize(1400, 900)

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
+from PySide6.QtCore import QSettings
 
 
 @pytest.fixture(scope="session", autouse=True)
-def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Never read or write the user's real settings or autosave folder."""
-    folder = tmp_path_factory.mktemp("qsettings")
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    QCoreApplication.setOrganizationName("TorchCanvasTests")
-    QCoreApplication.setApplicationName("TorchCanvasTests")
-    return folder
+def _isolated(isolated_settings: Path) -> Path:
+    return isolated_settings
 
 
 @pytest.fixture
