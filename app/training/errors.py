@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from app.core.params import Param, ParamError, validate_params
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -32,3 +34,12 @@ def checked_value(param: Param, value: Any, where: str) -> Any:
         return param.validate(value)
     except ParamError as exc:
         raise ConfigError(f"{where}: {exc.reason}") from None
+
+
+def lookup(table: Mapping[str, T], name: Any, what: str, where: str) -> T:
+    """A registry entry by name, or a ConfigError listing the names that exist."""
+    try:
+        return table[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"{where}: unknown {what} {name!r} (known: {', '.join(table)})") \
+            from None

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
-from app.training.errors import ConfigError, checked_params
+from app.training.errors import checked_params, lookup
 from app.training.targets import TARGET_KINDS, TargetKind
 
 
@@ -113,11 +113,7 @@ class LossConfig:
 
 
 def loss_spec(name: str, where: str = "loss.name") -> LossSpec:
-    try:
-        return LOSSES[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"{where}: unknown loss {name!r} (known: {', '.join(LOSSES)})") \
-            from None
+    return lookup(LOSSES, name, "loss", where)
 
 
 def validate_loss(cfg: LossConfig, where: str = "loss") -> LossConfig:

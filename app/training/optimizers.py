@@ -14,7 +14,7 @@ import torch
 from torch import optim
 
 from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
-from app.training.errors import ConfigError, checked_params, checked_value
+from app.training.errors import ConfigError, checked_params, checked_value, lookup
 
 EPS = Param("eps", FLOAT, 1e-8, "added to the denominator for stability", 0.0)
 BETAS = Param("betas", FLOATS, [0.9, 0.999], "decay of the running averages", 0.0, 1.0,
@@ -100,11 +100,7 @@ class OptimizerConfig:
 
 
 def optimizer_spec(name: str, where: str = "optimizer.name") -> OptimizerSpec:
-    try:
-        return OPTIMIZERS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"{where}: unknown optimizer {name!r} (known: "
-                          f"{', '.join(OPTIMIZERS)})") from None
+    return lookup(OPTIMIZERS, name, "optimizer", where)
 
 
 def validate_optimizer(cfg: OptimizerConfig, where: str = "optimizer") -> OptimizerConfig:

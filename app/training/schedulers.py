@@ -15,7 +15,7 @@ from torch import optim
 from torch.optim import lr_scheduler as sched
 
 from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, Param
-from app.training.errors import ConfigError, checked_params
+from app.training.errors import ConfigError, checked_params, lookup
 
 EPOCH, BATCH = "epoch", "batch"
 GAMMA = Param("gamma", FLOAT, 0.1, "factor the learning rate is multiplied by", 0.0)
@@ -133,11 +133,7 @@ class Schedule:
 
 
 def scheduler_spec(name: str, where: str = "scheduler.name") -> SchedulerSpec:
-    try:
-        return SCHEDULERS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"{where}: unknown scheduler {name!r} (known: "
-                          f"{', '.join(SCHEDULERS)})") from None
+    return lookup(SCHEDULERS, name, "scheduler", where)
 
 
 def validate_scheduler(cfg: SchedulerConfig, where: str = "scheduler") -> SchedulerConfig:
