@@ -96,10 +96,17 @@ class ActivationPanel(PlotPanel):
         self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
         self.plot.getViewBox().invertY(True)
         self.plot.getViewBox().setAspectLocked(True)  # square pixels: maps look like images
+        self._show_axes(False)  # mosaic pixel coordinates mean nothing to a student
         self.plot.setTitle(f"{values.shape[0]} channel maps ({rows} × {cols})", color="#222")
         self.plot.autoRange()
 
+    def _show_axes(self, shown: bool) -> None:
+        for axis in ("left", "bottom"):
+            self.plot.showAxis(axis, shown)
+        self.plot.showGrid(x=shown, y=shown, alpha=0.25 if shown else 0)
+
     def _draw_vector(self, values: np.ndarray) -> None:
+        self._show_axes(True)
         self.image.clear()
         self.plot.getViewBox().setAspectLocked(False)
         self.plot.getViewBox().invertY(False)
@@ -110,6 +117,7 @@ class ActivationPanel(PlotPanel):
         self.plot.autoRange()
 
     def _draw_matrix(self, values: np.ndarray) -> None:
+        self._show_axes(True)
         self.plot.getViewBox().setAspectLocked(False)
         lo, hi = float(values.min()), float(values.max())
         self.image.setImage(values, levels=(lo, hi if hi > lo else lo + 1))
