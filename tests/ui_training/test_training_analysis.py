@@ -87,3 +87,17 @@ def test_summary_round_trip_through_the_store(tmp_path):
     back = again.runs[0]
     assert back.name == "run 1" and back.batch_epochs() == [1.0]
     assert back.train_loss == [0.6] and np.isnan(back.val_loss[0])
+
+
+def test_histograms_resample_onto_common_bins_without_gaps() -> None:
+    import numpy as np
+
+    from app.ui.training.plots.histograms import resample
+
+    fine = (np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 2.0, 3.0]))
+    wide = (np.array([4.0]), np.array([-1.0, 5.0]))
+    rows, lo, hi = resample([fine, wide], columns=6)
+    assert (lo, hi) == (-1.0, 5.0)
+    assert rows[0].tolist() == [0.0, 1.0, 2.0, 3.0, 0.0, 0.0]
+    assert np.allclose(rows[1], 4 / 6)  # one wide bin spreads evenly, no empty columns
+    assert rows.sum(axis=1).tolist() == [6.0, 4.0]

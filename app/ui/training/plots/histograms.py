@@ -19,13 +19,16 @@ COLUMNS = 80  # common bins after resampling every snapshot onto one value range
 def resample(hists: list[tuple[np.ndarray, np.ndarray]], columns: int = COLUMNS
              ) -> tuple[np.ndarray, float, float]:
     """Each snapshot has its own bin range; put them all on one range so rows line up.
-    Counts are moved by bin centre, so every row keeps its total."""
+
+    Counts are spread over the common bins in proportion to overlap (values assumed
+    uniform inside a bin), so rows keep their totals and show no gaps where the common
+    bins are finer than a snapshot's own."""
     lo = min(float(edges[0]) for _, edges in hists)
     hi = max(float(edges[-1]) for _, edges in hists)
     if hi <= lo:
         hi = lo + 1.0
     common = np.linspace(lo, hi, columns + 1)
-    rows = [np.histogram((edges[:-1] + edges[1:]) / 2, bins=common, weights=counts)[0]
+    rows = [np.diff(np.interp(common, edges, np.concatenate([[0.0], np.cumsum(counts)])))
             for counts, edges in hists]
     return np.asarray(rows, dtype=np.float64), lo, hi
 
