@@ -161,6 +161,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         except (KeyError, TypeError) as exc:
             raise CliError(str(exc.args[0] if exc.args else exc)) from None
         title = TEMPLATES[args.template].title
+        project = get_template(args.template).project() if args.train_script else None
     elif args.file:
         project = load_project(args.file)
         doc, title = project.network, project.name
@@ -170,8 +171,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         code = generate_code(doc, title)
     except (CompileError, CodegenError) as exc:
         raise CliError(f"cannot export: {exc}") from None
+    script = None
+    if args.train_script:
+        from app.training.script import ScriptError, generate_train_script
+
+        model_path, script_path = Path(args.output), Path(args.train_script)
+        if model_path.resolve().parent != script_path.resolve().parent:
+            raise CliError("--train-script: write the script next to the model file "
+                           "(it imports it)")
+        try:
+            script = generate_train_script(project, model_path.stem)
+        except ScriptError as exc:
+            raise CliError(f"cannot write the train script: {exc}") from None
     write_atomic(Path(args.output), code.encode("utf-8"))
     print(f"wrote {args.output} ({len(code.splitlines())} lines)")
+    if script is not None:
+        write_atomic(Path(args.train_script), script.encode("utf-8"))
+        print(f"wrote {args.train_script} ({len(script.splitlines())} lines)")
     return 0
 
 
@@ -270,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="template option, e.g. num_classes=10 (repeatable)")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--train-script", metavar="PATH",
+                   help="also write a training script (single process or torchrun)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="turn a PyTorch model into a project")
