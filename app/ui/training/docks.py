@@ -35,7 +35,7 @@ from app.ui.training.training_panel import TrainingPanel, clock
 from app.ui.training.try_model import TryModelPanel
 from app.ui.worker import TrainingWorker
 
-REFRESH_MS = 100  # plots redraw at most 10 times a second, never per event
+REFRESH_MS = 250  # plots redraw at most 4 times a second, never per event
 STOP_WAIT_MS = 15_000
 
 
