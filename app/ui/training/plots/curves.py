@@ -46,6 +46,7 @@ class CurvesPanel(PlotPanel):
         self.controls.addWidget(self.raw)
         self.loss = plot_widget("Loss", "loss", "epoch")
         self.acc = plot_widget("Accuracy", "accuracy", "epoch")
+        self.acc.setYRange(0, 1, padding=0.02)  # a fixed scale reads better and repaints less
         self.lr = plot_widget("Learning rate", "lr", "epoch")
         for w in (self.loss, self.acc):
             w.addLegend(offset=(-10, 10), labelTextColor="#222")
@@ -89,11 +90,20 @@ class CurvesPanel(PlotPanel):
                             ("train_acc", run.train_acc), ("val_acc", run.val_acc)):
             it[key].setData(*_xy(run.epochs, values))
         it["lr"].setData(*_xy(x, run.lrs))
+        self._fix_epoch_axis(run)
         if run.lrs and max(run.lrs) == min(run.lrs):  # constant: a sane range, not ±400
             self.lr.setYRange(0, 2 * run.lrs[0] or 1.0)
         else:
             self.lr.enableAutoRange(axis="y")
         self.note.setText("" if run.last_epoch is None else _summary(run))
+
+    def _fix_epoch_axis(self, run: RunHistory) -> None:
+        """The x axis spans the planned epochs: progress reads off the plot, and the axes
+        (with their grid, pyqtgraph's costliest part to paint) stay put between updates."""
+        planned = run.started.epochs if run.started else 0
+        last = max([*run.epochs, *run.batch_epochs(), planned, 1])
+        for w in (self.loss, self.acc, self.lr):
+            w.setXRange(0, last, padding=0.02)
 
     def _sync_overlays(self) -> None:
         wanted = tuple(id(r) for r in self.others)
