@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -417,3 +418,13 @@ class ParamForm(QWidget):
     def values(self) -> dict[str, Any]:
         """The last accepted value of each field (a refused edit keeps the one before)."""
         return {name: editor.value for name, editor in self.editors.items()}
+
+
+def vertical_scroll(content: QWidget) -> QScrollArea:
+    """A dock form that scrolls down but fits the dock's width: its fields shrink instead
+    of hiding their right edge behind a horizontal scroll bar."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    return scroll

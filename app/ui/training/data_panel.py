@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QLabel,
-    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
@@ -34,7 +33,7 @@ from app.data.loading import LoaderConfig, describe_iterations
 from app.data.preview import preview
 from app.data.sources import SOURCES
 from app.ui.background import run_in_background
-from app.ui.param_form import ParamForm
+from app.ui.param_form import ParamForm, vertical_scroll
 from app.ui.training.augment_editor import AugmentEditor
 from app.ui.training.images import fill_grid, thumbnail
 from app.ui.training.plots.base import COLOURS, plot_widget
@@ -79,14 +78,9 @@ class DataPanel(QWidget):
         box.addWidget(self.augment)
         lay.addWidget(self.augment_group)
         lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        # Fit the form to the dock's width (fields shrink) instead of hiding its right edge.
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(vertical_scroll(content))
 
     def _source_group(self) -> QGroupBox:
         box = QGroupBox("Source")

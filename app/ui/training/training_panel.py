@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStyle,
@@ -39,7 +38,7 @@ from app.training.init import INITS
 from app.training.losses import LOSSES
 from app.training.optimizers import OPTIMIZERS
 from app.training.schedulers import MONITORS, SCHEDULERS
-from app.ui.param_form import ParamForm
+from app.ui.param_form import ParamForm, vertical_scroll
 
 ERROR_STYLE = "background: #ffebee; color: #b71c1c; padding: 6px; border-radius: 4px;"
 INIT_TYPES = "Linear, Conv2d"
@@ -80,13 +79,8 @@ class TrainingPanel(QWidget):
         lay.addWidget(self._regularisation_group())
         lay.addWidget(self._early_group())
         lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        # Fit the form to the dock's width (fields shrink) instead of hiding its right edge.
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(form)
         outer = QVBoxLayout(self)
-        outer.addWidget(scroll, 3)
+        outer.addWidget(vertical_scroll(form), 3)
         outer.addLayout(self._buttons())
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
