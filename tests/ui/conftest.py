@@ -55,3 +55,16 @@ def settle(window) -> None:
 @pytest.fixture(name="settle")
 def settle_fixture():
     return settle
+
+
+@pytest.fixture
+def image_into_linear():
+    """An image fed straight into a Linear layer: a warning with a one-click Flatten fix."""
+    from app.core.graph import NetworkDocument
+
+    doc = NetworkDocument()
+    doc.add_node("Input", {"shape": [1, 28, 28]}, "image", (0, 0))
+    doc.add_node("Linear", {"out_features": 10}, "fc", (0, 110))
+    doc.add_node("Output", {}, "logits", (0, 220))
+    doc.chain("image", "fc", "logits")
+    return doc

@@ -101,17 +101,8 @@ def test_rename_undo(session: EditorSession) -> None:
     assert session.doc.incoming("sigmoid1")["in"].src == "conv1"
 
 
-def _image_into_linear() -> NetworkDocument:
-    doc = NetworkDocument()
-    doc.add_node("Input", {"shape": [1, 28, 28]}, "image", (0, 0))
-    doc.add_node("Linear", {"out_features": 10}, "fc", (0, 110))
-    doc.add_node("Output", {}, "logits", (0, 220))
-    doc.chain("image", "fc", "logits")
-    return doc
-
-
-def test_insert_fix_is_one_undoable_step(qapp) -> None:
-    session = EditorSession(_image_into_linear())
+def test_insert_fix_is_one_undoable_step(qapp, image_into_linear: NetworkDocument) -> None:
+    session = EditorSession(image_into_linear)
     session.infer_now()
     fix = session.result("fc").fixes[0]
     assert fix.kind == "insert" and fix.layer_type == "Flatten"

@@ -7,6 +7,7 @@ from pathlib import Path
 from app.core.graph import NetworkDocument
 from app.core.project import Project
 from app.core.templates import TEMPLATES
+from app.ui.commands import DisconnectCommand
 
 
 def test_palette_lists_every_layer_and_searches(window) -> None:
@@ -25,7 +26,7 @@ def test_palette_lists_every_layer_and_searches(window) -> None:
 def test_palette_double_click_appends_below_selection(window) -> None:
     doc = window.session.doc
     doc_before = len(doc.nodes)
-    window.session.push(__import__("app.ui.commands", fromlist=["x"]).DisconnectCommand(
+    window.session.push(DisconnectCommand(
         window.session, doc.incoming("logits")["in"]))
     window.scene.select_nodes(["fc3"])
     window.palette.layerActivated.emit("LogSoftmax")
@@ -36,18 +37,10 @@ def test_palette_double_click_appends_below_selection(window) -> None:
     assert len(doc.nodes) == doc_before
 
 
-def _broken() -> NetworkDocument:
-    doc = NetworkDocument()
-    doc.add_node("Input", {"shape": [1, 28, 28]}, "image", (0, 0))
-    doc.add_node("Linear", {"out_features": 10}, "fc", (0, 110))
-    doc.add_node("Output", {}, "logits", (0, 220))
-    doc.chain("image", "fc", "logits")
-    return doc
-
-
-def test_problems_list_selects_and_fixes(make_window, settle) -> None:
+def test_problems_list_selects_and_fixes(make_window, settle,
+                                         image_into_linear: NetworkDocument) -> None:
     window = make_window(None)
-    doc = _broken()
+    doc = image_into_linear
     window.load(doc, Project(doc), None)
     settle(window)
     problems = window.problems
