@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADLESS = ("app/core", "app/data", "app/training")
+HEADLESS = ("app/core", "app/data", "app/training", "app/analysis")
 QT_MODULES = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph")
 
 

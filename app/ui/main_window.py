@@ -35,13 +35,13 @@ from PySide6.QtWidgets import (
 
 from app.core.catalogue import CATALOGUE
 from app.core.graph import NetworkDocument
+from app.core.layout import layered_layout
 from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import get_template
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries
 from app.ui.background import run_in_background
 from app.ui.canvas import clipboard
-from app.ui.canvas.layout import layered_layout
 from app.ui.canvas.scene import CanvasScene
 from app.ui.canvas.view import CanvasView
 from app.ui.commands import (

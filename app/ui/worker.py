@@ -34,7 +34,7 @@ class TrainingWorker(QThread):
     batchEnded = Signal(object)  # BatchEnd
     epochEnded = Signal(object)  # EpochEnd
     snapshotTaken = Signal(object)  # Snapshot
-    evaluated = Signal(object)  # app.ui.training.run_history.Evaluation
+    evaluated = Signal(object)  # app.analysis.run_history.Evaluation
     runFinished = Signal(object)  # RunFinished
     runFailed = Signal(object)  # RunFailed
     ended = Signal(object)  # RunFinished | RunFailed; always the last signal
@@ -143,7 +143,7 @@ class TrainingWorker(QThread):
             self._evaluate(event.epoch)
 
     def _evaluate(self, epoch: int) -> None:
-        from app.ui.training.evaluation import evaluate_epoch
+        from app.analysis.evaluation import evaluate_epoch
 
         try:
             result = evaluate_epoch(self.trainer.model, self.bundle, self.trainer.device, epoch)

@@ -15,11 +15,13 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
 
+from app.analysis.evaluation import probe_layers
+from app.analysis.health import flags_by_node
+from app.analysis.run_history import RunHistory
+from app.analysis.run_store import RunStore
 from app.training.config import TrainConfig
 from app.training.events import RunFailed, RunFinished, RunStarted
 from app.ui.training.data_panel import DataPanel
-from app.ui.training.evaluation import probe_layers
-from app.ui.training.health import flags_by_node
 from app.ui.training.plots.activations import ActivationPanel
 from app.ui.training.plots.base import PlotPanel
 from app.ui.training.plots.boundary import BoundaryPanel
@@ -29,8 +31,6 @@ from app.ui.training.plots.curves import CurvesPanel
 from app.ui.training.plots.grad_norms import GradNormPanel
 from app.ui.training.plots.health_view import HealthView
 from app.ui.training.plots.histograms import HistogramPanel
-from app.ui.training.run_history import RunHistory
-from app.ui.training.run_store import RunStore
 from app.ui.training.training_panel import TrainingPanel, clock
 from app.ui.training.try_model import TryModelPanel
 from app.ui.worker import TrainingWorker

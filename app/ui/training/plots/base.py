@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.training.run_history import RunHistory
+from app.analysis.run_history import RunHistory
 
 pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
 

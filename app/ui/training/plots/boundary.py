@@ -12,8 +12,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
+from app.analysis.run_history import BoundaryGrid, RunHistory
 from app.ui.training.plots.base import COLOURS, PlotPanel, plot_widget
-from app.ui.training.run_history import BoundaryGrid, RunHistory
 
 
 def class_image(grid: BoundaryGrid) -> np.ndarray:

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from app.analysis.run_history import BoundaryGrid, Evaluation, Misclassified
 from app.data.preview import image_to_display
-from app.ui.training.run_history import BoundaryGrid, Evaluation, Misclassified
 
 MAX_CHECKED = 1000  # validation samples scanned for mistakes each epoch
 MAX_KEPT = 32  # mistakes kept for the gallery

@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 
+from app.analysis.health import check_health, flags_by_node
+from app.analysis.run_diff import graph_diff, settings_diff
+from app.analysis.run_history import RunHistory
+from app.analysis.run_store import RunStore
 from app.training.events import BatchEnd, EpochEnd, RunFinished, RunStarted, Snapshot
-from app.ui.training.health import check_health, flags_by_node
-from app.ui.training.run_diff import graph_diff, settings_diff
-from app.ui.training.run_history import RunHistory
-from app.ui.training.run_store import RunStore
 
 
 def snapshot(norms=None, activations=None, step=1) -> Snapshot:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.analysis.run_history import RunHistory
 from app.training.events import Snapshot
-from app.ui.training.run_history import RunHistory
 
 EXPLODING = 1e3  # gradient norm of one layer
 VANISHING_ABS = 1e-7
