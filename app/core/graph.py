@@ -228,13 +228,26 @@ class NetworkDocument:
         self._emit(Change("node_added", (name,)))
         return node
 
-    def remove_node(self, name: str) -> None:
-        self.node(name)
+    def remove_node(self, name: str) -> Node:
+        """Remove a node and its wires; returns the node, which `insert_node` puts back."""
+        node = self.node(name)
         for edge in list(self.incoming(name).values()) + self.outgoing(name):
             self.disconnect(edge)
-        self._index(module_path(self.node(name)), name, -1)
+        self._index(module_path(node), name, -1)
         self.graph.remove_node(name)
         self._emit(Change("node_removed", (name,)))
+        return node
+
+    def insert_node(self, node: Node) -> Node:
+        """Put a removed node back whole (name, parameters, position and module path),
+        as orange-canvas-core's RemoveNodeCommand re-inserts the node object."""
+        check_identifier(node.name)
+        if node.name in self.graph:
+            raise DocumentError(f"a node named {node.name!r} already exists")
+        self._claim(node, node.path)
+        self.graph.add_node(node.name, node=node)
+        self._emit(Change("node_added", (node.name,)))
+        return node
 
     def rename_node(self, old: str, new: str) -> None:
         node = self.node(old)
@@ -298,27 +311,35 @@ class NetworkDocument:
         self._emit(Change("path_changed", (name,), detail={"old": old, "new": path}))
         return old
 
-    def _claim(self, node: Node, path: str | None) -> None:
-        """Index `path` (or the node's name) for `node`; refused with the reason when it is
-        malformed, taken, or nests inside or around another node's path."""
+    def path_conflict(self, name: str, path: str | None) -> str | None:
+        """Why a node called `name` could not take module path `path` (None: its name):
+        malformed, taken, or nesting inside or around another node's path; None if free."""
         if path is not None:
             try:
                 check_path(path)
             except DocumentError as exc:
-                raise DocumentError(f"{node.name}: {exc}") from None
-        path = path or node.name
+                return f"{name}: {exc}"
+        path = path or name
         owner = self._paths.get(path)
         if owner is not None:
-            raise DocumentError(f"{node.name}: module path {path!r} is already {owner}'s")
+            return f"{name}: module path {path!r} is already {owner}'s"
         if self._containers.get(path):
             inner = next(p for p in self._paths if p.startswith(path + "."))
-            raise DocumentError(f"{node.name}: module path {path!r} holds {self._paths[inner]}"
-                                f" ({inner}); a module cannot be both a layer and a container")
+            return (f"{name}: module path {path!r} holds {self._paths[inner]} ({inner}); a "
+                    "module cannot be both a layer and a container")
         for outer in _prefixes(path):
             if outer in self._paths:
-                raise DocumentError(f"{node.name}: module path {path!r} would sit inside "
-                                    f"{self._paths[outer]}'s layer ({outer})")
-        self._index(path, node.name, +1)
+                return (f"{name}: module path {path!r} would sit inside "
+                        f"{self._paths[outer]}'s layer ({outer})")
+        return None
+
+    def _claim(self, node: Node, path: str | None) -> None:
+        """Index `path` (or the node's name) for `node`; refused with the reason when it
+        conflicts (see path_conflict)."""
+        reason = self.path_conflict(node.name, path)
+        if reason:
+            raise DocumentError(reason)
+        self._index(path or node.name, node.name, +1)
 
     def _index(self, path: str, name: str, delta: int) -> None:
         """Add (+1) or remove (-1) the node's path and the containers it sits in."""

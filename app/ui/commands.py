@@ -10,13 +10,14 @@ that already ran, so the document is never left half-edited.
 from __future__ import annotations
 
 import copy
+from dataclasses import asdict, is_dataclass
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
 from app.core.catalogue import spec_for
-from app.core.graph import DocumentError, Edge, NetworkDocument
+from app.core.graph import DocumentError, Edge, NetworkDocument, Node
 from app.core.templates import ROW
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ Pos = tuple[float, float]
 
 MOVE_ID = 1
 PARAMS_ID = 2
+SECTION_ID = 3
 
 
 class DocCommand(QUndoCommand):
@@ -87,40 +89,45 @@ class CompoundCommand(DocCommand):
 
 class AddNodeCommand(DocCommand):
     def __init__(self, session: EditorSession, layer_type: str, params: dict[str, Any] | None
-                 = None, name: str | None = None, pos: Pos = (0.0, 0.0)) -> None:
+                 = None, name: str | None = None, pos: Pos = (0.0, 0.0),
+                 path: str | None = None) -> None:
         super().__init__(session, f"Add {layer_type}")
         self.layer_type = layer_type
         self.params = dict(params or {})
         self.name = name
         self.pos = pos
+        self.path = path
+        self._node: Node | None = None
 
     def do(self) -> None:
-        # The name is fixed on the first run so redo recreates the very same node.
-        node = self.doc.add_node(self.layer_type, self.params, self.name, self.pos)
-        self.name = node.name
+        # Redo puts back the very node the first run made (and undo removed).
+        if self._node is None:
+            self._node = self.doc.add_node(self.layer_type, self.params, self.name, self.pos,
+                                           self.path)
+            self.name = self._node.name
+        else:
+            self.doc.insert_node(self._node)
 
     def revert(self) -> None:
-        self.doc.remove_node(self.name)
+        self._node = self.doc.remove_node(self.name)
 
 
 class RemoveNodeCommand(DocCommand):
-    """Removes a node with its wires; undo restores both."""
+    """Removes a node with its wires; undo puts the same node (module path included) and
+    its wires back."""
 
     def __init__(self, session: EditorSession, name: str) -> None:
         super().__init__(session, f"Delete {name}")
         self.name = name
-        self._saved: dict[str, Any] = {}
+        self._node: Node | None = None
         self._edges: list[Edge] = []
 
     def do(self) -> None:
-        node = self.doc.node(self.name)
-        self._saved = {"type": node.type, "params": copy.deepcopy(node.params), "pos": node.pos}
         self._edges = list(self.doc.incoming(self.name).values()) + self.doc.outgoing(self.name)
-        self.doc.remove_node(self.name)
+        self._node = self.doc.remove_node(self.name)
 
     def revert(self) -> None:
-        s = self._saved
-        self.doc.add_node(s["type"], s["params"], self.name, s["pos"])
+        self.doc.insert_node(self._node)
         for e in self._edges:
             if self.doc.has_node(e.src) and self.doc.has_node(e.dst):
                 self.doc.connect(e.src, e.src_port, e.dst, e.dst_port)
@@ -139,15 +146,18 @@ class RenameNodeCommand(DocCommand):
 
 
 class SetParamsCommand(DocCommand):
-    """Consecutive edits of the same parameters of one node merge into one history entry
-    (clicking a spin box arrow five times is one change to the student)."""
+    """Consecutive edits of the same parameter of one node merge into one history entry
+    (clicking a spin box arrow five times is one change to the student). Edits of several
+    parameters at once, and one-click fixes (`mergeable=False`), are steps of their own."""
 
-    def __init__(self, session: EditorSession, name: str, changes: dict[str, Any]) -> None:
+    def __init__(self, session: EditorSession, name: str, changes: dict[str, Any],
+                 mergeable: bool = True) -> None:
         keys = ", ".join(sorted(changes))
         super().__init__(session, f"Set {name}.{keys}")
         self.name = name
         self.changes = dict(changes)
         self.old: dict[str, Any] = {}
+        self.mergeable = mergeable and len(changes) == 1
 
     def id(self) -> int:
         return PARAMS_ID
@@ -161,12 +171,76 @@ class SetParamsCommand(DocCommand):
         self.doc.set_params(self.name, self.old)
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetParamsCommand) or other.name != self.name:
-            return False
-        if set(other.changes) != set(self.changes):
+        if (not isinstance(other, SetParamsCommand) or not (self.mergeable and other.mergeable)
+                or other.name != self.name or set(other.changes) != set(self.changes)):
             return False
         self.changes = dict(other.changes)
         return True
+
+
+class SetPathCommand(DocCommand):
+    """Give a node's layer another module path (grouping into blocks, ungrouping)."""
+
+    def __init__(self, session: EditorSession, name: str, path: str | None) -> None:
+        super().__init__(session, f"Move {name} to {path or name}")
+        self.name, self.path = name, path
+        self.old: str | None = None
+
+    def do(self) -> None:
+        self.old = self.doc.set_path(self.name, self.path)
+
+    def revert(self) -> None:
+        self.doc.set_path(self.name, self.old)
+
+
+class SetSectionCommand(DocCommand):
+    """Replace a project section ("data", "training", "canvas") with a new value.
+
+    Both values are deep-copied, so later edits of the caller's object change nothing.
+    Consecutive commands that change the same single field of the same section merge
+    (typing a learning rate, dragging a slider); anything else is its own step.
+    """
+
+    def __init__(self, session: EditorSession, section: str, value: Any,
+                 text: str | None = None) -> None:
+        self.section = section
+        self.old = copy.deepcopy(getattr(session.project, section))
+        self.new = copy.deepcopy(value)
+        self.fields = changed_fields(self.old, self.new)
+        super().__init__(session, text or f"Set {section}: {', '.join(self.fields) or 'all'}")
+
+    def id(self) -> int:
+        return SECTION_ID
+
+    def do(self) -> None:
+        self.session.write_section(self.section, self.new)
+
+    def revert(self) -> None:
+        self.session.write_section(self.section, self.old)
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, SetSectionCommand) or other.section != self.section
+                or len(self.fields) != 1 or other.fields != self.fields):
+            return False
+        self.new = other.new
+        return True
+
+
+def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the leaves that differ (`params.batch_size`); dataclasses compare
+    field by field."""
+    if is_dataclass(old) and is_dataclass(new) and type(old) is type(new):
+        old, new = asdict(old), asdict(new)
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key, _MISSING) != new.get(key, _MISSING):
+                out += changed_fields(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [prefix.rstrip(".")] if old != new else []
+
+
+_MISSING = object()
 
 
 class MoveNodesCommand(DocCommand):
@@ -258,18 +332,31 @@ def paste_command(session: EditorSession, payload: dict[str, Any],
     renames: dict[str, str] = {}
     cmd = CompoundCommand(session, "Paste" if len(payload["nodes"]) != 1
                           else f"Paste {payload['nodes'][0]['type']}")
+    paths: list[str] = []
     for item in payload["nodes"]:
         name = _free_name(item["name"], spec_for(item["type"]).prefix, taken)
         taken.add(name)
         renames[item["name"]] = name
         x, y = item.get("pos", (0.0, 0.0))
+        path = _pasted_path(doc, name, item.get("path"), paths)
         cmd.add(AddNodeCommand(session, item["type"], item.get("params", {}), name,
-                               (x + offset[0], y + offset[1])))
+                               (x + offset[0], y + offset[1]), path))
     for e in payload.get("edges", []):
         if e["src"] in renames and e["dst"] in renames:
             cmd.add(ConnectCommand(session, renames[e["src"]], e["src_port"], renames[e["dst"]],
                                    e["dst_port"]))
     return cmd, list(renames.values())
+
+
+def _pasted_path(doc: NetworkDocument, name: str, path: Any, chosen: list[str]) -> str | None:
+    """A pasted layer keeps its module path (cut and paste moves it whole) unless the path
+    is taken, in the document or by another pasted layer; then it sits at its name."""
+    if not isinstance(path, str) or doc.path_conflict(name, path):
+        return None
+    if any(p == path or p.startswith(path + ".") or path.startswith(p + ".") for p in chosen):
+        return None
+    chosen.append(path)
+    return path
 
 
 def _free_name(wanted: str, prefix: str, taken: set[str]) -> str:
@@ -310,7 +397,7 @@ def insert_layer_command(session: EditorSession, node: str, port: str, layer_typ
 def fix_command(session: EditorSession, fix: Fix) -> DocCommand:
     """A one-click shape fix as one undoable edit."""
     if fix.kind == "set_param":
-        cmd = SetParamsCommand(session, fix.node, {fix.param: fix.value})
+        cmd = SetParamsCommand(session, fix.node, {fix.param: fix.value}, mergeable=False)
         cmd.setText(f"Fix: {fix.label}")
         return cmd
     if fix.kind == "insert":

@@ -83,7 +83,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings()
         self.session = EditorSession(parent=self)
-        self.project = Project(self.session.doc)
         self.path: str | None = None
         self.training_docks: TrainingDocks | None = None
         self._training_loading = not training  # False: the docks load once the window shows
@@ -98,6 +97,11 @@ class MainWindow(QMainWindow):
                                    lambda: not self.session.stack.isClean(), self)
         self._restore_settings()
         self._update_title()
+
+    @property
+    def project(self) -> Project:
+        """The open project: the session's, the one document every panel edits."""
+        return self.session.project
 
     # -- construction ------------------------------------------------------------------------
     def _build_canvas(self) -> None:
@@ -493,9 +497,8 @@ class MainWindow(QMainWindow):
 
     def load(self, doc: NetworkDocument, project: Project, path: str | None) -> None:
         project.network = doc
-        self.project = project
         self.path = path
-        self.session.set_document(doc)
+        self.session.set_project(project)
         self.code_view.title = project.name
         self.inspector.title = project.name
         self.inspector.show_node(None)
@@ -565,7 +568,6 @@ class MainWindow(QMainWindow):
         return self.save_to(path)
 
     def save_to(self, path: str) -> bool:
-        self.project.network = self.session.doc
         if self.project.name == "Untitled":
             self.project.name = Path(path).stem
         try:
@@ -611,7 +613,6 @@ class MainWindow(QMainWindow):
 
     # -- autosave and recovery ---------------------------------------------------------------
     def _snapshot(self) -> tuple[Project, str | None]:
-        self.project.network = self.session.doc
         return self.project, self.path
 
     def offer_recovery(self, ask: bool = True) -> bool:
