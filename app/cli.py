@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from app.core.catalogue import Role
 from app.core.graph import DocumentError, NetworkDocument
 from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import TEMPLATES, build_template, get_template
@@ -71,9 +72,9 @@ def network_report(doc: NetworkDocument) -> dict[str, Any]:
 
     results = infer_shapes(doc)
     problems = errors(network_problems(doc, results))
-    inputs = [list(n.params["shape"]) for n in doc.nodes if n.type == "Input"]
-    outputs = [list(results[n.name].shape) for n in doc.nodes
-               if n.type == "Output" and results[n.name].shape is not None]
+    inputs = [list(doc.node(n).params["shape"]) for n in doc.ends(Role.INPUT)]
+    outputs = [list(results[n].shape) for n in doc.ends(Role.OUTPUT)
+               if results[n].shape is not None]
     report: dict[str, Any] = {
         "params": None, "trainable_params": None,
         "input_shape": inputs[0] if len(inputs) == 1 else inputs,

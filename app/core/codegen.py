@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from app.core.catalogue import LayerSpec
-from app.core.compiler import check_compilable, compile_document, input_specs
+from app.core.catalogue import LayerSpec, Role
+from app.core.compiler import check_compilable, compile_document, input_specs, network_outputs
 from app.core.graph import (
     DocumentError,
     NetworkDocument,
@@ -83,11 +83,9 @@ def _plan(doc: NetworkDocument) -> Flow:
     """Name every value. A value read only by the very next line lives in `x` (so a chain
     reads `x = self.conv1(x)`); a value read later or more than once (a skip connection,
     a branch point) keeps its node's name; an unread one goes to `_`."""
-    topo = doc.topological_order()
-    inputs = [n for n in topo if doc.node(n).type == "Input"]
-    outputs = [(doc.incoming(n)["in"].src, doc.incoming(n)["in"].src_port) for n in topo
-               if doc.node(n).type == "Output"]
-    statements = [n for n in reading_order(doc) if doc.node(n).type not in ("Input", "Output")]
+    inputs = doc.ends(Role.INPUT)
+    outputs = network_outputs(doc)
+    statements = [n for n in reading_order(doc) if doc.node(n).spec.has_module]
     following = dict(zip(statements, [*statements[1:], None]))
     following |= {n: statements[0] if statements else None for n in inputs}
     taken = {n.name for n in doc.nodes} | {MAIN_VAR, "out", "_"}
@@ -256,7 +254,7 @@ def _writer(spec: LayerSpec) -> Writer:
         return INLINE[spec.type]
     if not spec.is_torch_layer:
         raise CodegenError(f"no code template for {spec.type} nodes")
-    return _recurrent if spec.category == "Recurrent" else _call
+    return _recurrent if spec.sequence else _call
 
 
 # -- line wrapping ---------------------------------------------------------------------------
@@ -588,9 +586,7 @@ def _class_docstring(doc: NetworkDocument, flow: Flow, results: dict[str, NodeRe
                      title: str) -> list[str]:
     inputs = [f"{_shape_text(tuple(doc.node(n).params['shape']))} "
               f"({doc.node(n).params['dtype']})" for n in flow.inputs]
-    ends = [doc.incoming(n)["in"] for n in doc.topological_order()
-            if doc.node(n).type == "Output"]
-    outputs = [_shape_text(results[e.src].outputs[e.src_port]) for e in ends]
+    outputs = [_shape_text(results[node].outputs[port]) for node, port in network_outputs(doc)]
     return ['"""' + title, "",
             f"Input: {'; '.join(inputs)}",
             f"Output: {'; '.join(outputs)}",

@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from app.core.catalogue import spec_for
+from app.core.catalogue import PORT_KINDS, Role, spec_for
 from app.core.params import ParamError
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -180,6 +180,11 @@ class NetworkDocument:
         if self._order is None:
             self._order = list(nx.lexicographical_topological_sort(self.graph))
         return list(self._order)
+
+    def ends(self, role: Role) -> list[str]:
+        """The Input (or Output) nodes in topological order: the order the compiled module
+        takes its inputs and returns its outputs."""
+        return [n for n in self.topological_order() if self.node(n).spec.role is role]
 
     def downstream(self, name: str) -> set[str]:
         return {name} | nx.descendants(self.graph, name)
@@ -371,11 +376,11 @@ class NetworkDocument:
         taken = self.incoming(dst).get(dst_port)
         if taken is not None:
             return f"{dst}.{dst_port} is already fed by {taken.src}; remove that wire first"
-        if (src_port == "indices") != (dst_port == "indices"):
-            if src_port == "indices":
-                return (f"{src}.indices holds pooling positions; only a MaxUnpool2d 'indices' "
-                        "port accepts it")
-            return f"{dst}.indices takes the 'indices' output of a MaxPool2d"
+        source = self.node(src).spec.output_port(src_port, self.node(src).params)
+        target = self.node(dst).spec.input_port(dst_port, self.node(dst).params)
+        if source.kind != target.kind:
+            return (f"{src}.{src_port} carries {PORT_KINDS[source.kind]} but "
+                    f"{dst}.{dst_port} takes {PORT_KINDS[target.kind]}")
         if nx.has_path(self.graph, dst, src):
             return f"connecting {src} to {dst} would make a cycle ({dst} already feeds {src})"
         return None

@@ -28,7 +28,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from app.core.catalogue import CATALOGUE, LayerSpec
+from app.core.catalogue import CATALOGUE, IDS, LayerSpec, Role
 from app.core.graph import RESERVED_NAMES, DocumentError, NetworkDocument, module_path
 from app.core.params import ParamError
 from app.core.shapes import errors, infer_shapes, network_problems
@@ -233,7 +233,7 @@ def _call_module(ctx: _Context, node: torch.fx.Node) -> Any:
     ctx.module_calls[path] = port.node
     target = module_path(ctx.doc.node(port.node))
     ctx.key_map |= {f"{path}.{key}": f"{target}.{key}" for key in module.state_dict()}
-    if spec.category == "Recurrent":
+    if spec.sequence:
         ctx.rnn_use[port.node] = set()
         return Packed((port, Hidden(port.node)))
     if params.get("return_indices"):
@@ -443,8 +443,9 @@ def _finish_recurrent(ctx: _Context, problems: list[str]) -> None:
 def _finish_inputs(ctx: _Context) -> None:
     """Inputs that feed an Embedding carry token ids."""
     for node in ctx.doc.nodes:
-        if node.type == "Input" and any(ctx.doc.node(e.dst).spec.int_input
-                                        for e in ctx.doc.outgoing(node.name)):
+        if node.spec.role is Role.INPUT and any(
+                ctx.doc.node(e.dst).spec.input_port(e.dst_port, ctx.doc.node(e.dst).params)
+                .dtypes == IDS for e in ctx.doc.outgoing(node.name)):
             ctx.doc.set_params(node.name, {"dtype": "int64"})
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from app.core.catalogue import Role
 from app.training import checkpoints as ckpt
 from app.training.config import TrainConfig
 from app.training.devices import resolve_device
@@ -484,7 +485,7 @@ def _check_input_shape(model: nn.Module, network: Any, data: Any) -> None:
 
     if not isinstance(network, NetworkDocument):
         return
-    shapes = [tuple(n.params["shape"]) for n in network.nodes if n.type == "Input"]
+    shapes = [tuple(network.node(n).params["shape"]) for n in network.ends(Role.INPUT)]
     given = tuple(getattr(data, "input_shape", ()) or ())
     if len(shapes) == 1 and given and shapes[0] != given:
         raise TrainingError(f"the network's Input expects samples of shape {shapes[0]} but "

@@ -9,13 +9,13 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.core.catalogue import CATALOGUE, CATEGORIES, by_category
+from app.core.catalogue import CATALOGUE, CATEGORIES, IDS, INDICES, by_category
 from app.core.compiler import compile_document, example_inputs
 from app.core.graph import NetworkDocument
 from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE
 from app.core.shapes import infer_shapes
 
-LAYERS = sorted(t for t in CATALOGUE if t not in ("Input", "Output"))
+LAYERS = sorted(t for t, spec in CATALOGUE.items() if spec.has_module)
 SAMPLE_SHAPES = {1: (6,), 2: (4, 9), 3: (4, 8, 8), 4: (4, 5, 6, 6)}
 
 # Per-name strategies keep random settings inside what a sane network uses; the schema's
@@ -81,18 +81,20 @@ def _build(layer_type: str, params: dict[str, Any], rank: int) -> NetworkDocumen
     doc = NetworkDocument()
     shape = list(SAMPLE_SHAPES[rank])
     dtype = "float32"
-    if spec.int_input:
+    if spec.inputs[0].dtypes == IDS:
         shape, dtype = [7], "int64"
     doc.add_node("Input", {"shape": shape, "dtype": dtype}, name="data")
     source = "data"
-    if spec.indices_input:
+    kinds = {p.kind for p in spec.inputs}
+    if INDICES in kinds:
         window = {k: params[k] for k in ("kernel_size", "stride", "padding") if k in params}
         doc.add_node("MaxPool2d", window | {"return_indices": True}, name="pool")
         doc.chain("data", "pool")
         source = "pool"
     node = doc.add_node(layer_type, params, name="layer")
     for port in node.input_ports():
-        doc.connect(source, "indices" if port == "indices" else "out", "layer", port)
+        doc.connect(source, port if spec.input_port(port, params).kind == INDICES else "out",
+                    "layer", port)
     doc.add_node("Output", name="result")
     doc.chain("layer", "result")
     return doc
@@ -147,7 +149,7 @@ def test_entries_have_teaching_text_and_torch_defaults(layer_type: str) -> None:
     import inspect
 
     cls = spec.module_class()
-    if spec.category == "Recurrent":  # RNN/LSTM/GRU take *args and forward them to RNNBase
+    if spec.sequence:  # RNN/LSTM/GRU take *args and forward them to RNNBase
         cls = torch.nn.RNNBase
     signature = inspect.signature(cls.__init__).parameters
     for p in spec.params:

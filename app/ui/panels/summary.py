@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.catalogue import Role
 from app.ui import theme
 from app.ui.session import EditorSession
 
@@ -38,7 +39,7 @@ class ParamCounter:
         self._cache: dict[str, tuple[int, int]] = {}
 
     def count(self, spec: Any, resolved: dict[str, Any]) -> tuple[int, int]:
-        if spec.type in ("Input", "Output") or not resolved:
+        if not spec.has_module or not resolved:
             return 0, 0
         key = json.dumps([spec.type, resolved], sort_keys=True, default=str)
         if key not in self._cache:
@@ -98,7 +99,7 @@ class SummaryPanel(QWidget):
             node, r = doc.node(name), results[name]
             count, train = self.counter.count(node.spec, r.resolved) if r.ok else (0, 0)
             total, trainable = total + count, trainable + train
-            if r.ok and node.type != "Output":
+            if r.ok and node.spec.role is not Role.OUTPUT:
                 activations += sum(math.prod(s) * _ITEMSIZE.get(r.dtypes.get(p, ""), 4)
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else

@@ -19,6 +19,7 @@ from app.analysis.evaluation import probe_layers
 from app.analysis.health import flags_by_node
 from app.analysis.run_history import RunHistory
 from app.analysis.run_store import RunStore
+from app.core.catalogue import Role
 from app.training.config import TrainConfig
 from app.training.events import RunFailed, RunFinished, RunStarted
 from app.ui.training.data_panel import DataPanel
@@ -193,7 +194,7 @@ class TrainingDocks(QObject):
         self.store.add(self.run)
         self.compare.set_runs(self.store.runs)
         self.health.set_network({n.name: n.type for n in doc.nodes},
-                                [n.name for n in doc.nodes if n.type == "Output"])
+                                doc.ends(Role.OUTPUT))
         self.try_model.set_model(None, None)
         self.worker = self._make_worker(doc, data, run_config)
         self.training_panel.show_error("")
