@@ -72,7 +72,10 @@ def run_train_command(args: Any) -> int:
     from app.core.project import load_project
     from app.training.config import TrainConfig, default_config
     from app.training.data import load_data
-    from app.training.sections import check_sections, check_training_section
+    from app.core.params import INT, Param
+    from app.training.devices import check_device_name
+    from app.training.errors import checked_value
+    from app.training.sections import check_sections
     from app.training.trainer import Trainer
 
     project = load_project(args.file)
@@ -80,7 +83,10 @@ def run_train_command(args: Any) -> int:
     _check_out_dir(args.out)
     overrides = {"epochs": args.epochs, "device": args.device}
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    check_training_section({**project.training, **overrides}, "training (with the options)")
+    if args.device is not None:
+        check_device_name(args.device, "--device")
+    if args.epochs is not None:
+        checked_value(Param("epochs", INT, None, minimum=1), args.epochs, "--epochs")
     data = load_data(project.data)
     config = TrainConfig.from_dict(project.training) if project.training \
         else default_config(data.task)  # no training section: defaults for the task
