@@ -546,7 +546,12 @@ def load_file_model(path: str | Path, class_name: str | None = None) -> tuple[nn
     if factory is None:
         wanted = class_name or "build_model() or class Net"
         raise ModelImportError(f"{path}: defines no {wanted}")
-    model = factory()
+    try:
+        model = factory()
+    except Exception as exc:  # noqa: BLE001 - the user's constructor: report, never crash
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelImportError(f"{path}: {getattr(factory, '__name__', 'the factory')}() "
+                               f"failed: {type(exc).__name__}: {first}") from None
     if not isinstance(model, nn.Module):
         raise ModelImportError(f"{path}: {class_name or 'build_model()'} is not an nn.Module")
     return model, module

@@ -220,8 +220,10 @@ class Trainer:
         if self._stop.is_set():
             return "stopped"
         stopping = self.config.early_stopping
-        return "early_stopping" if stopping.enabled and p.wait >= stopping.patience \
-            else "completed"
+        # As in Keras and Lightning: `patience` epochs without improvement are tolerated,
+        # the next one stops; an improving epoch (wait 0) never stops, even at patience 0.
+        return "early_stopping" if stopping.enabled and p.wait > 0 \
+            and p.wait >= stopping.patience else "completed"
 
     def _train_batches(self, epoch: int) -> dict[str, Any]:
         p, cfg, device = self.progress, self.config, self.device
@@ -434,12 +436,13 @@ class Trainer:
         self._save("last")
 
     def _load(self, state: dict[str, Any]) -> None:
+        ckpt.check_resumable(state, self.config.to_dict())
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise TrainingError(f"checkpoint does not fit this network or optimizer: "
-                                f"{str(exc).splitlines()[0]}") from None
+                                f"{ckpt.first_line(exc)}") from None
         if self.schedule is not None and state.get("scheduler") is not None:
             self.schedule.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and state.get("scaler") is not None:

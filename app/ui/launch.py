@@ -35,8 +35,8 @@ def launch(args: argparse.Namespace) -> int:
     opened = _open_initial(window, args)
     if getattr(args, "screenshot", None):
         return _screenshot(app, window, args.screenshot)
-    if opened and not getattr(args, "file", None):
-        window.offer_recovery()
+    if opened:  # with a file: its own autosave, if the last session crashed editing it
+        window.offer_recovery(for_path=window.path if getattr(args, "file", None) else None)
     app.processEvents()
     window.statusBar().showMessage(
         f"Ready in {time.perf_counter() - started:.1f} s", 4000)

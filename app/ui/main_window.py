@@ -39,7 +39,7 @@ from app.core.layout import layered_layout
 from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import get_template
 from app.ui import theme
-from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries
+from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries, recovery_for
 from app.ui.background import run_in_background
 from app.ui.canvas import clipboard
 from app.ui.canvas.scene import CanvasScene
@@ -615,19 +615,20 @@ class MainWindow(QMainWindow):
     def _snapshot(self) -> tuple[Project, str | None]:
         return self.project, self.path
 
-    def offer_recovery(self, ask: bool = True) -> bool:
-        """After a crash: offer the newest leftover autosave; True when one was restored."""
+    def offer_recovery(self, ask: bool = True, for_path: str | None = None) -> bool:
+        """After a crash: offer the leftover autosave of `for_path` (the file opened at
+        start), else the newest one; True when one was restored."""
         found = find_recoveries(self.autosaver.folder)
-        if not found:
+        newest = recovery_for(found, for_path)
+        if newest is None:
             return False
-        newest = max(found, key=lambda r: r.saved_at)
         restore = not ask or QMessageBox.question(
             self, "Recover unsaved work?",
             f"TorchCanvas did not close properly last time. Recover\n{newest.describe()}?"
         ) == QMessageBox.StandardButton.Yes
         if restore:
             self.recover(newest)
-        for recovery in found:
+        for recovery in [newest] if for_path else found:
             recovery.file.unlink(missing_ok=True)
         return restore
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal
 
 from app.training.config import TrainConfig
 from app.training.events import (
@@ -25,6 +26,9 @@ from app.training.events import (
     RunStarted,
     Snapshot,
 )
+
+
+WAIT_SLICE_MS = 100
 
 
 class TrainingWorker(QThread):
@@ -59,6 +63,9 @@ class TrainingWorker(QThread):
         self._signals = {RunStarted: self.runStarted, BatchEnd: self.batchEnded,
                          EpochEnd: self.epochEnded, Snapshot: self.snapshotTaken,
                          RunFinished: self.runFinished, RunFailed: self.runFailed}
+        app = QCoreApplication.instance()
+        if app is not None:  # the last window may close before anyone stopped the run
+            app.aboutToQuit.connect(self.stop_and_wait)
 
     # -- control, from the GUI thread ---------------------------------------------------
     def pause(self) -> None:
@@ -76,6 +83,20 @@ class TrainingWorker(QThread):
             self._stop_requested = True
             if self.trainer is not None:
                 self.trainer.stop()
+
+    def stop_and_wait(self, notify: Callable[[str], object] | None = None) -> None:
+        """Stop the run and wait for the thread however long the batch in progress takes.
+
+        A batch cannot be cut short, and Qt aborts the process when a running QThread is
+        destroyed ("QThread: Destroyed while thread is still running"), so closing the
+        window waits, repainting, and says why."""
+        self.stop()
+        if self.wait(WAIT_SLICE_MS):
+            return
+        if notify is not None:
+            notify("Stopping training: waiting for the current batch to finish…")
+        while not self.wait(WAIT_SLICE_MS):
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
 
     @property
     def paused(self) -> bool:

@@ -9,6 +9,7 @@ The project's "data" section is the truth: {"source", "params", "split",
 from __future__ import annotations
 
 import copy
+import html
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,8 @@ from PySide6.QtWidgets import (
 from app.data.loading import LoaderConfig, describe_iterations
 from app.data.preview import preview
 from app.data.sources import SOURCES
+from app.training.errors import ConfigError
+from app.training.sections import check_data_section
 from app.ui.background import run_in_background
 from app.ui.param_form import ParamForm, vertical_scroll
 from app.ui.training.augment_editor import AugmentEditor
@@ -145,7 +148,13 @@ class DataPanel(QWidget):
 
     # -- the project's section <-> widgets ---------------------------------------------------
     def load_section(self, section: dict[str, Any]) -> None:
-        """Show a project's data section (called when a project is opened)."""
+        """Show a project's data section (called when a project is opened); an invalid
+        section is refused with its error and the defaults are shown instead."""
+        try:
+            check_data_section(section)
+            problem = ""
+        except ConfigError as exc:
+            problem, section = str(exc), {}
         self.section = copy.deepcopy(section or {})
         source, params = canonical(self.section)
         self._loading_ui = True
@@ -163,10 +172,10 @@ class DataPanel(QWidget):
                                        self.section.get("eval_transforms"))
         finally:
             self._loading_ui = False
-        if source and index < 0:
-            self.status.setText(f"<span style='color:#c62828'>The project names the data "
-                                f"source '{source}', which is not available; choose one "
-                                f"above.</span>")
+        if problem:
+            self.status.setText(f"<span style='color:#c62828'>The project's data settings "
+                                f"are not valid ({html.escape(problem)}); the defaults are "
+                                f"shown instead.</span>")
             return
         self.schedule_load()
 

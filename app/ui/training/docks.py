@@ -37,7 +37,6 @@ from app.ui.training.try_model import TryModelPanel
 from app.ui.worker import TrainingWorker
 
 REFRESH_MS = 250  # plots redraw at most 4 times a second, never per event
-STOP_WAIT_MS = 15_000
 
 
 class TrainingDocks(QObject):
@@ -247,8 +246,7 @@ class TrainingDocks(QObject):
     def shutdown(self) -> None:
         """Stop a run and wait for its thread (the window is going away)."""
         if self.running:
-            self.worker.stop()
-            self.worker.wait(STOP_WAIT_MS)
+            self.worker.stop_and_wait(self.window.statusBar().showMessage)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.window and event.type() == QEvent.Type.Close:
