@@ -14,7 +14,6 @@ free text (the title) is reduced to harmless characters before it enters a docst
 from __future__ import annotations
 
 import inspect
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from app.core.graph import (
     module_path,
 )
 from app.core.grouping import Block, BlockClass, Group, block, collapse, find_groups
+from app.core.pysource import LiteralError, literal
 from app.core.shapes import NodeResult
 
 INDENT = "    "
@@ -126,15 +126,11 @@ def _port_variable(name: str, port: str, taken: set[str]) -> str:
 # -- literals and constructor calls -----------------------------------------------------------
 
 def _literal(value: Any) -> str:
-    """Python source for a checked parameter value; refuses anything else."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return repr(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
-    if isinstance(value, (tuple, list)):
-        items = [_literal(v) for v in value]
-        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-    raise CodegenError(f"cannot write a value of type {type(value).__name__}")
+    """Python source for a checked parameter value (lists as tuples); refuses anything else."""
+    try:
+        return literal(value, tuples=True)
+    except LiteralError as exc:
+        raise CodegenError(str(exc)) from None
 
 
 _REQUIRED = inspect.Parameter.empty
