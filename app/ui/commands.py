@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QUndoCommand
 
 from app.core.catalogue import spec_for
-from app.core.graph import DocumentError, Edge, NetworkDocument, Node
+from app.core.graph import DocumentError, Edge, NetworkDocument, Node, module_path
 from app.core.templates import ROW
 
 if TYPE_CHECKING:
@@ -436,3 +436,59 @@ def append_layer_command(session: EditorSession, layer_type: str, after: str | N
             cmd.add(ConnectCommand(session, after, "out", name, spec.input_ports(
                 spec.defaults())[0]))
     return cmd
+
+
+# -- blocks: module paths -------------------------------------------------------------------
+
+def block_of(doc: NetworkDocument, names: Iterable[str]) -> str:
+    """The innermost container the layers share ("" at the top level)."""
+    parents = [module_path(doc.node(n)).split(".")[:-1] for n in names]
+    common: list[str] = []
+    for segments in zip(*parents, strict=False):
+        if len(set(segments)) != 1:
+            break
+        common.append(segments[0])
+    return ".".join(common)
+
+
+def group_command(session: EditorSession, names: Sequence[str],
+                  block: str | None = None) -> CompoundCommand:
+    """Move the layers into a new block (a module container) inside the one they share.
+
+    Each keeps the last segment of its module path (its name where two would clash), so
+    exported code gets `self.block1 = ...` holding them and state_dict keys say so.
+    """
+    doc = session.doc
+    names = list(dict.fromkeys(names))
+    parent = block_of(doc, names)
+    if block is None:
+        block = _free_block(doc, parent)
+    full = f"{parent}.{block}" if parent else block
+    leaves = [module_path(doc.node(n)).rsplit(".", 1)[-1] for n in names]
+    cmd = CompoundCommand(session, f"Group {len(names)} layers into {full}")
+    for name, leaf in zip(names, leaves, strict=True):
+        leaf = name if leaves.count(leaf) > 1 or leaf.isdigit() else leaf
+        cmd.add(SetPathCommand(session, name, f"{full}.{leaf}"))
+    return cmd
+
+
+def ungroup_command(session: EditorSession, block: str) -> CompoundCommand:
+    """Dissolve a block: its layers move to the container around it, at their names."""
+    doc = session.doc
+    parent = block.rpartition(".")[0]
+    inside = [n.name for n in doc.nodes if module_path(n).startswith(block + ".")]
+    cmd = CompoundCommand(session, f"Ungroup {block}")
+    for name in sorted(inside):
+        cmd.add(SetPathCommand(session, name, f"{parent}.{name}" if parent else None))
+    return cmd
+
+
+def _free_block(doc: NetworkDocument, parent: str) -> str:
+    i = 1
+    while True:
+        name = f"block{i}"
+        full = f"{parent}.{name}" if parent else name
+        if not doc.has_node(name) and doc.path_conflict(name, full) is None and not any(
+                module_path(n).startswith(full + ".") for n in doc.nodes):
+            return name
+        i += 1

@@ -120,3 +120,19 @@ def test_edits_of_two_fields_do_not_merge(qapp) -> None:
     assert session.stack.count() == 2
     session.push(SetSectionCommand(session, "canvas", {"a": 1}))
     assert session.stack.count() == 3
+
+
+def test_group_and_ungroup_set_module_paths(qapp) -> None:
+    from app.ui.commands import group_command, ungroup_command
+
+    session = EditorSession(build_template("lenet5"))
+    doc = session.doc
+    assert session.push(group_command(session, ["conv1", "sigmoid1", "pool1"]))
+    assert [doc.node(n).path for n in ("conv1", "sigmoid1", "pool1")] == [
+        "block1.conv1", "block1.sigmoid1", "block1.pool1"]
+    assert session.push(group_command(session, ["conv1", "sigmoid1"]))  # nested in block1
+    assert doc.node("conv1").path == "block1.block1.conv1"
+    assert session.push(ungroup_command(session, "block1"))
+    assert [doc.node(n).path for n in ("conv1", "sigmoid1", "pool1")] == [None, None, None]
+    session.stack.undo()
+    assert doc.node("sigmoid1").path == "block1.block1.sigmoid1"
