@@ -69,10 +69,10 @@ def _clock(seconds: float) -> str:
 
 def run_train_command(args: Any) -> int:
     """Returns the exit status; raises ConfigError / ProjectError for bad input."""
+    from app.core.params import INT, Param
     from app.core.project import load_project
     from app.training.config import TrainConfig, default_config
     from app.training.data import load_data
-    from app.core.params import INT, Param
     from app.training.devices import check_device_name
     from app.training.errors import checked_value
     from app.training.sections import check_sections

@@ -18,6 +18,17 @@ class TrainingError(RuntimeError):
     """The run cannot go on (bad targets for the loss, NaN loss, device trouble...)."""
 
 
+def checked_object(value: Any, where: str) -> dict[str, Any]:
+    """A section that must be a JSON object; None (absent) is the empty one."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        text = repr(value)
+        raise ConfigError(f"{where}: must be an object, got "
+                          f"{text if len(text) <= 60 else text[:57] + '...'}")
+    return value
+
+
 def checked_params(params: Sequence[Param], values: Any, where: str) -> dict[str, Any]:
     """The values checked against the schema; a refusal becomes a ConfigError at `where`."""
     if values is not None and not isinstance(values, dict):

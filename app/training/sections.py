@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.params import FLOAT, INT, Param
-from app.training.errors import ConfigError, checked_params
+from app.training.errors import ConfigError, checked_object, checked_params
 
 DATA_FIELDS = ("source", "params", "split", "train_transforms", "eval_transforms")
 # The GUI's spin boxes allow up to 0.9 each; together they must leave training samples.
@@ -53,9 +53,9 @@ def check_data_section(section: Any, where: str = "data") -> dict[str, Any]:
     if spec is None:
         raise ConfigError(f"{where}.source: unknown data source {source[:40]!r} "
                           f"(known: {', '.join(SOURCES)})")
-    params = checked_params(spec.params, _object(section.get("params"), f"{where}.params"),
+    params = checked_params(spec.params, checked_object(section.get("params"), f"{where}.params"),
                             f"{where}.params")
-    split = checked_params(SPLIT, _object(section.get("split"), f"{where}.split"),
+    split = checked_params(SPLIT, checked_object(section.get("split"), f"{where}.split"),
                            f"{where}.split")
     if split["val_fraction"] + split["test_fraction"] >= 1.0:
         raise ConfigError(f"{where}.split: val_fraction + test_fraction must stay below 1 "
@@ -84,7 +84,7 @@ def check_training_section(section: Any, where: str = "training") -> Any:
     """The TrainConfig of a training section ({} gives the defaults); ConfigError if not."""
     from app.training.config import TrainConfig
 
-    config = TrainConfig.from_dict(_object(section, where), where)
+    config = TrainConfig.from_dict(checked_object(section, where), where)
     _check_float32(config.to_dict(), where)
     reason = PROJECT_REFUSED_OPTIMIZERS.get(config.optimizer.name)
     if reason:
@@ -109,14 +109,6 @@ def check_sections(project: Any) -> None:
     problems = section_problems(project)
     if problems:
         raise ConfigError(problems[0])
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: must be an object, got {_short(value)}")
-    return value
 
 
 def _check_float32(value: Any, where: str) -> None:

@@ -79,7 +79,8 @@ def _read(file: Path) -> Recovery | None:
         data = parse_json(file.read_text(encoding="utf-8"), str(file))
         project = project_from_dict(data["project"])
         path, saved_at = data.get("path"), float(data.get("saved_at", 0))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ProjectError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError,
+            ProjectError):
         return None
     if path is not None and not isinstance(path, str):
         return None

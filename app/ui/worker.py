@@ -27,7 +27,6 @@ from app.training.events import (
     Snapshot,
 )
 
-
 WAIT_SLICE_MS = 100
 
 

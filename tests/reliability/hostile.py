@@ -47,7 +47,7 @@ def cli(*args: str) -> tuple[int, str, str]:
 def cli_subprocess(*args: str, timeout: float = 300) -> tuple[int, str, str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     return done.returncode, done.stdout, done.stderr
 
 

@@ -96,8 +96,9 @@ def test_data_sections_are_checked_field_by_field(section: dict) -> None:
         _one_line(str(exc))
         assert str(exc).startswith("data")
         return
-    assert checked["source"] in CHEAP_SOURCES
-    _script(section, {})  # what the check accepts, the script generator takes
+    if checked:  # {} is a project without data yet
+        assert checked["source"] in CHEAP_SOURCES
+        _script(section, {})  # what the check accepts, the script generator takes
 
 
 @fuzz(150)
@@ -239,11 +240,15 @@ PROJECT_PATHS = [("data",), ("training",), ("canvas",), ("data", "split"),
 
 
 def _set(data: dict, path: tuple, value: Any) -> dict:
+    """A copy with `value` at `path`; unchanged when an earlier edit removed the path."""
     data = copy.deepcopy(data)
     target: Any = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
+    try:
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    except (KeyError, IndexError, TypeError):
+        pass
     return data
 
 
@@ -271,7 +276,7 @@ def test_cli_in_process_exits_0_or_1_with_one_line(edits: list, command: str) ->
 SUBPROCESS_CASES = [
     ("check", "[" * 100_000, "nested deeper than"),
     ("info", json.dumps(_set(BASE, ("network", "nodes", 0, "pos"), [10**400, 0])),
-     "network.nodes[0].pos[0]"),
+     "network.nodes[0].pos"),
     ("export", json.dumps(_set(BASE, ("data",), {"source": ["iris"]})), "data.source"),
     ("train", json.dumps(_set(BASE, ("training",), {"epochs": "many"})), "training.epochs"),
 ]

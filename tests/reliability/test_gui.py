@@ -124,8 +124,7 @@ def test_g4_autosave_older_than_its_saved_file_is_never_offered(make_window,
 
 
 def test_g4_launch_offers_recovery_with_and_without_a_file(monkeypatch) -> None:
-    import app.ui.main_window as main_window
-    from app.ui import launch
+    from app.ui import launch, main_window
 
     calls = []
 
