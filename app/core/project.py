@@ -148,7 +148,7 @@ def check_bounds(data: Any, where: str = "") -> None:
             if not math.isfinite(value):
                 _fail(path or "value", "must be a finite number")
         elif isinstance(value, dict):
-            stack.extend((v, f"{path}.{str(k)[:40]}" if path else str(k)[:40], depth + 1)
+            stack.extend((v, f"{path}.{field_name(k)}" if path else field_name(k), depth + 1)
                          for k, v in value.items())
         elif isinstance(value, list | tuple):
             stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
@@ -199,6 +199,13 @@ def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
 
 # -- schema validation: every message starts with the path of the offending field ------------
 
+def field_name(key: Any) -> str:
+    """A key as it reads in a one-line message: plain names as they are, others quoted
+    (a key may hold a line break or be very long)."""
+    text = str(key)
+    return text if text.isidentifier() and len(text) <= 40 else repr(text[:40])
+
+
 def _fail(path: str, message: str) -> NoReturn:
     raise ProjectError(f"{path}: {message}")
 
@@ -223,7 +230,7 @@ def _check_node(i: int, item: Any) -> None:
     known = {p.name: p for p in spec.params}
     for key, value in params.items():
         if key not in known:
-            _fail(f"{path}.params.{str(key)[:40]}", f"{spec.type} has no such parameter")
+            _fail(f"{path}.params.{field_name(key)}", f"{spec.type} has no such parameter")
         try:
             known[key].validate(value)
         except ParamError as exc:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, Param
+from app.core.project import field_name
 from app.training.devices import check_device_name
 from app.training.errors import ConfigError, checked_object, checked_params, checked_value
 from app.training.init import InitRule, validate_rule
@@ -118,7 +119,8 @@ def _names(value: Any, where: str) -> list[str]:
 def _keys(data: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"{where}.{key}: unknown field (known: {', '.join(allowed)})")
+            raise ConfigError(f"{where}.{field_name(key)}: unknown field "
+                              f"(known: {', '.join(allowed)})")
 
 
 def _loss(value: Any, where: str) -> LossConfig:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from app.core.params import Param, ParamError, validate_params
+from app.core.project import field_name
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ def checked_params(params: Sequence[Param], values: Any, where: str) -> dict[str
     try:
         return validate_params(params, values)
     except ParamError as exc:
-        raise ConfigError(f"{where}.{exc.field}: {exc.reason}") from None
+        raise ConfigError(f"{where}.{field_name(exc.field)}: {exc.reason}") from None
 
 
 def checked_value(param: Param, value: Any, where: str) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.params import FLOAT, INT, Param
+from app.core.project import field_name
 from app.training.errors import ConfigError, checked_object, checked_params
 
 DATA_FIELDS = ("source", "params", "split", "train_transforms", "eval_transforms")
@@ -37,7 +38,7 @@ def check_data_section(section: Any, where: str = "data") -> dict[str, Any]:
         raise ConfigError(f"{where}: must be an object, got {_short(section)}")
     for key in section:
         if key not in DATA_FIELDS:
-            raise ConfigError(f"{where}.{str(key)[:40]}: unknown field "
+            raise ConfigError(f"{where}.{field_name(key)}: unknown field "
                               f"(known: {', '.join(DATA_FIELDS)})")
     source = section.get("source")
     if source in (None, ""):
