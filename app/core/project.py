@@ -80,7 +80,7 @@ def _layout(value: Any, pad: str) -> str:
     if isinstance(value, list) and value and (
             len(value) <= SHORT_LIST or any(isinstance(v, dict | list) for v in value)):
         return "[\n" + ",\n".join(inner + _layout(v, inner) for v in value) + "\n" + pad + "]"
-    return json.dumps(value, allow_nan=False, separators=(", ", ": "), sort_keys=True)
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), sort_keys=True)
 
 
 def save_project(project: Project, path: str | os.PathLike[str]) -> None:
