@@ -222,14 +222,15 @@ def _call_module(ctx: _Context, node: torch.fx.Node) -> Any:
     spec = LAYER_TYPES.get(type(module))
     if spec is None:
         raise Unsupported(f"{path} ({type(module).__name__})")
-    if node.kwargs or len(node.args) != 1:
-        raise Unsupported(f"{path} called with extra arguments")
+    params = _layer_params(spec, module, path)
+    ports = spec.input_ports(spec.validate(params))
+    if node.kwargs or len(node.args) != len(ports):
+        raise Unsupported(f"{path} called with {len(node.args)} arguments; the "
+                          f"{spec.type} node takes {len(ports)} ({', '.join(ports)})")
     has_state = bool(module.state_dict())
     if path in ctx.module_calls and has_state:
         raise Unsupported(f"{path} (a layer with weights used twice)")
-    params = _layer_params(spec, module, path)
-    source = ctx.tensor(node.args[0])
-    port = ctx.add(spec.type, params, path, [source])
+    port = ctx.add(spec.type, params, path, [ctx.tensor(a) for a in node.args])
     ctx.module_calls[path] = port.node
     target = module_path(ctx.doc.node(port.node))
     ctx.key_map |= {f"{path}.{key}": f"{target}.{key}" for key in module.state_dict()}
