@@ -15,9 +15,9 @@ the app.
 
 from __future__ import annotations
 
-import ast
 import inspect
 import math
+import symtable
 import sys
 import textwrap
 import types
@@ -56,6 +56,24 @@ def call(func: str, *args: Any, **kwargs: Any) -> str:
     return f"{func}({', '.join(parts)})"
 
 
+def changed(func: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments whose values differ from `func`'s own defaults: leaving the
+    others out calls `func` the same way and keeps the written call short."""
+    params = inspect.signature(func).parameters
+    return {k: v for k, v in kwargs.items()
+            if k not in params or params[k].default is inspect.Parameter.empty
+            or isinstance(v, Expr) or not _equal(v, params[k].default)}
+
+
+def _equal(value: Any, default: Any) -> bool:
+    default = getattr(default, "value", default)  # enums, e.g. InterpolationMode
+    if isinstance(value, list | tuple) and isinstance(default, list | tuple):
+        return list(value) == list(default)
+    return type(value) is type(default) and value == default or \
+        isinstance(value, int | float) and isinstance(default, int | float) \
+        and not isinstance(value, bool) and not isinstance(default, bool) and value == default
+
+
 @dataclass(frozen=True)
 class Snippet:
     """Code plus what it needs: import statements and top-level helper definitions."""
@@ -83,26 +101,27 @@ def _merge(*groups: tuple[str, ...]) -> tuple[str, ...]:
 # -- imports ---------------------------------------------------------------------------
 
 def import_lines(imports: Iterable[str]) -> list[str]:
-    """isort's layout (ruff I001): standard library, a blank line, third party; `import x`
-    before `from x import y` in each; from-imports of one module merged."""
-    sections: list[list[str]] = []
-    for stdlib in (True, False):
-        plain, froms = set(), {}
-        for line in imports:
-            words = line.split()
-            top = words[1].split(".")[0]
-            if (top in sys.stdlib_module_names) != stdlib:
-                continue
-            if words[0] == "import":
-                plain.add(line)
-            else:
-                froms.setdefault(words[1], set()).add(" ".join(words[3:]))
-        lines = sorted(plain, key=lambda s: s.split()[1].lower())
-        lines += [f"from {m} import {', '.join(sorted(names, key=_name_key))}"
-                  for m, names in sorted(froms.items(), key=lambda kv: kv[0].lower())]
-        if lines:
-            sections.append(lines)
-    return [line for i, lines in enumerate(sections) for line in ([""] if i else []) + lines]
+    """isort's layout (ruff I001): __future__, standard library, third party, a blank line
+    between; `import x` before `from x import y` in each; from-imports of a module merged."""
+    sections: dict[int, tuple[set[str], dict[str, set[str]]]] = {}
+    for line in imports:
+        words = line.split()
+        top = words[1].split(".")[0]
+        section = 0 if top == "__future__" else 1 if top in sys.stdlib_module_names else 2
+        plain, froms = sections.setdefault(section, (set(), {}))
+        if words[0] == "import":
+            plain.add(line)
+        else:
+            names = " ".join(words[3:]).split(",")
+            froms.setdefault(words[1], set()).update(n.strip() for n in names)
+    out: list[str] = []
+    for section in sorted(sections):
+        plain, froms = sections[section]
+        out += [""] if out else []
+        out += sorted(plain, key=lambda s: s.split()[1].lower())
+        out += [f"from {m} import {', '.join(sorted(names, key=_name_key))}"
+                for m, names in sorted(froms.items(), key=lambda kv: kv[0].lower())]
+    return out
 
 
 def _name_key(name: str) -> tuple[int, str]:
@@ -146,20 +165,35 @@ def _embed(obj: Any, helpers: dict[str, str], imports: set[str]) -> None:
         return
     source = textwrap.dedent(inspect.getsource(obj)).rstrip("\n")
     scope = vars(sys.modules[obj.__module__])
-    used = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
     helpers[key] = ""  # reserved: dependencies come first, cycles stop here
-    for name in sorted(used - {obj.__name__}):
+    for name in sorted(_global_names(source) - {obj.__name__}):
         if name not in scope:
-            continue  # a local, a parameter or a builtin
+            continue  # a builtin
         value = scope[name]
         if _is_app(value):
             _embed(value, helpers, imports)
-        elif isinstance(value, bool | int | float | str | tuple) and not callable(value):
+        elif isinstance(value, bool | int | float | str | tuple):
             helpers[f"{obj.__module__}.{name}"] = f"{name} = {literal(value)}"
         else:
             imports.add(import_of(name, value))
     del helpers[key]
     helpers[key] = source
+
+
+def _global_names(source: str) -> set[str]:
+    """Names `source` reads from its module: decorators, bases, annotations and the free
+    names of every function and class body in it."""
+    top = symtable.symtable(source, "<embedded>", "exec")
+    names = {s.get_name() for s in top.get_symbols()
+             if s.is_referenced() and not s.is_assigned() and not s.is_imported()}
+    tables = list(top.get_children())
+    while tables:
+        table = tables.pop()
+        tables += table.get_children()
+        names |= {s.get_name() for s in table.get_symbols()
+                  if s.is_referenced() and (s.is_global() or s.is_free())
+                  and not s.is_assigned()}
+    return names
 
 
 def _is_app(value: Any) -> bool:

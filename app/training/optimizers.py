@@ -14,7 +14,7 @@ import torch
 from torch import optim
 
 from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
-from app.core.pysource import Expr, Snippet, call, snippet
+from app.core.pysource import Expr, Snippet, call, changed, snippet
 from app.training.errors import ConfigError, checked_params, checked_value, lookup
 
 EPS = Param("eps", FLOAT, 1e-8, "added to the denominator for stability", 0.0)
@@ -44,8 +44,9 @@ class OptimizerSpec:
 
     def code(self, lr: float | None, params: dict[str, Any], parameters: str) -> Snippet:
         """Source of `build_optimizer`'s call over the expression `parameters`."""
+        kwargs = self.arguments(lr, params)
         return snippet(call(f"torch.optim.{self.cls.__name__}", Expr(parameters),
-                            **self.arguments(lr, params)), "import torch")
+                            lr=kwargs.pop("lr"), **changed(self.cls, kwargs)), "import torch")
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (

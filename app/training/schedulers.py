@@ -20,7 +20,7 @@ from torch import optim
 from torch.optim import lr_scheduler as sched
 
 from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, Param
-from app.core.pysource import Expr, Snippet, call, snippet
+from app.core.pysource import Expr, Snippet, call, changed, snippet
 from app.training.errors import ConfigError, checked_params, lookup
 
 EPOCH, BATCH = "epoch", "batch"
@@ -72,8 +72,9 @@ class SchedulerSpec:
              ) -> Snippet:
         """Source of `build` in a script whose expressions `total` and `optimizer` exist."""
         lr = Expr(f"{optimizer}.param_groups[0]['lr']")
+        kwargs = self.arguments(params, Expr(total), lr)
         return snippet(call(f"lr_scheduler.{self.name}", Expr(optimizer),
-                            **self.arguments(params, Expr(total), lr)),
+                            **changed(getattr(sched, self.name), kwargs)),
                        "from torch.optim import lr_scheduler")
 
 
