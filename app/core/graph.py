@@ -385,6 +385,21 @@ class NetworkDocument:
             return f"connecting {src} to {dst} would make a cycle ({dst} already feeds {src})"
         return None
 
+    def can_replace(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
+        """As can_connect, but a wire already on dst.dst_port would be replaced, not refuse.
+        (Removing a wire into dst cannot open or close a path from dst, so only the
+        taken-port rule is lifted.)"""
+        taken = self.incoming(dst).get(dst_port) if self.has_node(dst) else None
+        if taken is None:
+            return self.can_connect(src, src_port, dst, dst_port)
+        if (taken.src, taken.src_port) == (src, src_port):
+            return f"{src}.{src_port} already feeds {dst}.{dst_port}"
+        self.graph.remove_edge(taken.src, dst, key=dst_port)
+        try:
+            return self.can_connect(src, src_port, dst, dst_port)
+        finally:
+            self.graph.add_edge(taken.src, dst, key=dst_port, edge=taken)
+
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
         reason = self.can_connect(src, src_port, dst, dst_port)
         if reason:

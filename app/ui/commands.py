@@ -369,28 +369,82 @@ def _free_name(wanted: str, prefix: str, taken: set[str]) -> str:
     return f"{stem}{i}"
 
 
+def _ports(layer_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    spec = spec_for(layer_type)
+    params = spec.defaults()
+    return spec.input_ports(params), spec.output_ports(params)
+
+
+def _make_room(session: EditorSession, names: Iterable[str], rows: float = 1.0
+               ) -> MoveNodesCommand:
+    doc = session.doc
+    return MoveNodesCommand(session, {n: (doc.node(n).pos, (doc.node(n).pos[0],
+                                                            doc.node(n).pos[1] + ROW * rows))
+                                      for n in sorted(names)}, "Make room")
+
+
 def insert_layer_command(session: EditorSession, node: str, port: str, layer_type: str,
                          params: dict[str, Any], label: str | None = None) -> CompoundCommand:
     """Put a new layer in front of node.port, already wired, making room below it.
 
-    The compound is orange's InsertNodeCommand: move nodes down, add node, remove the
-    old wire, add two wires.
+    The compound is orange's InsertNodeCommand: add node, move nodes down, remove the
+    old wire, add two wires. Its first child is the AddNodeCommand.
     """
     doc = session.doc
+    ins, outs = _ports(layer_type)
+    if not ins or not outs:
+        raise DocumentError(f"{layer_type} has no input or no output to wire in")
     old = doc.incoming(node).get(port)
     target = doc.node(node)
     name = doc.unique_name(spec_for(layer_type).prefix)
     cmd = CompoundCommand(session, label or f"Insert {layer_type} before {node}")
     x = doc.node(old.src).pos[0] if old is not None else target.pos[0]
-    below = sorted(doc.downstream(node))
-    moves = {n: (doc.node(n).pos, (doc.node(n).pos[0], doc.node(n).pos[1] + ROW)) for n in below}
-    cmd.add(MoveNodesCommand(session, moves, "Make room"))
+    cmd.add(AddNodeCommand(session, layer_type, params, name, (x, target.pos[1])))
+    cmd.add(_make_room(session, doc.downstream(node)))
     if old is not None:
         cmd.add(DisconnectCommand(session, old))
-    cmd.add(AddNodeCommand(session, layer_type, params, name, (x, target.pos[1])))
+        cmd.add(ConnectCommand(session, old.src, old.src_port, name, ins[0]))
+    cmd.add(ConnectCommand(session, name, outs[0], node, port))
+    return cmd
+
+
+def insert_after_command(session: EditorSession, node: str, layer_type: str,
+                         params: dict[str, Any] | None = None) -> CompoundCommand:
+    """Put a new layer right below `node`, fed by its first output and feeding whatever that
+    output fed; everything downstream moves down a row. First child: the AddNodeCommand."""
+    doc = session.doc
+    ins, outs = _ports(layer_type)
+    if not ins:
+        raise DocumentError(f"{layer_type} takes no input, so it cannot follow {node}")
+    src_ports = doc.node(node).output_ports()
+    if not src_ports:
+        raise DocumentError(f"{node} has no output to follow")
+    src_port = src_ports[0]
+    wires = [e for e in doc.outgoing(node) if e.src_port == src_port] if outs else []
+    name = doc.unique_name(spec_for(layer_type).prefix)
+    x, y = doc.node(node).pos
+    cmd = CompoundCommand(session, f"Insert {layer_type} after {node}")
+    cmd.add(AddNodeCommand(session, layer_type, params or {}, name, (x, y + ROW)))
+    below = set().union(*(doc.downstream(n) for n in doc.graph.successors(node)))
+    if below:
+        cmd.add(_make_room(session, below))
+    for e in wires:
+        cmd.add(DisconnectCommand(session, e))
+    cmd.add(ConnectCommand(session, node, src_port, name, ins[0]))
+    for e in wires:
+        cmd.add(ConnectCommand(session, name, outs[0], e.dst, e.dst_port))
+    return cmd
+
+
+def replace_wire_command(session: EditorSession, src: str, src_port: str, dst: str,
+                         dst_port: str) -> CompoundCommand:
+    """Connect into an input, replacing the wire already there (one undo step)."""
+    old = session.doc.incoming(dst).get(dst_port)
+    cmd = CompoundCommand(session, f"Connect {src} → {dst}" if old is None
+                          else f"Replace {old.src} → {dst} by {src} → {dst}")
     if old is not None:
-        cmd.add(ConnectCommand(session, old.src, old.src_port, name, "in"))
-    cmd.add(ConnectCommand(session, name, "out", node, port))
+        cmd.add(DisconnectCommand(session, old))
+    cmd.add(ConnectCommand(session, src, src_port, dst, dst_port))
     return cmd
 
 
@@ -424,17 +478,18 @@ def move_input_command(session: EditorSession, node: str, port: str,
 
 def append_layer_command(session: EditorSession, layer_type: str, after: str | None,
                          pos: Pos) -> CompoundCommand:
-    """Add a layer and, when `after` has a free output, wire it in (palette double-click)."""
+    """Palette double-click / Enter: inserted after the selected layer (see
+    insert_after_command), or added at `pos` when none is selected or it cannot follow it.
+    The first child is the AddNodeCommand."""
     doc = session.doc
-    name = doc.unique_name(spec_for(layer_type).prefix)
+    if after is not None and doc.has_node(after):
+        try:
+            return insert_after_command(session, after, layer_type)
+        except DocumentError:
+            pass
     cmd = CompoundCommand(session, f"Add {layer_type}")
-    cmd.add(AddNodeCommand(session, layer_type, {}, name, pos))
-    spec = spec_for(layer_type)
-    if after is not None and doc.has_node(after) and spec.input_ports(spec.defaults()):
-        src = doc.node(after)
-        if "out" in src.output_ports() and not doc.outgoing(after):
-            cmd.add(ConnectCommand(session, after, "out", name, spec.input_ports(
-                spec.defaults())[0]))
+    cmd.add(AddNodeCommand(session, layer_type, {}, doc.unique_name(spec_for(layer_type).prefix),
+                           pos))
     return cmd
 
 

@@ -136,3 +136,38 @@ def test_group_and_ungroup_set_module_paths(qapp) -> None:
     assert [doc.node(n).path for n in ("conv1", "sigmoid1", "pool1")] == [None, None, None]
     session.stack.undo()
     assert doc.node("sigmoid1").path == "block1.block1.sigmoid1"
+
+
+def test_insert_after_rewires_and_makes_room(qapp) -> None:
+    from app.ui.commands import insert_after_command
+
+    session = EditorSession(build_template("lenet5"))
+    doc = session.doc
+    before = session.project.to_dict()
+    y_conv2 = doc.node("conv2").pos[1]
+    cmd = insert_after_command(session, "pool1", "BatchNorm2d")
+    assert session.push(cmd)
+    new = cmd.children[0].name
+    assert doc.incoming(new)["in"].src == "pool1"
+    assert doc.incoming("conv2")["in"].src == new
+    assert doc.node(new).pos[1] == doc.node("pool1").pos[1] + 110.0
+    assert doc.node("conv2").pos[1] == y_conv2 + 110.0
+    assert session.stack.count() == 1
+    session.stack.undo()
+    assert session.project.to_dict() == before
+
+
+def test_replace_wire_is_one_step(qapp) -> None:
+    from app.ui.commands import replace_wire_command
+
+    session = EditorSession(build_template("lenet5"))
+    doc = session.doc
+    assert doc.can_connect("pool1", "out", "fc1", "in") is not None  # taken
+    assert doc.can_replace("pool1", "out", "fc1", "in") is None
+    assert doc.can_replace("fc3", "out", "conv1", "in") is not None  # a cycle
+    assert doc.can_replace("flatten", "out", "fc1", "in") is not None  # the same wire
+    assert session.push(replace_wire_command(session, "pool1", "out", "fc1", "in"))
+    assert doc.incoming("fc1")["in"].src == "pool1"
+    assert session.stack.count() == 1
+    session.stack.undo()
+    assert doc.incoming("fc1")["in"].src == "flatten"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from app.core.catalogue import spec_for
-from app.core.graph import module_path
+from app.core.graph import DocumentError, module_path
 from app.core.params import INT
 from app.core.templates import get_template
 from app.ui.canvas.clipboard import selection_payload
@@ -28,8 +28,10 @@ from app.ui.commands import (
     SetParamsCommand,
     delete_command,
     group_command,
+    insert_after_command,
     insert_layer_command,
     paste_command,
+    replace_wire_command,
     ungroup_command,
 )
 from app.ui.session import EditorSession
@@ -118,6 +120,23 @@ class EditingMachine(RuleBasedStateMachine):
         if edges:
             e = data.draw(st.sampled_from(edges))
             self.session.push(insert_layer_command(self.session, e.dst, e.dst_port, layer, {}))
+
+    @rule(data=st.data(), layer=st.sampled_from(["ReLU", "Linear", "Output"]))
+    def insert_after(self, data: st.DataObject, layer: str) -> None:
+        try:
+            command = insert_after_command(self.session, self.pick_node(data), layer)
+        except DocumentError:
+            return
+        self.session.push(command)
+
+    @rule(data=st.data())
+    def replace_wire(self, data: st.DataObject) -> None:
+        src, dst = self.pick_node(data), self.pick_node(data)
+        outs, ins = self.doc.node(src).output_ports(), self.doc.node(dst).input_ports()
+        if outs and ins:
+            ends = (src, data.draw(st.sampled_from(outs)), dst, data.draw(st.sampled_from(ins)))
+            if self.doc.can_replace(*ends) is None:
+                self.session.push(replace_wire_command(self.session, *ends))
 
     @rule(data=st.data())
     def group(self, data: st.DataObject) -> None:

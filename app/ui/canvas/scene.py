@@ -116,9 +116,13 @@ class CanvasScene(QGraphicsScene):
             return
         for name in (e.src, e.dst):
             self._edges_of.get(name, set()).discard(item)
-        item.src.set_connected(False)
-        item.dst.set_connected(False)
         self.removeItem(item)
+        self._refresh_port(item.src)
+        item.dst.set_connected(False)
+
+    def _refresh_port(self, port: PortItem) -> None:
+        """An output may feed several wires: it is drawn connected while any remains."""
+        port.set_connected(any(e.src is port for e in self._edges_of.get(port.node_name, ())))
 
     def _on_reset(self, change: Change) -> None:
         self.rebuild()
