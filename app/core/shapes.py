@@ -513,6 +513,9 @@ class Problem:
     message: str
     node: str | None = None
     severity: str = "error"  # "error" stops compilation; "warning" does not
+    # Remedies that belong to this problem rather than to its node's shape result
+    # (e.g. "Set Input to 1×28×28 from the dataset").
+    fixes: tuple[Fix, ...] = ()
 
 
 def network_problems(doc: NetworkDocument, results: dict[str, NodeResult]) -> list[Problem]:
