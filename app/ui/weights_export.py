@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.fileio import stream_atomic, write_atomic
+from app.core.fileio import write_atomic
 from app.core.graph import NetworkDocument
+from app.training.checkpoints import first_line, save_checkpoint
 
 WEIGHTS_FILTER = "PyTorch weights (*.pt *.pth);;All files (*)"
 
@@ -39,8 +40,8 @@ class WeightsError(ValueError):
 
 
 def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return stream_atomic(path, lambda fh: torch.save(state, fh))
+    return save_checkpoint({k: v.detach().cpu().clone()
+                            for k, v in model.state_dict().items()}, path)
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -50,7 +51,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     except FileNotFoundError:
         raise WeightsError(f"{path}: no such file") from None
     except Exception as exc:  # noqa: BLE001 -- unpickling errors vary: refused globals, truncation
-        raise WeightsError(f"{path}: not a weights file ({str(exc).splitlines()[0]})") from None
+        raise WeightsError(f"{path}: not a weights file ({first_line(exc)})") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)

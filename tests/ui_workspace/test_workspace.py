@@ -44,6 +44,15 @@ def run_to_end(qtbot, window):
     return ended.args[0]
 
 
+def start_long_run(qtbot, window):
+    """A run that lasts until stopped, already reporting batches."""
+    load_moons(window, {"epochs": 500, "batch_size": 16})
+    docks = window.training_docks
+    assert window.train()
+    qtbot.waitUntil(lambda: docks.run.last_batch is not None, timeout=60_000)
+    return docks
+
+
 # -- point 1: plots get the room; every mode fits a laptop screen -------------------------
 def test_train_mode_gives_the_curves_the_window(qtbot, make_window) -> None:
     window = make_window((1366, 768))
@@ -111,10 +120,7 @@ def test_f5_before_the_training_tools_load_is_queued(qtbot, make_window) -> None
 
 def test_run_controls_are_in_the_toolbar_in_every_mode(qtbot, make_window) -> None:
     window = make_window()
-    load_moons(window, {"epochs": 300, "batch_size": 16})
-    docks = window.training_docks
-    assert window.train()
-    qtbot.waitUntil(lambda: docks.run.last_batch is not None, timeout=60_000)
+    docks = start_long_run(qtbot, window)
     for mode in MODES:
         window.set_mode(mode)
         QCoreApplication.processEvents()
@@ -201,10 +207,7 @@ def test_export_without_training_offers_the_script_but_no_weights(make_window, t
 # -- point 8: runs and edits ------------------------------------------------------------
 def test_opening_another_network_during_a_run_asks(qtbot, make_window) -> None:
     window = make_window()
-    load_moons(window, {"epochs": 500, "batch_size": 16})
-    docks = window.training_docks
-    assert window.train()
-    qtbot.waitUntil(lambda: docks.run.last_batch is not None, timeout=60_000)
+    docks = start_long_run(qtbot, window)
     asked = []
     window.ask_stop_run = lambda: asked.append(1) or False
     window.new_blank()
@@ -217,12 +220,9 @@ def test_opening_another_network_during_a_run_asks(qtbot, make_window) -> None:
 
 def test_editing_during_a_run_is_refused_with_a_message(qtbot, make_window) -> None:
     window = make_window()
-    load_moons(window, {"epochs": 500, "batch_size": 16})
-    docks = window.training_docks
     errors = []
     window.session.errorReported.connect(errors.append)
-    assert window.train()
-    qtbot.waitUntil(lambda: docks.run.last_batch is not None, timeout=60_000)
+    docks = start_long_run(qtbot, window)
     window.act_pause.trigger()
     before = window.session.doc.to_dict()
     assert not window.session.push(AddNodeCommand(window.session, "ReLU", pos=(300.0, 0.0)))
@@ -348,3 +348,43 @@ def test_getting_started_opens_a_template_and_about_names_versions(qtbot, make_w
         window.session.doc.has_node("conv1")
     text = about_text()
     assert qVersion() in text and sys.version.split()[0] in text
+
+
+# -- data and training edits are undoable (session.set_section) ---------------------------
+def test_data_and_training_edits_undo(qtbot, make_window) -> None:
+    window = make_window()
+    docks = window.training_docks
+    load_moons(window, {"epochs": 3, "batch_size": 32})
+    qtbot.waitUntil(lambda: docks.data_panel.bundle is not None, timeout=60_000)
+    QCoreApplication.processEvents()
+    assert window.session.stack.isClean()
+    docks.training_panel.epochs.setValue(7)
+    assert window.project.training["epochs"] == 7 and window.isWindowModified()
+    window.session.stack.undo()
+    assert window.project.training["epochs"] == 3
+    assert docks.training_panel.epochs.value() == 3 and window.session.stack.isClean()
+    docks.data_panel.val_fraction.setValue(0.4)
+    assert window.project.data["split"]["val_fraction"] == 0.4
+    window.act_undo.trigger()
+    assert window.project.data["split"]["val_fraction"] == 0.25
+    assert abs(docks.data_panel.val_fraction.value() - 0.25) < 1e-9
+    window.act_redo.trigger()
+    assert docks.data_panel.val_fraction.value() == pytest.approx(0.4)
+
+
+# -- python -m app gui --screenshot PNG --size WxH --mode M ---------------------------------
+def test_screenshot_of_a_mode_at_a_size(qtbot, tmp_path) -> None:
+    import argparse
+
+    from PySide6.QtGui import QImage
+
+    from app.ui.launch import launch, parse_size
+
+    out = tmp_path / "train.png"
+    args = argparse.Namespace(file=None, template="mlp", screenshot=str(out),
+                              size=parse_size("1366x768"), mode="train", theme=None)
+    assert launch(args) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1366, 768)
+    with pytest.raises(argparse.ArgumentTypeError, match="WIDTHxHEIGHT"):
+        parse_size("big")

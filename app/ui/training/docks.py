@@ -142,9 +142,10 @@ class TrainingDocks(QObject):
             self.finish_run()
         self._retire_model("")
         self.data_panel.load_section(project.data)
-        # A section without a source shows the first one: store it, so what the panel
-        # shows is what trains (not an edit: the title's "*" stays off).
-        project.data = copy.deepcopy(self.data_panel.section)
+        if not project.data:
+            # A blank network's empty section shows the first source: store it, so what
+            # the panel shows is what trains (not an edit: the title's "*" stays off).
+            project.data = copy.deepcopy(self.data_panel.section)
         self.training_panel.load_config(project.training)
         self.data_panel.set_loader(self.training_panel.batch.value())
         self.store.open(getattr(self.window, "path", None))
