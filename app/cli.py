@@ -270,6 +270,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
 Command = Callable[[argparse.Namespace], int]
 
 
+def _size(text: str) -> tuple[int, int]:
+    from app.ui.launch import parse_size
+
+    return parse_size(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="TorchCanvas: build, "
                                      "train and export PyTorch networks visually.")
@@ -279,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="project file to open")
     p.add_argument("--template", help="start from a built-in template")
     p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
+    p.add_argument("--size", metavar="WxH", type=_size,
+                   help="window size, e.g. 1366x768")
+    p.add_argument("--mode", choices=("design", "data", "train", "evaluate"),
+                   help="the mode to open in (design, data, train, evaluate)")
+    p.add_argument("--theme", choices=("light", "dark"), help="colour theme")
+    p.add_argument("--train", action="store_true",
+                   help="start training at once (as F5; it waits for the training tools)")
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser("templates", help="list built-in templates")

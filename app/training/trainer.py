@@ -258,8 +258,9 @@ class Trainer:
             if self.probes.due(batch):
                 self._emit(self.probes.capture(epoch, p.step))
             if self._stop.is_set() or not self._running.is_set():
+                paused_at = time.perf_counter()
                 self._running.wait()
-                tick = time.perf_counter()  # paused time is not throughput
+                tick += time.perf_counter() - paused_at  # paused time is not throughput
                 if self._stop.is_set():
                     if window:
                         self._flush(window, epoch, batch, window_samples, tick)

@@ -22,6 +22,7 @@ burst of changes.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -53,6 +54,8 @@ class EditorSession(QObject):
         self.problems: list[Problem] = []
         self._inference: ShapeInference | None = None
         self._refused = False
+        # guard(command) -> why the edit is refused now ("" allows it); the window sets it
+        self.guard: Callable[[QUndoCommand], str] | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -111,6 +114,10 @@ class EditorSession(QObject):
     # -- edits -------------------------------------------------------------------------------
     def push(self, command: QUndoCommand) -> bool:
         """Run and record an edit; a refused edit is reported and leaves no history entry."""
+        reason = self.guard(command) if self.guard is not None else ""
+        if reason:
+            self.report(reason)
+            return False
         self._refused = False
         self.stack.push(command)
         return not self._refused

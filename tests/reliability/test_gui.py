@@ -130,8 +130,9 @@ def test_g4_launch_offers_recovery_with_and_without_a_file(monkeypatch) -> None:
 
     class FakeWindow:
         path = "/projects/p.torchcanvas"
+        settings = types.SimpleNamespace(value=lambda *a, **k: True)  # not a first run
 
-        def __init__(self, training: bool) -> None:
+        def __init__(self, **kwargs: object) -> None:
             pass
 
         def show(self) -> None:

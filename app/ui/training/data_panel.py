@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QSpinBox,
+    QSplitter,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -36,6 +37,7 @@ from app.data.sources import SOURCES
 from app.training.errors import ConfigError
 from app.training.sections import check_data_section
 from app.ui.background import run_in_background
+from app.ui.modes import keep_form_whole
 from app.ui.param_form import ParamForm, vertical_scroll
 from app.ui.training.augment_editor import AugmentEditor
 from app.ui.training.images import fill_grid, thumbnail
@@ -69,21 +71,34 @@ class DataPanel(QWidget):
 
     # -- construction ---------------------------------------------------------------------
     def _build(self) -> None:
-        content = QWidget()
-        lay = QVBoxLayout(content)
+        """Two columns, each scrolling on its own: what the data is (source, split,
+        samples) on the left, what training does to it (augmentation, preview) on the
+        right; on a narrow window the splitter stacks nothing, it just scrolls."""
+        left = QWidget()
+        lay = QVBoxLayout(left)
         lay.addWidget(self._source_group())
         lay.addWidget(self._split_group())
         lay.addWidget(self._samples_group())
+        lay.addStretch(1)
+        right = QWidget()
+        rlay = QVBoxLayout(right)
         self.augment_group = QGroupBox("Augmentation and normalisation (image data)")
         box = QVBoxLayout(self.augment_group)
         self.augment = AugmentEditor()
         self.augment.changed.connect(self._augment_changed)
         box.addWidget(self.augment)
-        lay.addWidget(self.augment_group)
-        lay.addStretch(1)
+        rlay.addWidget(self.augment_group)
+        rlay.addStretch(1)
+        self.columns = QSplitter(Qt.Orientation.Horizontal)
+        self.columns.setObjectName("data_columns")  # its sizes are saved with the mode
+        self.columns.setChildrenCollapsible(False)
+        self.columns.addWidget(keep_form_whole(vertical_scroll(left)))
+        self.columns.addWidget(keep_form_whole(vertical_scroll(right)))
+        self.columns.setStretchFactor(0, 1)
+        self.columns.setStretchFactor(1, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(vertical_scroll(content))
+        outer.addWidget(self.columns)
 
     def _source_group(self) -> QGroupBox:
         box = QGroupBox("Source")
@@ -170,6 +185,8 @@ class DataPanel(QWidget):
             self.split_seed.setValue(int(split.get("seed", 0)))
             self.augment.set_pipelines(self.section.get("train_transforms"),
                                        self.section.get("eval_transforms"))
+            if not source:
+                self._store()  # what the panel shows is what will train
         finally:
             self._loading_ui = False
         if problem:
