@@ -14,15 +14,21 @@ import time
 ORGANISATION = "TorchCanvas"
 APPLICATION = "TorchCanvas"
 SCREENSHOT_WAIT_MS = 120_000
+DESKTOP_ID = "torchcanvas"  # resources/torchcanvas.desktop
 
 
 def make_app() -> object:
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from app.resources import app_icon_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    app.setDesktopFileName(DESKTOP_ID)  # the window manager matches it to the menu entry
+    app.setWindowIcon(QIcon(str(app_icon_path())))
     return app
 
 
