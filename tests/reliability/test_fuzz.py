@@ -25,6 +25,7 @@ from app.training.checkpoints import load_checkpoint, save_checkpoint
 from app.training.errors import ConfigError, TrainingError
 from app.training.script import ScriptError, generate_train_script
 from app.training.sections import check_data_section, check_training_section
+from tests.core.test_project_fuzz import _set
 from tests.reliability.hostile import BASE, cli
 
 FORCED = int(os.environ.get("TC_FUZZ_EXAMPLES", "0"))
@@ -237,19 +238,6 @@ def test_checkpoint_contents_resume_or_give_one_line(edits: list, drop: list,
 PROJECT_PATHS = [("data",), ("training",), ("canvas",), ("data", "split"),
                  ("training", "optimizer"), ("network", "nodes", 0, "pos"),
                  ("network", "nodes", 1, "params"), ("name",), ("version",)]
-
-
-def _set(data: dict, path: tuple, value: Any) -> dict:
-    """A copy with `value` at `path`; unchanged when an earlier edit removed the path."""
-    data = copy.deepcopy(data)
-    target: Any = data
-    try:
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-    except (KeyError, IndexError, TypeError):
-        pass
-    return data
 
 
 @fuzz(300)
