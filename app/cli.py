@@ -84,9 +84,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def network_report(doc: NetworkDocument) -> dict[str, Any]:
     """The facts `info` prints: parameter counts, shapes, node count, errors."""
-    import torch
 
-    from app.core.compiler import CompileError, compile_document
+    from app.core.compiler import CompileError, network_parameters
     from app.core.shapes import errors, infer_shapes, network_problems
 
     results = infer_shapes(doc)
@@ -102,14 +101,9 @@ def network_report(doc: NetworkDocument) -> dict[str, Any]:
     }
     if not problems:
         try:
-            with torch.device("meta"):  # counts need no real weights
-                model = compile_document(doc)
+            report["params"], report["trainable_params"] = network_parameters(doc)
         except CompileError as exc:
             report["errors"] = [p.message for p in exc.problems]
-            return report
-        report["params"] = sum(p.numel() for p in model.parameters())
-        report["trainable_params"] = sum(p.numel() for p in model.parameters()
-                                         if p.requires_grad)
     return report
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.analysis.run_history import RunHistory
-from app.training.events import Snapshot
+from app.training.events import Snapshot, layer_of
 
 EXPLODING = 1e3  # gradient norm of one layer
 VANISHING_ABS = 1e-7
@@ -33,11 +33,6 @@ class HealthFlag:
 
     def text(self) -> str:
         return f"{self.message}. Try: {self.remedy}."
-
-
-def layer_of(param_name: str) -> str:
-    """'conv1.weight' -> 'conv1': compiled modules are registered under node names."""
-    return param_name.split(".", 1)[0]
 
 
 def check_health(run: RunHistory, node_types: dict[str, str],

@@ -19,11 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from torch import nn
 
 from app.core.catalogue import LayerSpec, Role
-from app.core.compiler import check_compilable, compile_document, input_specs, network_outputs
+from app.core.compiler import (
+    check_compilable,
+    input_specs,
+    network_outputs,
+    network_parameters,
+)
 from app.core.graph import (
     DocumentError,
     NetworkDocument,
@@ -536,12 +540,6 @@ def _forward_lines(scope: Scope, refs: dict[str, str]) -> list[str]:
     return lines
 
 
-def _count_parameters(doc: NetworkDocument) -> int:
-    with torch.device("meta"):  # shapes only: no memory, no initialisation cost
-        model = compile_document(doc)
-    return sum(p.numel() for p in model.parameters())
-
-
 def _example_input(shape: tuple[int, ...], dtype: str, doc: NetworkDocument, var: str) -> str:
     if dtype == "int64":
         vocab = min((n.params["num_embeddings"] for n in doc.nodes if n.type == "Embedding"),
@@ -586,7 +584,7 @@ def _class_docstring(doc: NetworkDocument, flow: Flow, results: dict[str, NodeRe
     return ['"""' + title, "",
             f"Input: {'; '.join(inputs)}",
             f"Output: {'; '.join(outputs)}",
-            f"Parameters: {_count_parameters(doc):,}",
+            f"Parameters: {network_parameters(doc)[0]:,}",
             '"""']
 
 

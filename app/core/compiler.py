@@ -185,6 +185,20 @@ def network_outputs(doc: NetworkDocument) -> list[tuple[str, str]]:
             for n in doc.ends(Role.OUTPUT)]
 
 
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """(all, trainable) parameter counts: the one count of the summary, `info`, the
+    exported docstring and the trainer's RunStarted."""
+    params = list(module.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+def network_parameters(doc: NetworkDocument) -> tuple[int, int]:
+    """count_parameters of the compiled document, built on meta tensors (no weights made);
+    raises CompileError when the network has errors."""
+    with torch.device("meta"):
+        return count_parameters(compile_document(doc))
+
+
 def input_specs(doc: NetworkDocument) -> list[tuple[tuple[int, ...], str]]:
     """(shape, dtype) of each Input node, in the order the compiled module takes them."""
     return [(tuple(doc.node(n).params["shape"]), doc.node(n).params["dtype"])

@@ -47,7 +47,7 @@ class ProbeConfig:
     bins: int = 30
     histograms: bool = True
     grad_norms: bool = True
-    activation_layers: list[str] | None = None  # None: the conv/pool layers, at most 6
+    activation_layers: list[str] | None = None  # None: probes.auto_layers picks them
 
 
 @dataclass

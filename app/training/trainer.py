@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from app.core.catalogue import Role
+from app.core.compiler import count_parameters
 from app.training import checkpoints as ckpt
 from app.training.config import TrainConfig
 from app.training.devices import resolve_device
@@ -190,8 +191,7 @@ class Trainer:
 
     def _train(self) -> RunFinished:
         cfg = self.config
-        params = sum(p.numel() for p in self.model.parameters())
-        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        params, trainable = count_parameters(self.model)
         self._emit(RunStarted(cfg.epochs, self.steps_per_epoch, str(self.device),
                               self.progress.epoch, params, trainable,
                               getattr(self.data, "task", self.kind.name), list(self.notes)))

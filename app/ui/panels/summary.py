@@ -43,12 +43,10 @@ class ParamCounter:
             return 0, 0
         key = json.dumps([spec.type, resolved], sort_keys=True, default=str)
         if key not in self._cache:
+            from app.core.compiler import count_parameters
             from app.core.execution import build_meta
 
-            module = build_meta(spec, resolved)
-            params = list(module.parameters())
-            self._cache[key] = (sum(p.numel() for p in params),
-                                sum(p.numel() for p in params if p.requires_grad))
+            self._cache[key] = count_parameters(build_meta(spec, resolved))
         return self._cache[key]
 
 

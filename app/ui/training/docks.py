@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget
 
-from app.analysis.evaluation import probe_layers
 from app.analysis.health import flags_by_node
 from app.analysis.run_history import RunHistory
 from app.analysis.run_store import RunStore
@@ -223,8 +222,6 @@ class TrainingDocks(QObject):
             return False
         run_config = copy.deepcopy(config)
         doc = self.window.session.doc
-        if run_config.probes.activation_layers is None:
-            run_config.probes.activation_layers = probe_layers(doc)
         data = copy.deepcopy(self.window.project.data)
         self.run = RunHistory(self.store.next_name(), config.to_dict(), data, doc.to_dict())
         self.store.add(self.run)
