@@ -75,6 +75,9 @@ def generate_train_script(project: Any, model_module: str) -> str:
         return _render(_parts(project), model_module, str(getattr(project, "name", "") or ""))
     except LiteralError as exc:
         raise ScriptError(f"train scripts cannot write a value: {exc}") from None
+    except OSError as exc:  # inspect.getsource: an installation without .py files
+        raise ScriptError(f"train scripts copy helpers from the app's source files, which "
+                          f"this installation lacks ({exc})") from None
 
 
 def _parts(project: Any) -> Parts:
