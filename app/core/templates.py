@@ -610,6 +610,7 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "One Linear layer fitting y = Xw + b on two features.",
              "Linear models, MSE loss and gradient descent.", linear_regression,
              dataset="linear", task="regression", year=1805,
+             training={"loss": {"name": "MSE"}, "optimizer": {"name": "SGD", "lr": 0.1}},
              paper="Legendre, least squares (1805)"),
     Template("logistic_regression", "Logistic regression",
              "One Linear unit and a sigmoid giving the probability of a malignant tumour "
@@ -628,7 +629,8 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "Two hidden ReLU layers with a little dropout predicting one price from "
              "standardised table columns (8 by default, as in California housing).",
              "Regression on tabular data: feature scaling, MSE loss, overfitting.",
-             house_price_mlp, dataset="csv", task="regression"),
+             house_price_mlp, dataset="csv", task="regression",
+             training={"loss": {"name": "MSE"}}),
     Template("mlp", "MNIST MLP 784-512-256-128-64-10",
              "A fully connected network on flattened 28×28 digits.",
              "Flatten, Linear layers, ReLU and cross-entropy.", mlp, dataset="digits",

@@ -48,6 +48,14 @@ def test_imagenet_classics_train_offline_on_their_generated_data(template_id: st
     assert result.metrics["val_accuracy"] is not None
 
 
+def test_linear_regression_template_fits_the_true_weights() -> None:
+    project = TEMPLATES["linear_regression"].project()
+    config = TrainConfig.from_dict(project.training | {"probes": {"enabled": False}})
+    result = Trainer(project.network, load_data(project.data), config).run()
+    assert isinstance(result, RunFinished), result
+    assert result.metrics["val_loss"] < 0.01  # the noise is 0.01: y is recovered
+
+
 def test_binary_outputs_are_scored_by_threshold() -> None:
     probabilities = torch.tensor([[0.9], [0.2], [0.6], [0.4]])
     labels = torch.tensor([1, 0, 0, 1])
