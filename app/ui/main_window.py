@@ -40,7 +40,7 @@ from app.core.templates import get_template
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries
 from app.ui.background import run_in_background
-from app.ui.canvas import clipboard
+from app.ui.canvas import clipboard, context_menus
 from app.ui.canvas.layout import layered_layout
 from app.ui.canvas.scene import CanvasScene
 from app.ui.canvas.view import CanvasView
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self.context_menus = context_menus.install(self)
         self.autosaver = Autosaver(autosave_dir or default_dir(), self._snapshot,
                                    lambda: not self.session.stack.isClean(), self)
         self._restore_settings()
@@ -305,6 +306,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.errorReported.connect(self.show_error)
+        s.messageReported.connect(self.show_error)
         s.stack.cleanChanged.connect(lambda _clean: self._update_title())
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.nodeActivated.connect(self._node_activated)
