@@ -10,8 +10,8 @@ that already ran, so the document is never left half-edited.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, is_dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand

@@ -47,7 +47,7 @@ from app.core.templates import get_template
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries, recovery_for
 from app.ui.background import run_in_background
-from app.ui.canvas import clipboard
+from app.ui.canvas import clipboard, context_menus
 from app.ui.canvas.scene import CanvasScene
 from app.ui.canvas.view import CanvasView
 from app.ui.commands import (
@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self.context_menus = context_menus.install(self)
         self.autosaver = Autosaver(autosave_dir or default_dir(), self._snapshot,
                                    lambda: not self.session.stack.isClean(), self)
         self._restore_settings()
@@ -450,6 +451,7 @@ class MainWindow(QMainWindow):
         s = self.session
         s.errorReported.connect(self.show_error)
         s.guard = self._edit_guard
+        s.messageReported.connect(self.show_error)
         self.code_view.exportRequested.connect(self.export_dialog)
         s.stack.cleanChanged.connect(self._clean_changed)
         self.workspace.modeChanged.connect(self._mode_changed)

@@ -40,6 +40,7 @@ class EditorSession(QObject):
     documentReplaced = Signal()  # a new document was loaded; views rebuild
     resultsChanged = Signal(list)  # names whose NodeResult was recomputed
     errorReported = Signal(str)  # a refused edit, in the words of the model
+    messageReported = Signal(str)  # what an edit did, for the status bar
     sectionChanged = Signal(str)  # "data", "training" or "canvas": re-read that section
 
     SECTIONS = ("data", "training", "canvas")
@@ -126,6 +127,10 @@ class EditorSession(QObject):
         """Called by a command whose edit the document refused."""
         self._refused = True
         self.errorReported.emit(message)
+
+    def inform(self, message: str) -> None:
+        """Say what an edit did beyond the obvious (a wire was replaced)."""
+        self.messageReported.emit(message)
 
     def node_params(self, name: str) -> dict[str, Any]:
         return dict(self.doc.node(name).params)

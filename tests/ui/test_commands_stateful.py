@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from app.core.catalogue import spec_for
 from app.core.graph import DocumentError, module_path
 from app.core.params import INT
 from app.core.templates import get_template
