@@ -610,7 +610,8 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "One Linear layer fitting y = Xw + b on two features.",
              "Linear models, MSE loss and gradient descent.", linear_regression,
              dataset="linear", task="regression", year=1805,
-             training={"loss": {"name": "MSE"}, "optimizer": {"name": "SGD", "lr": 0.1}},
+             training={"batch_size": 10, "loss": {"name": "MSE"},
+                       "optimizer": {"name": "SGD", "lr": 0.03}},
              paper="Legendre, least squares (1805)"),
     Template("logistic_regression", "Logistic regression",
              "One Linear unit and a sigmoid giving the probability of a malignant tumour "
