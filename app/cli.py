@@ -85,7 +85,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def network_report(doc: NetworkDocument) -> dict[str, Any]:
     """The facts `info` prints: parameter counts, shapes, node count, errors. Counts come
     from formulas (app.core.param_count), so `info` never imports torch."""
-    from app.core.param_count import count_parameters
+    from app.core.param_count import formula_parameters
     from app.core.shapes import errors, infer_shapes, network_problems
 
     results = infer_shapes(doc)
@@ -93,7 +93,7 @@ def network_report(doc: NetworkDocument) -> dict[str, Any]:
     inputs = [list(doc.node(n).params["shape"]) for n in doc.ends(Role.INPUT)]
     outputs = [list(results[n].shape) for n in doc.ends(Role.OUTPUT)
                if results[n].shape is not None]
-    count = None if problems else count_parameters(doc, results)
+    count = None if problems else formula_parameters(doc, results)
     return {
         "params": count, "trainable_params": count,
         "input_shape": inputs[0] if len(inputs) == 1 else inputs,

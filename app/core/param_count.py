@@ -84,7 +84,7 @@ COUNTERS: dict[str, Counter] = {
 }
 
 
-def count_parameters(doc: NetworkDocument, results: dict[str, NodeResult]) -> int:
+def formula_parameters(doc: NetworkDocument, results: dict[str, NodeResult]) -> int:
     """Learnable parameters of the network (all trainable: no layer freezes its weights).
 
     `results` are infer_shapes(doc)'s, free of errors, so automatic sizes are resolved."""

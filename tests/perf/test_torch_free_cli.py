@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.core.compiler import compile_document
-from app.core.param_count import count_parameters
+from app.core.param_count import formula_parameters
 from app.core.shapes import infer_shapes
 from app.core.templates import TEMPLATES, build_template
 
@@ -48,7 +48,7 @@ def test_formula_count_equals_torch_count(template_id: str) -> None:
     doc = build_template(template_id)
     with torch.device("meta"):
         model = compile_document(doc)
-    assert count_parameters(doc, infer_shapes(doc)) == sum(p.numel() for p in model.parameters())
+    assert formula_parameters(doc, infer_shapes(doc)) == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize("layer", [
