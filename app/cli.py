@@ -83,9 +83,9 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def network_report(doc: NetworkDocument) -> dict[str, Any]:
-    """The facts `info` prints: parameter counts, shapes, node count, errors."""
-
-    from app.core.compiler import CompileError, network_parameters
+    """The facts `info` prints: parameter counts, shapes, node count, errors. Counts come
+    from formulas (app.core.param_count), so `info` never imports torch."""
+    from app.core.param_count import formula_parameters
     from app.core.shapes import errors, infer_shapes, network_problems
 
     results = infer_shapes(doc)
@@ -93,18 +93,13 @@ def network_report(doc: NetworkDocument) -> dict[str, Any]:
     inputs = [list(doc.node(n).params["shape"]) for n in doc.ends(Role.INPUT)]
     outputs = [list(results[n].shape) for n in doc.ends(Role.OUTPUT)
                if results[n].shape is not None]
-    report: dict[str, Any] = {
-        "params": None, "trainable_params": None,
+    count = None if problems else formula_parameters(doc, results)
+    return {
+        "params": count, "trainable_params": count,
         "input_shape": inputs[0] if len(inputs) == 1 else inputs,
         "output_shape": outputs[0] if len(outputs) == 1 else outputs,
         "nodes": len(doc.nodes), "errors": [p.message for p in problems],
     }
-    if not problems:
-        try:
-            report["params"], report["trainable_params"] = network_parameters(doc)
-        except CompileError as exc:
-            report["errors"] = [p.message for p in exc.problems]
-    return report
 
 
 def cmd_info(args: argparse.Namespace) -> int:
