@@ -43,7 +43,7 @@ from app.core.catalogue import CATALOGUE
 from app.core.graph import NetworkDocument
 from app.core.layout import layered_layout
 from app.core.project import Project, ProjectError, load_project, save_project
-from app.core.templates import get_template
+from app.core.templates import blank_project, get_template
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries, recovery_for
 from app.ui.background import run_in_background
@@ -734,10 +734,8 @@ class MainWindow(QMainWindow):
     def new_blank(self) -> None:
         if not self.may_replace_network():
             return
-        doc = NetworkDocument()
-        doc.add_node("Input", {"shape": [1, 28, 28]}, "image", (0.0, 0.0))
-        doc.add_node("Output", {}, "output", (0.0, 330.0))
-        self.load(doc, Project(doc, name="Untitled"), None)
+        project = blank_project()
+        self.load(project.network, project, None)
 
     def open_dialog(self) -> None:
         if not self.may_replace_network():

@@ -54,6 +54,9 @@ class EditorSession(QObject):
         self.results: dict[str, NodeResult] = {}
         self.problems: list[Problem] = []
         self._inference: ShapeInference | None = None
+        # (shape, dtype, name) of one sample of the project's data, once it has loaded;
+        # the Input is checked against it so a mismatch shows in Problems with a fix.
+        self.data_sample: tuple[tuple[int, ...], str, str] | None = None
         self._refused = False
         # guard(command) -> why the edit is refused now ("" allows it); the window sets it
         self.guard: Callable[[QUndoCommand], str] | None = None
@@ -77,6 +80,7 @@ class EditorSession(QObject):
         self.stack.clear()
         self.project = project
         self.doc.subscribe(self._on_change)
+        self.data_sample = None
         self.results = {}
         self.problems = []
         self.documentReplaced.emit()
@@ -106,8 +110,17 @@ class EditorSession(QObject):
         self.results = self._inference.infer()
         changed = list(self._inference.recomputed)
         self.problems = network_problems(self.doc, self.results)
+        if self.data_sample is not None:
+            from app.core.data_fit import input_problems
+
+            self.problems = input_problems(self.doc, *self.data_sample) + self.problems
         self.resultsChanged.emit(changed)
         return changed
+
+    def set_data_sample(self, shape: tuple[int, ...], dtype: str, name: str) -> None:
+        """The data source loaded: re-check the Input against one of its samples."""
+        self.data_sample = (tuple(shape), dtype, name)
+        self._timer.start()
 
     def result(self, name: str) -> NodeResult | None:
         return self.results.get(name)

@@ -92,6 +92,7 @@ class TrainingDocks(QObject):
         self.eval_tabs = self._tab_widget([self.confusion, self.try_model, self.boundary,
                                            self.compare])
         self.data_panel.changed.connect(self._data_changed)
+        self.data_panel.bundleLoaded.connect(self._data_loaded)
         self.training_panel.changed.connect(self._training_changed)
         self.training_panel.startRequested.connect(self.start)
         self.training_panel.pauseRequested.connect(self.pause)
@@ -163,6 +164,11 @@ class TrainingDocks(QObject):
             self.data_panel.set_loader(cfg.batch_size, cfg.drop_last)
             if cfg.to_dict() != _normalised(self.window.project.training):
                 self.window.session.set_section("training", cfg.to_dict())
+
+    def _data_loaded(self, bundle: Any) -> None:
+        source = self.window.project.data.get("source", "the")
+        self.window.session.set_data_sample(bundle.input_shape, bundle.input_dtype,
+                                            f"the {source} data")
 
     def _section_changed(self, name: str) -> None:
         """Undo / redo of a section: the panel shows the stored value again."""
