@@ -21,6 +21,9 @@ def make_app() -> object:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    from app.ui.theme import install_style
+
+    install_style(app)  # before any window takes its standard icons from the style
     return app
 
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.data.loading import LoaderConfig, describe_iterations
 from app.data.preview import preview
 from app.data.sources import SOURCES
+from app.ui import theme
 from app.ui.background import run_in_background
 from app.ui.param_form import ParamForm, vertical_scroll
 from app.ui.training.augment_editor import AugmentEditor
@@ -91,7 +92,7 @@ class DataPanel(QWidget):
         self.source.currentIndexChanged.connect(self._source_chosen)
         self.help = QLabel()
         self.help.setWordWrap(True)
-        self.help.setStyleSheet("color: #555;")
+        theme.mute(self.help)
         self.params = ParamForm()
         self.params.changed.connect(self._params_changed)
         self.status = QLabel()
@@ -164,7 +165,7 @@ class DataPanel(QWidget):
         finally:
             self._loading_ui = False
         if source and index < 0:
-            self.status.setText(f"<span style='color:#c62828'>The project names the data "
+            self.status.setText(f"<span style='color:{theme.current().error}'>The project names the data "
                                 f"source '{source}', which is not available; choose one "
                                 f"above.</span>")
             return
@@ -233,7 +234,7 @@ class DataPanel(QWidget):
     def _failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.bundle = None
-            self.status.setText(f"<span style='color:#c62828'>{message}</span>")
+            self.status.setText(f"<span style='color:{theme.current().error}'>{message}</span>")
 
     def _loaded(self, generation: int, bundle: Any) -> None:
         if generation != self._generation:

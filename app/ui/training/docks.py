@@ -92,7 +92,6 @@ class TrainingDocks(QObject):
         self.training_panel.pauseRequested.connect(self.pause)
         self.training_panel.resumeRequested.connect(self.resume)
         self.training_panel.stopRequested.connect(self.stop)
-        self.compare.overlaysChanged.connect(self._overlays_changed)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self.window)
@@ -315,10 +314,6 @@ class TrainingDocks(QObject):
         eta = remaining * elapsed / done if done > 0 else float("nan")
         self.training_panel.show_progress(b.epoch, s.epochs, b.batch, per, b.samples_per_s,
                                           eta)
-
-    def _overlays_changed(self, runs: list[RunHistory]) -> None:
-        self.curves.others = [r for r in runs if r is not self.run]
-        self.curves.refresh(self.run or (runs[0] if runs else None), force=True)
 
 
 def _finished_line(result: RunFinished) -> str:
