@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
@@ -73,6 +73,13 @@ DARK = Theme("dark", window="#1f2329", base="#16191d", alt_base="#1d2127", text=
 THEMES = {t.name: t for t in (LIGHT, DARK)}
 
 _current = LIGHT
+
+
+class _Notifier(QObject):
+    changed = Signal(object)  # the new Theme, after the palette is set
+
+
+notifier = _Notifier()  # connect bound methods of QObjects: they disconnect when deleted
 _style: QProxyStyle | None = None  # Python must keep the style alive for its overrides
 
 
@@ -116,14 +123,15 @@ def readable_text(background: QColor | str) -> str:
 # -- applying ------------------------------------------------------------------------------
 def apply_theme(name: str, app: QApplication | None = None) -> Theme:
     """Switch the whole application (Fusion style with recoloured icons + palette); unknown
-    names fall back to light. Widgets that paint with theme colours follow through the
-    palette-change event Qt sends them."""
+    names fall back to light. Widgets that paint with fixed theme colours (plots) follow
+    through `notifier.changed`."""
     global _current
     _current = THEMES.get(name, LIGHT)
     app = app or QApplication.instance()
     if app is not None:
         install_style(app)
         app.setPalette(palette(_current))
+    notifier.changed.emit(_current)
     return _current
 
 
@@ -164,13 +172,6 @@ def mute(widget: QWidget) -> None:
     """Secondary text (help lines, notes): the palette's muted colour, so it follows the
     theme, unlike a colour fixed in a style sheet."""
     widget.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-
-
-def is_theme_change(event_type: object) -> bool:
-    """Whether a widget event means the colours changed (apply_theme sets the palette)."""
-    from PySide6.QtCore import QEvent
-
-    return event_type in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
 
 
 # -- icons ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -40,10 +40,13 @@ def colour(i: int) -> str:
     return theme.series_colour(i)
 
 
-def apply_plot_theme() -> None:
+def apply_plot_theme(t: theme.Theme) -> None:
     """pyqtgraph's defaults for plots made from now on (existing ones: style_plot)."""
-    t = theme.current()
     pg.setConfigOptions(background=t.base, foreground=t.text)
+
+
+apply_plot_theme(theme.current())
+theme.notifier.changed.connect(apply_plot_theme)
 
 
 def style_plot(w: pg.PlotWidget) -> None:
@@ -65,17 +68,14 @@ def style_plot(w: pg.PlotWidget) -> None:
 
 
 class _FollowTheme(QObject):
-    """Restyles its plot when the application palette changes (a theme switch)."""
+    """Restyles its plot (its parent) on a theme switch; deleted with the plot."""
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if theme.is_theme_change(event.type()) and isinstance(obj, pg.PlotWidget):
-            style_plot(obj)
-        return False
+    def restyle(self, _theme: theme.Theme) -> None:
+        style_plot(self.parent())
 
 
 def plot_widget(title: str = "", left: str = "", bottom: str = "") -> pg.PlotWidget:
     """A plot in the current theme that follows later theme switches by itself."""
-    apply_plot_theme()
     w = pg.PlotWidget()
     w.setTitle(title, size=TITLE_SIZE)
     w.setLabel("left", left)
@@ -85,8 +85,8 @@ def plot_widget(title: str = "", left: str = "", bottom: str = "") -> pg.PlotWid
         # cached it is redrawn only when the axis range or size changes.
         w.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     style_plot(w)
-    w.theme_follower = _FollowTheme(w)  # a Python reference keeps its override alive
-    w.installEventFilter(w.theme_follower)
+    w.theme_follower = _FollowTheme(w)  # a Python reference keeps its method alive
+    theme.notifier.changed.connect(w.theme_follower.restyle)
     return w
 
 
@@ -106,6 +106,7 @@ class PlotPanel(QWidget):
         self.run: RunHistory | None = None
         self.drawn_version = -1
         self.theme_name = theme.current().name
+        theme.notifier.changed.connect(self._theme_switched)
         self.controls = QHBoxLayout()
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.note = QLabel()
@@ -131,10 +132,9 @@ class PlotPanel(QWidget):
         outer.addLayout(top)
         outer.addLayout(self.body, 1)
 
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if theme.is_theme_change(event.type()) and theme.current().name != self.theme_name:
-            self.theme_name = theme.current().name
+    def _theme_switched(self, t: theme.Theme) -> None:
+        if t.name != self.theme_name:
+            self.theme_name = t.name
             self.theme_changed()
 
     def theme_changed(self) -> None:
