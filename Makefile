@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint
+.PHONY: run test lint dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,19 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+# `make dist`: dist/TorchCanvas/ (PyInstaller one-folder bundle) and, on Linux, the .deb;
+# then the bundle test (clean environment, byte-for-byte export, training, GUI). docs/INSTALL.md.
+PACKAGING_STAMP := $(VENV)/.installed-packaging
+
+$(PACKAGING_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,packaging]'
+	touch $(PACKAGING_STAMP)
+
+dist: $(PACKAGING_STAMP)
+	$(BIN)/python packaging/build.py
+	TORCHCANVAS_BUILD_BUNDLE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m slow tests/packaging
+	$(if $(filter Linux,$(shell uname -s)),$(BIN)/python packaging/build.py --deb-only)
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests benchmarks

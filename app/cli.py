@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from app.core.catalogue import Role
 from app.core.graph import DocumentError, NetworkDocument
 from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import TEMPLATES, build_template, get_template
@@ -31,12 +32,31 @@ def _template(template_id: str) -> NetworkDocument:
         raise CliError(str(exc.args[0])) from None
 
 
-def _document(args: argparse.Namespace) -> NetworkDocument:
+def _document(args: argparse.Namespace) -> tuple[NetworkDocument, list[str]]:
+    """The network to report on, and the problems of the file's data and training sections."""
     if getattr(args, "template", None):
-        return _template(args.template)
+        return _template(args.template), []
     if not getattr(args, "file", None):
         raise CliError("give a project FILE or --template ID")
-    return load_project(args.file).network
+    project = load_project(args.file)
+    return project.network, _section_problems(project)
+
+
+def _section_problems(project: Project) -> list[str]:
+    """Data and training sections, checked only when present: an empty section needs
+    neither torch nor the data sources."""
+    if not project.data and not project.training:
+        return []
+    from app.training.sections import section_problems
+
+    return section_problems(project)
+
+
+def _checked_sections(project: Project) -> None:
+    """The one validation of the data and training sections, before anything is written."""
+    problems = _section_problems(project)
+    if problems:
+        raise CliError(problems[0])
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -64,16 +84,15 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def network_report(doc: NetworkDocument) -> dict[str, Any]:
     """The facts `info` prints: parameter counts, shapes, node count, errors."""
-    import torch
 
-    from app.core.compiler import CompileError, compile_document
+    from app.core.compiler import CompileError, network_parameters
     from app.core.shapes import errors, infer_shapes, network_problems
 
     results = infer_shapes(doc)
     problems = errors(network_problems(doc, results))
-    inputs = [list(n.params["shape"]) for n in doc.nodes if n.type == "Input"]
-    outputs = [list(results[n.name].shape) for n in doc.nodes
-               if n.type == "Output" and results[n.name].shape is not None]
+    inputs = [list(doc.node(n).params["shape"]) for n in doc.ends(Role.INPUT)]
+    outputs = [list(results[n].shape) for n in doc.ends(Role.OUTPUT)
+               if results[n].shape is not None]
     report: dict[str, Any] = {
         "params": None, "trainable_params": None,
         "input_shape": inputs[0] if len(inputs) == 1 else inputs,
@@ -82,19 +101,16 @@ def network_report(doc: NetworkDocument) -> dict[str, Any]:
     }
     if not problems:
         try:
-            with torch.device("meta"):  # counts need no real weights
-                model = compile_document(doc)
+            report["params"], report["trainable_params"] = network_parameters(doc)
         except CompileError as exc:
             report["errors"] = [p.message for p in exc.problems]
-            return report
-        report["params"] = sum(p.numel() for p in model.parameters())
-        report["trainable_params"] = sum(p.numel() for p in model.parameters()
-                                         if p.requires_grad)
     return report
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    report = network_report(_document(args))
+    doc, section_errors = _document(args)
+    report = network_report(doc)
+    report["errors"] += section_errors
     if args.json:
         _print_json(report)
     else:
@@ -109,7 +125,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from app.core.shapes import format_shape, infer_shapes, network_problems
 
-    doc = load_project(args.file).network
+    project = load_project(args.file)
+    doc = project.network
     results = infer_shapes(doc)
     problems = network_problems(doc, results)
     for name in doc.topological_order():
@@ -119,7 +136,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{name:<20} {doc.node(name).type:<18} {status}")
     for p in problems:
         print(f"{p.severity}: {p.message}")
-    n_errors = sum(p.severity == "error" for p in problems)
+    section_errors = _section_problems(project)
+    for message in section_errors:
+        print(f"error: {message}")
+    n_errors = sum(p.severity == "error" for p in problems) + len(section_errors)
     print("valid" if not n_errors else f"invalid: {n_errors} error(s)")
     return 1 if n_errors else 0
 
@@ -153,7 +173,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from app.core.codegen import CodegenError, generate_code
     from app.core.compiler import CompileError
-    from app.core.fileio import write_atomic
+    from app.core.fileio import write_all_atomic
 
     if args.template:
         try:
@@ -164,6 +184,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         project = get_template(args.template).project() if args.train_script else None
     elif args.file:
         project = load_project(args.file)
+        _checked_sections(project)
         doc, title = project.network, project.name
     else:
         raise CliError("give a project FILE or --template ID")
@@ -183,10 +204,12 @@ def cmd_export(args: argparse.Namespace) -> int:
             script = generate_train_script(project, model_path.stem)
         except ScriptError as exc:
             raise CliError(f"cannot write the train script: {exc}") from None
-    write_atomic(Path(args.output), code.encode("utf-8"))
+    files = {Path(args.output): code.encode("utf-8")}
+    if script is not None:
+        files[Path(args.train_script)] = script.encode("utf-8")
+    write_all_atomic(files)  # the script imports the model file: both or neither
     print(f"wrote {args.output} ({len(code.splitlines())} lines)")
     if script is not None:
-        write_atomic(Path(args.train_script), script.encode("utf-8"))
         print(f"wrote {args.train_script} ({len(script.splitlines())} lines)")
     return 0
 
@@ -241,6 +264,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
 Command = Callable[[argparse.Namespace], int]
 
 
+def _size(text: str) -> tuple[int, int]:
+    from app.ui.launch import parse_size
+
+    return parse_size(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="TorchCanvas: build, "
                                      "train and export PyTorch networks visually.")
@@ -250,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="project file to open")
     p.add_argument("--template", help="start from a built-in template")
     p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
+    p.add_argument("--size", metavar="WxH", type=_size,
+                   help="window size, e.g. 1366x768")
+    p.add_argument("--mode", choices=("design", "data", "train", "evaluate"),
+                   help="the mode to open in (design, data, train, evaluate)")
+    p.add_argument("--theme", choices=("light", "dark"), help="colour theme")
+    p.add_argument("--train", action="store_true",
+                   help="start training at once (as F5; it waits for the training tools)")
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser("templates", help="list built-in templates")
@@ -274,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a project headless; progress on stderr")
     p.add_argument("file", help="project file")
     p.add_argument("--epochs", type=int, help="override the project's epoch count")
-    p.add_argument("--device", choices=("cpu", "cuda", "mps", "auto"))
+    p.add_argument("--device", metavar="DEVICE",
+                   help="auto (the default), cpu, cuda, cuda:N or mps")
     p.add_argument("--out", metavar="DIR", help="write last.pt / best.pt checkpoints here")
     p.add_argument("--json", action="store_true", help="final metrics as JSON on stdout")
     p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
@@ -311,8 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CliError, ProjectError, DocumentError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 -- the contract: one line, never a traceback
+        print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); please "
+              f"report it", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

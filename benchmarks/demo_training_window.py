@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 
@@ -36,7 +36,7 @@ def main() -> int:
     docks.tabs.setCurrentIndex(args.tab)
 
     def begin() -> None:
-        window.resizeDocks([docks.plots_dock], [520], Qt.Orientation.Vertical)
+        window.set_mode("train")
         docks.start()
 
     QTimer.singleShot(2000, begin)

@@ -41,6 +41,7 @@ def main() -> int:
     window = MainWindow(training=False)  # docks installed here, synchronously
     window.ask_unsaved = lambda: DISCARD
     docks = install_training_docks(window)
+    window.set_mode("train")  # only the plots on screen redraw
     window.show()
     window.open_template(args.template)
     docks.training_panel.epochs.setValue(args.epochs)
@@ -68,7 +69,7 @@ def main() -> int:
     cycler = QTimer()
     cycler.setInterval(1500)
     cycler.timeout.connect(lambda: docks.tabs.setCurrentIndex(
-        (docks.tabs.currentIndex() + 1) % (len(docks.plots) - 1)))
+        (docks.tabs.currentIndex() + 1) % docks.tabs.count()))
     if os.environ.get("STALL_DEBUG"):
         original = docks.refresh
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from app.core.params import BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE, Param, validate_params
@@ -30,13 +31,51 @@ CATEGORIES = (
 Shape = tuple[int, ...]
 
 
+class Role(StrEnum):
+    """What a node is to the network, which decides how every consumer treats it."""
+
+    INPUT = "input"  # where data enters: no input ports, its shape is a parameter
+    OUTPUT = "output"  # what the network returns: no output ports, no module
+    LAYER = "layer"  # one module called on its inputs
+    MERGE = "merge"  # combines `num_inputs` numbered inputs (in1..inN)
+
+
+# What flows along a wire. A port only connects to a port of the same kind.
+TENSOR = "tensor"  # values
+INDICES = "indices"  # the positions a max pooling took its maxima from (MaxUnpool2d)
+PORT_KINDS = {TENSOR: "values", INDICES: "pooling positions (a max pooling's 'indices' output)"}
+
+# Element types a tensor input port takes; Input nodes make float32 values or int64 ids.
+FLOATS = ("float32",)
+IDS = ("int64",)
+ANY_DTYPE = ("float32", "int64")
+
+
+@dataclass(frozen=True)
+class Port:
+    """One input or output of a layer. `enabled_by` names the boolean parameter that
+    switches an optional output on (MaxPool2d's return_indices)."""
+
+    name: str
+    kind: str = TENSOR
+    dtypes: tuple[str, ...] = FLOATS
+    enabled_by: str | None = None
+
+
+IN = (Port("in"),)
+OUT = (Port("out"),)
+
+
 @dataclass(frozen=True)
 class LayerSpec:
-    """A layer type: its torch class, parameters, ports and teaching text.
+    """A layer type: its torch class, parameters, role, ports and teaching text.
 
     `ranks` lists the accepted per-sample input ranks (batch dimension excluded);
     None accepts any rank. `module` is "torch.nn.Conv2d" or "app.core.ops.Add".
     `ctor_exclude` names parameters that shape the graph rather than the torch module.
+    `sequence` marks a recurrent layer over a batch-first sequence: torch returns
+    (outputs, hidden state) and the node passes on the outputs, every step or only the
+    last one as its `output` parameter says.
     """
 
     type: str
@@ -47,10 +86,11 @@ class LayerSpec:
     formula: str
     ranks: tuple[int, ...] | None = None
     prefix: str = ""
-    variadic: bool = False
-    indices_input: bool = False
+    role: Role = Role.LAYER
+    inputs: tuple[Port, ...] = IN
+    outputs: tuple[Port, ...] = OUT
+    sequence: bool = False
     ctor_exclude: tuple[str, ...] = ()
-    int_input: bool = False
     explain: Callable[[Shape, dict[str, Any]], str] | None = field(default=None, compare=False)
 
     @property
@@ -61,6 +101,15 @@ class LayerSpec:
     def is_torch_layer(self) -> bool:
         return self.module.startswith("torch.nn.")
 
+    @property
+    def variadic(self) -> bool:
+        return self.role is Role.MERGE
+
+    @property
+    def has_module(self) -> bool:
+        """Input and Output nodes mark the network's ends; every other node is a module."""
+        return self.role not in (Role.INPUT, Role.OUTPUT)
+
     def param(self, name: str) -> Param:
         for p in self.params:
             if p.name == name:
@@ -70,21 +119,26 @@ class LayerSpec:
     def defaults(self) -> dict[str, Any]:
         return {p.name: None if p.auto else p.default for p in self.params}
 
+    def input_port_specs(self, params: dict[str, Any]) -> tuple[Port, ...]:
+        if self.role is Role.MERGE:
+            count = int(params.get("num_inputs", 2))
+            return tuple(replace(self.inputs[0], name=f"in{i}") for i in range(1, count + 1))
+        return self.inputs
+
+    def output_port_specs(self, params: dict[str, Any]) -> tuple[Port, ...]:
+        return tuple(p for p in self.outputs if p.enabled_by is None or params.get(p.enabled_by))
+
     def input_ports(self, params: dict[str, Any]) -> tuple[str, ...]:
-        if self.type == "Input":
-            return ()
-        if self.variadic:
-            return tuple(f"in{i}" for i in range(1, int(params.get("num_inputs", 2)) + 1))
-        if self.indices_input:
-            return ("in", "indices")
-        return ("in",)
+        return tuple(p.name for p in self.input_port_specs(params))
 
     def output_ports(self, params: dict[str, Any]) -> tuple[str, ...]:
-        if self.type == "Output":
-            return ()
-        if params.get("return_indices"):
-            return ("out", "indices")
-        return ("out",)
+        return tuple(p.name for p in self.output_port_specs(params))
+
+    def input_port(self, name: str, params: dict[str, Any]) -> Port:
+        return next(p for p in self.input_port_specs(params) if p.name == name)
+
+    def output_port(self, name: str, params: dict[str, Any]) -> Port:
+        return next(p for p in self.output_port_specs(params) if p.name == name)
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         """Full parameter dict (defaults filled in), each value checked against its schema."""
@@ -265,10 +319,17 @@ def _activation(type_: str, help: str, *params: Param, module: str | None = None
                      help, "Same shape as the input.", prefix=type_.lower())
 
 
-def _merge(type_: str, help: str, formula: str, *extra: Param) -> LayerSpec:
+def _merge(type_: str, help: str, formula: str, *extra: Param,
+           inputs: tuple[Port, ...] = IN) -> LayerSpec:
     params = (_int("num_inputs", 2, "How many inputs to combine.", minimum=2, maximum=16),) + extra
     return LayerSpec(type_, "Merge", f"app.core.ops.{type_}", params, help, formula,
-                     prefix=type_.lower(), variadic=True, ctor_exclude=("num_inputs",))
+                     prefix=type_.lower(), role=Role.MERGE, inputs=inputs,
+                     ctor_exclude=("num_inputs",))
+
+
+# Token ids pass through layers that only move values around.
+_ANY_IN = (Port("in", dtypes=ANY_DTYPE),)
+_MAX_POOL_OUT = (Port("out"), Port("indices", INDICES, IDS, enabled_by="return_indices"))
 
 
 _SPECS: list[LayerSpec] = [
@@ -281,13 +342,15 @@ _SPECS: list[LayerSpec] = [
                "fed to an Embedding.", choices=("float32", "int64"))),
         "Where data enters the network. Its shape is one sample's shape; the batch dimension "
         "is added in front automatically.",
-        "Produces batch × shape.", prefix="input", ctor_exclude=("shape", "dtype"),
+        "Produces batch × shape.", prefix="input", role=Role.INPUT, inputs=(),
+        ctor_exclude=("shape", "dtype"),
     ),
     LayerSpec(
         "Output", "Input/Output", "app.core.ops.Identity", (),
         "Marks a network output. The loss is computed on what arrives here, so a classifier's "
         "output node receives one score (logit) per class.",
-        "Same shape as the input.", prefix="output",
+        "Same shape as the input.", prefix="output", role=Role.OUTPUT,
+        inputs=(Port("in", dtypes=ANY_DTYPE),), outputs=(),
     ),
     LayerSpec(
         "Linear", "Linear", "torch.nn.Linear",
@@ -330,14 +393,15 @@ _SPECS: list[LayerSpec] = [
         "MaxPool1d", "Pooling", "torch.nn.MaxPool1d", _pool_params(1, max_pool=True),
         "Keeps the largest value of each window along a sequence.",
         "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1.",
-        ranks=(2,), prefix="pool", explain=_explainer(1),
+        ranks=(2,), prefix="pool", outputs=_MAX_POOL_OUT, explain=_explainer(1),
     ),
     LayerSpec(
         "MaxPool2d", "Pooling", "torch.nn.MaxPool2d", _pool_params(2, max_pool=True),
         "Keeps the largest value of each window: halves the image with the default 2×2 window, "
         "keeps the channels, and makes features tolerant to small shifts. It has no weights.",
         "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; stride "
-        "defaults to kernel_size.", ranks=(3,), prefix="pool", explain=_explainer(2),
+        "defaults to kernel_size.", ranks=(3,), prefix="pool", outputs=_MAX_POOL_OUT,
+        explain=_explainer(2),
     ),
     LayerSpec(
         "AvgPool2d", "Pooling", "torch.nn.AvgPool2d", _pool_params(2, avg=True),
@@ -350,7 +414,7 @@ _SPECS: list[LayerSpec] = [
         "Puts each value back where a MaxPool2d found its maximum and fills the rest with "
         "zeros. Connect the pooling layer's 'indices' output (turn on return_indices there).",
         "H_out = (H − 1)·stride − 2·padding + kernel_size.", ranks=(3,), prefix="unpool",
-        indices_input=True,
+        inputs=(Port("in"), Port("indices", INDICES, IDS)),
     ),
     LayerSpec(
         "AdaptiveAvgPool2d", "Pooling", "torch.nn.AdaptiveAvgPool2d",
@@ -428,6 +492,7 @@ _SPECS: list[LayerSpec] = [
         "Joins dimensions into one, e.g. 64×7×7 feature maps into a 3136-vector for a Linear "
         "layer. The batch dimension is kept.",
         "Dimensions start_dim..end_dim become their product.", prefix="flatten",
+        inputs=_ANY_IN,
     ),
     LayerSpec(
         "Reshape", "Reshape", "app.core.ops.Reshape",
@@ -435,7 +500,7 @@ _SPECS: list[LayerSpec] = [
                "be -1 to be inferred.", key=True),),
         "Changes the shape without changing the data, e.g. a 784-vector into 1×28×28. The "
         "number of elements must stay the same.",
-        "batch × shape.", prefix="reshape",
+        "batch × shape.", prefix="reshape", inputs=_ANY_IN,
     ),
     LayerSpec(
         "Embedding", "Linear", "torch.nn.Embedding",
@@ -447,27 +512,28 @@ _SPECS: list[LayerSpec] = [
                optional=True)),
         "A lookup table turning integer token ids into learned vectors; the first layer of "
         "text and sequence models. Its input must be int64 ids.",
-        "Adds a last dimension of size embedding_dim.", prefix="embed", int_input=True,
+        "Adds a last dimension of size embedding_dim.", prefix="embed",
+        inputs=(Port("in", dtypes=IDS),),
     ),
     LayerSpec(
         "RNN", "Recurrent", "torch.nn.RNN", _rnn_params("RNN"),
         "An Elman recurrent network: h_t = tanh(W_ih·x_t + W_hh·h_(t−1) + b). Reads a sequence "
         "step by step, carrying a hidden state. Input is batch × sequence × features.",
         "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
-        ranks=(2,), prefix="rnn", ctor_exclude=("output",),
+        ranks=(2,), prefix="rnn", sequence=True, ctor_exclude=("output",),
     ),
     LayerSpec(
         "LSTM", "Recurrent", "torch.nn.LSTM", _rnn_params("LSTM"),
         "Long short-term memory: gates decide what to keep, forget and output, so gradients "
         "survive long sequences.",
         "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
-        ranks=(2,), prefix="lstm", ctor_exclude=("output",),
+        ranks=(2,), prefix="lstm", sequence=True, ctor_exclude=("output",),
     ),
     LayerSpec(
         "GRU", "Recurrent", "torch.nn.GRU", _rnn_params("GRU"),
         "Gated recurrent unit: a lighter LSTM with update and reset gates.",
         "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
-        ranks=(2,), prefix="gru", ctor_exclude=("output",),
+        ranks=(2,), prefix="gru", sequence=True, ctor_exclude=("output",),
     ),
     _activation("ReLU", "max(0, x): the default activation of modern networks. " + _ACT_HELP),
     _activation("Sigmoid", "1 / (1 + e^(−x)), squashing to (0, 1); saturates, so deep sigmoid "
@@ -511,7 +577,7 @@ _SPECS: list[LayerSpec] = [
            "Inception and DenseNet blocks. All other dimensions must match.",
            "Size along dim is the sum of the inputs' sizes.",
            _int("dim", 1, "Dimension to join along (1 = channels; 0 is the batch).",
-                minimum=None, key=True)),
+                minimum=None, key=True), inputs=_ANY_IN),
 ]
 
 CATALOGUE: dict[str, LayerSpec] = {spec.type: spec for spec in _SPECS}

@@ -14,17 +14,20 @@ free text (the title) is reduced to harmless characters before it enters a docst
 from __future__ import annotations
 
 import inspect
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from torch import nn
 
-from app.core.catalogue import LayerSpec
-from app.core.compiler import check_compilable, compile_document, input_specs
+from app.core.catalogue import LayerSpec, Role
+from app.core.compiler import (
+    check_compilable,
+    input_specs,
+    network_outputs,
+    network_parameters,
+)
 from app.core.graph import (
     DocumentError,
     NetworkDocument,
@@ -33,6 +36,7 @@ from app.core.graph import (
     module_path,
 )
 from app.core.grouping import Block, BlockClass, Group, block, collapse, find_groups
+from app.core.pysource import LiteralError, literal
 from app.core.shapes import NodeResult
 
 INDENT = "    "
@@ -83,11 +87,9 @@ def _plan(doc: NetworkDocument) -> Flow:
     """Name every value. A value read only by the very next line lives in `x` (so a chain
     reads `x = self.conv1(x)`); a value read later or more than once (a skip connection,
     a branch point) keeps its node's name; an unread one goes to `_`."""
-    topo = doc.topological_order()
-    inputs = [n for n in topo if doc.node(n).type == "Input"]
-    outputs = [(doc.incoming(n)["in"].src, doc.incoming(n)["in"].src_port) for n in topo
-               if doc.node(n).type == "Output"]
-    statements = [n for n in reading_order(doc) if doc.node(n).type not in ("Input", "Output")]
+    inputs = doc.ends(Role.INPUT)
+    outputs = network_outputs(doc)
+    statements = [n for n in reading_order(doc) if doc.node(n).spec.has_module]
     following = dict(zip(statements, [*statements[1:], None]))
     following |= {n: statements[0] if statements else None for n in inputs}
     taken = {n.name for n in doc.nodes} | {MAIN_VAR, "out", "_"}
@@ -128,15 +130,11 @@ def _port_variable(name: str, port: str, taken: set[str]) -> str:
 # -- literals and constructor calls -----------------------------------------------------------
 
 def _literal(value: Any) -> str:
-    """Python source for a checked parameter value; refuses anything else."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return repr(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
-    if isinstance(value, (tuple, list)):
-        items = [_literal(v) for v in value]
-        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-    raise CodegenError(f"cannot write a value of type {type(value).__name__}")
+    """Python source for a checked parameter value (lists as tuples); refuses anything else."""
+    try:
+        return literal(value, tuples=True)
+    except LiteralError as exc:
+        raise CodegenError(str(exc)) from None
 
 
 _REQUIRED = inspect.Parameter.empty
@@ -256,7 +254,7 @@ def _writer(spec: LayerSpec) -> Writer:
         return INLINE[spec.type]
     if not spec.is_torch_layer:
         raise CodegenError(f"no code template for {spec.type} nodes")
-    return _recurrent if spec.category == "Recurrent" else _call
+    return _recurrent if spec.sequence else _call
 
 
 # -- line wrapping ---------------------------------------------------------------------------
@@ -542,12 +540,6 @@ def _forward_lines(scope: Scope, refs: dict[str, str]) -> list[str]:
     return lines
 
 
-def _count_parameters(doc: NetworkDocument) -> int:
-    with torch.device("meta"):  # shapes only: no memory, no initialisation cost
-        model = compile_document(doc)
-    return sum(p.numel() for p in model.parameters())
-
-
 def _example_input(shape: tuple[int, ...], dtype: str, doc: NetworkDocument, var: str) -> str:
     if dtype == "int64":
         vocab = min((n.params["num_embeddings"] for n in doc.nodes if n.type == "Embedding"),
@@ -588,13 +580,11 @@ def _class_docstring(doc: NetworkDocument, flow: Flow, results: dict[str, NodeRe
                      title: str) -> list[str]:
     inputs = [f"{_shape_text(tuple(doc.node(n).params['shape']))} "
               f"({doc.node(n).params['dtype']})" for n in flow.inputs]
-    ends = [doc.incoming(n)["in"] for n in doc.topological_order()
-            if doc.node(n).type == "Output"]
-    outputs = [_shape_text(results[e.src].outputs[e.src_port]) for e in ends]
+    outputs = [_shape_text(results[node].outputs[port]) for node, port in network_outputs(doc)]
     return ['"""' + title, "",
             f"Input: {'; '.join(inputs)}",
             f"Output: {'; '.join(outputs)}",
-            f"Parameters: {_count_parameters(doc):,}",
+            f"Parameters: {network_parameters(doc)[0]:,}",
             '"""']
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from app.core.catalogue import LayerSpec
+from app.core.catalogue import LayerSpec, Role
 from app.core.execution import run_node
 from app.core.graph import NetworkDocument, module_path
 from app.core.shapes import NodeResult, Problem, errors, infer_shapes, network_problems
@@ -103,13 +103,14 @@ class GraphModule(nn.Module):
 
 def _is_chain(doc: NetworkDocument, order: list[str], rank: dict[str, int]) -> bool:
     nodes = [doc.node(n) for n in order]
-    if [n.type for n in nodes].count("Input") != 1 or [n.type for n in nodes].count(
-            "Output") != 1:
+    roles = [n.spec.role for n in nodes]
+    if roles.count(Role.INPUT) != 1 or roles.count(Role.OUTPUT) != 1:
         return False
     for node in nodes:
-        if node.spec.category == "Recurrent" or node.spec.variadic or node.spec.indices_input:
+        # nn.Sequential passes one tensor from layer to layer: no tuples, no side ports
+        if node.spec.sequence or len(node.input_ports()) > 1 or len(node.output_ports()) > 1:
             return False
-        if len(doc.outgoing(node.name)) > 1 or node.params.get("return_indices"):
+        if len(doc.outgoing(node.name)) > 1:
             return False
     edges = doc.edges
     return len(edges) == len(order) - 1 and all(
@@ -161,7 +162,7 @@ def compile_document(doc: NetworkDocument,
     results = check_compilable(doc, results)
     order = doc.topological_order()
     rank = {name: i for i, name in enumerate(order)}
-    layers = [name for name in order if doc.node(name).type not in ("Input", "Output")]
+    layers = [name for name in order if doc.node(name).spec.has_module]
     modules = {module_path(doc.node(name)): _build(doc, name, results[name].resolved)
                for name in layers}
     if _is_chain(doc, order, rank) and _contiguous(list(modules)):
@@ -169,25 +170,39 @@ def compile_document(doc: NetworkDocument,
     steps = []
     for name in order:
         node = doc.node(name)
-        if node.type in ("Input", "Output"):
+        if not node.spec.has_module:
             continue
         incoming = doc.incoming(name)
         sources = tuple((incoming[p].src, incoming[p].src_port) for p in node.input_ports())
         steps.append(Step(name, module_path(node), node.spec, results[name].resolved,
                           sources, node.output_ports()))
-    inputs = [n for n in order if doc.node(n).type == "Input"]
-    outputs = []
-    for name in order:
-        if doc.node(name).type == "Output":
-            edge = doc.incoming(name)["in"]
-            outputs.append((edge.src, edge.src_port))
-    return GraphModule(steps, modules, inputs, outputs)
+    return GraphModule(steps, modules, doc.ends(Role.INPUT), network_outputs(doc))
+
+
+def network_outputs(doc: NetworkDocument) -> list[tuple[str, str]]:
+    """The (node, port) each Output node receives, in the order the module returns them."""
+    return [(doc.incoming(n)["in"].src, doc.incoming(n)["in"].src_port)
+            for n in doc.ends(Role.OUTPUT)]
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """(all, trainable) parameter counts: the one count of the summary, `info`, the
+    exported docstring and the trainer's RunStarted."""
+    params = list(module.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+def network_parameters(doc: NetworkDocument) -> tuple[int, int]:
+    """count_parameters of the compiled document, built on meta tensors (no weights made);
+    raises CompileError when the network has errors."""
+    with torch.device("meta"):
+        return count_parameters(compile_document(doc))
 
 
 def input_specs(doc: NetworkDocument) -> list[tuple[tuple[int, ...], str]]:
     """(shape, dtype) of each Input node, in the order the compiled module takes them."""
-    return [(tuple(n.params["shape"]), n.params["dtype"]) for n in
-            (doc.node(name) for name in doc.topological_order()) if n.type == "Input"]
+    return [(tuple(doc.node(n).params["shape"]), doc.node(n).params["dtype"])
+            for n in doc.ends(Role.INPUT)]
 
 
 def example_inputs(doc: NetworkDocument, batch: int = 2) -> list[torch.Tensor]:

@@ -16,7 +16,7 @@ from app.core.catalogue import LayerSpec
 
 def run_node(spec: LayerSpec, module: nn.Module, resolved: dict[str, Any],
              args: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-    if spec.category == "Recurrent":
+    if spec.sequence:
         sequence = module(args[0])[0]
         if resolved["output"] == "last":
             sequence = sequence[:, -1]

@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from app.core.catalogue import spec_for
+from app.core.catalogue import PORT_KINDS, Role, spec_for
 from app.core.params import ParamError
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -181,6 +181,11 @@ class NetworkDocument:
             self._order = list(nx.lexicographical_topological_sort(self.graph))
         return list(self._order)
 
+    def ends(self, role: Role) -> list[str]:
+        """The Input (or Output) nodes in topological order: the order the compiled module
+        takes its inputs and returns its outputs."""
+        return [n for n in self.topological_order() if self.node(n).spec.role is role]
+
     def downstream(self, name: str) -> set[str]:
         return {name} | nx.descendants(self.graph, name)
 
@@ -228,13 +233,26 @@ class NetworkDocument:
         self._emit(Change("node_added", (name,)))
         return node
 
-    def remove_node(self, name: str) -> None:
-        self.node(name)
+    def remove_node(self, name: str) -> Node:
+        """Remove a node and its wires; returns the node, which `insert_node` puts back."""
+        node = self.node(name)
         for edge in list(self.incoming(name).values()) + self.outgoing(name):
             self.disconnect(edge)
-        self._index(module_path(self.node(name)), name, -1)
+        self._index(module_path(node), name, -1)
         self.graph.remove_node(name)
         self._emit(Change("node_removed", (name,)))
+        return node
+
+    def insert_node(self, node: Node) -> Node:
+        """Put a removed node back whole (name, parameters, position and module path),
+        as orange-canvas-core's RemoveNodeCommand re-inserts the node object."""
+        check_identifier(node.name)
+        if node.name in self.graph:
+            raise DocumentError(f"a node named {node.name!r} already exists")
+        self._claim(node, node.path)
+        self.graph.add_node(node.name, node=node)
+        self._emit(Change("node_added", (node.name,)))
+        return node
 
     def rename_node(self, old: str, new: str) -> None:
         node = self.node(old)
@@ -298,27 +316,35 @@ class NetworkDocument:
         self._emit(Change("path_changed", (name,), detail={"old": old, "new": path}))
         return old
 
-    def _claim(self, node: Node, path: str | None) -> None:
-        """Index `path` (or the node's name) for `node`; refused with the reason when it is
-        malformed, taken, or nests inside or around another node's path."""
+    def path_conflict(self, name: str, path: str | None) -> str | None:
+        """Why a node called `name` could not take module path `path` (None: its name):
+        malformed, taken, or nesting inside or around another node's path; None if free."""
         if path is not None:
             try:
                 check_path(path)
             except DocumentError as exc:
-                raise DocumentError(f"{node.name}: {exc}") from None
-        path = path or node.name
+                return f"{name}: {exc}"
+        path = path or name
         owner = self._paths.get(path)
         if owner is not None:
-            raise DocumentError(f"{node.name}: module path {path!r} is already {owner}'s")
+            return f"{name}: module path {path!r} is already {owner}'s"
         if self._containers.get(path):
             inner = next(p for p in self._paths if p.startswith(path + "."))
-            raise DocumentError(f"{node.name}: module path {path!r} holds {self._paths[inner]}"
-                                f" ({inner}); a module cannot be both a layer and a container")
+            return (f"{name}: module path {path!r} holds {self._paths[inner]} ({inner}); a "
+                    "module cannot be both a layer and a container")
         for outer in _prefixes(path):
             if outer in self._paths:
-                raise DocumentError(f"{node.name}: module path {path!r} would sit inside "
-                                    f"{self._paths[outer]}'s layer ({outer})")
-        self._index(path, node.name, +1)
+                return (f"{name}: module path {path!r} would sit inside "
+                        f"{self._paths[outer]}'s layer ({outer})")
+        return None
+
+    def _claim(self, node: Node, path: str | None) -> None:
+        """Index `path` (or the node's name) for `node`; refused with the reason when it
+        conflicts (see path_conflict)."""
+        reason = self.path_conflict(node.name, path)
+        if reason:
+            raise DocumentError(reason)
+        self._index(path or node.name, node.name, +1)
 
     def _index(self, path: str, name: str, delta: int) -> None:
         """Add (+1) or remove (-1) the node's path and the containers it sits in."""
@@ -350,14 +376,29 @@ class NetworkDocument:
         taken = self.incoming(dst).get(dst_port)
         if taken is not None:
             return f"{dst}.{dst_port} is already fed by {taken.src}; remove that wire first"
-        if (src_port == "indices") != (dst_port == "indices"):
-            if src_port == "indices":
-                return (f"{src}.indices holds pooling positions; only a MaxUnpool2d 'indices' "
-                        "port accepts it")
-            return f"{dst}.indices takes the 'indices' output of a MaxPool2d"
+        source = self.node(src).spec.output_port(src_port, self.node(src).params)
+        target = self.node(dst).spec.input_port(dst_port, self.node(dst).params)
+        if source.kind != target.kind:
+            return (f"{src}.{src_port} carries {PORT_KINDS[source.kind]} but "
+                    f"{dst}.{dst_port} takes {PORT_KINDS[target.kind]}")
         if nx.has_path(self.graph, dst, src):
             return f"connecting {src} to {dst} would make a cycle ({dst} already feeds {src})"
         return None
+
+    def can_replace(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
+        """As can_connect, but a wire already on dst.dst_port would be replaced, not refuse.
+        (Removing a wire into dst cannot open or close a path from dst, so only the
+        taken-port rule is lifted.)"""
+        taken = self.incoming(dst).get(dst_port) if self.has_node(dst) else None
+        if taken is None:
+            return self.can_connect(src, src_port, dst, dst_port)
+        if (taken.src, taken.src_port) == (src, src_port):
+            return f"{src}.{src_port} already feeds {dst}.{dst_port}"
+        self.graph.remove_edge(taken.src, dst, key=dst_port)
+        try:
+            return self.can_connect(src, src_port, dst, dst_port)
+        finally:
+            self.graph.add_edge(taken.src, dst, key=dst_port, edge=taken)
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
         reason = self.can_connect(src, src_port, dst, dst_port)

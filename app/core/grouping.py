@@ -15,10 +15,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.catalogue import Role
 from app.core.graph import DocumentError, NetworkDocument, module_path
 from app.core.shapes import NodeResult
 
-ENDS = ("Input", "Output")
 Signature = tuple[tuple[Any, ...], tuple[Any, ...]]
 
 
@@ -37,7 +37,7 @@ def find_groups(doc: NetworkDocument, order: list[str]) -> list[Group]:
     members: dict[str, list[str]] = {}
     for name in order:
         node = doc.node(name)
-        if node.type not in ENDS and "." in module_path(node):
+        if node.spec.has_module and "." in module_path(node):
             members.setdefault(module_path(node).split(".")[0], []).append(name)
     groups = [_sequential(doc, attr, names) or _blocks(doc, attr, names)
               for attr, names in members.items() if not doc.has_node(attr)]
@@ -56,7 +56,7 @@ def _sequential(doc: NetworkDocument, attr: str, names: list[str]) -> Group | No
     if [int(paths[n][1]) for n in chain] != list(range(len(chain))):
         return None  # nn.Sequential(a, b, ...) numbers its children 0, 1, ...
     for node in map(doc.node, chain):
-        if (not node.spec.is_torch_layer or node.spec.category == "Recurrent"
+        if (not node.spec.is_torch_layer or node.spec.sequence
                 or node.input_ports() != ("in",) or node.output_ports() != ("out",)):
             return None
     for a, b in itertools.pairwise(chain):
@@ -171,7 +171,7 @@ def _free(name: str, taken: Any) -> str:
 def _fixed(node: Any) -> str:
     """Settings that shape forward() itself (a Concat's dim, a recurrent layer's output
     choice), which a block class cannot take as constructor arguments."""
-    if node.type == "Input":
+    if node.spec.role is Role.INPUT:
         return ""
     spec = node.spec
     return repr({p.name: node.params[p.name] for p in spec.params

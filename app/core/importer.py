@@ -28,7 +28,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from app.core.catalogue import CATALOGUE, LayerSpec
+from app.core.catalogue import CATALOGUE, IDS, LayerSpec, Role
 from app.core.graph import RESERVED_NAMES, DocumentError, NetworkDocument, module_path
 from app.core.params import ParamError
 from app.core.shapes import errors, infer_shapes, network_problems
@@ -222,18 +222,19 @@ def _call_module(ctx: _Context, node: torch.fx.Node) -> Any:
     spec = LAYER_TYPES.get(type(module))
     if spec is None:
         raise Unsupported(f"{path} ({type(module).__name__})")
-    if node.kwargs or len(node.args) != 1:
-        raise Unsupported(f"{path} called with extra arguments")
+    params = _layer_params(spec, module, path)
+    ports = spec.input_ports(spec.validate(params))
+    if node.kwargs or len(node.args) != len(ports):
+        raise Unsupported(f"{path} called with {len(node.args)} arguments; the "
+                          f"{spec.type} node takes {len(ports)} ({', '.join(ports)})")
     has_state = bool(module.state_dict())
     if path in ctx.module_calls and has_state:
         raise Unsupported(f"{path} (a layer with weights used twice)")
-    params = _layer_params(spec, module, path)
-    source = ctx.tensor(node.args[0])
-    port = ctx.add(spec.type, params, path, [source])
+    port = ctx.add(spec.type, params, path, [ctx.tensor(a) for a in node.args])
     ctx.module_calls[path] = port.node
     target = module_path(ctx.doc.node(port.node))
     ctx.key_map |= {f"{path}.{key}": f"{target}.{key}" for key in module.state_dict()}
-    if spec.category == "Recurrent":
+    if spec.sequence:
         ctx.rnn_use[port.node] = set()
         return Packed((port, Hidden(port.node)))
     if params.get("return_indices"):
@@ -443,8 +444,9 @@ def _finish_recurrent(ctx: _Context, problems: list[str]) -> None:
 def _finish_inputs(ctx: _Context) -> None:
     """Inputs that feed an Embedding carry token ids."""
     for node in ctx.doc.nodes:
-        if node.type == "Input" and any(ctx.doc.node(e.dst).spec.int_input
-                                        for e in ctx.doc.outgoing(node.name)):
+        if node.spec.role is Role.INPUT and any(
+                ctx.doc.node(e.dst).spec.input_port(e.dst_port, ctx.doc.node(e.dst).params)
+                .dtypes == IDS for e in ctx.doc.outgoing(node.name)):
             ctx.doc.set_params(node.name, {"dtype": "int64"})
 
 
@@ -545,7 +547,12 @@ def load_file_model(path: str | Path, class_name: str | None = None) -> tuple[nn
     if factory is None:
         wanted = class_name or "build_model() or class Net"
         raise ModelImportError(f"{path}: defines no {wanted}")
-    model = factory()
+    try:
+        model = factory()
+    except Exception as exc:  # noqa: BLE001 - the user's constructor: report, never crash
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelImportError(f"{path}: {getattr(factory, '__name__', 'the factory')}() "
+                               f"failed: {type(exc).__name__}: {first}") from None
     if not isinstance(model, nn.Module):
         raise ModelImportError(f"{path}: {class_name or 'build_model()'} is not an nn.Module")
     return model, module

@@ -11,7 +11,7 @@ import itertools
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 INT = "int"
@@ -225,13 +225,3 @@ _VALIDATORS: dict[str, Callable[[Param, Any], Any]] = {
     MATRIX: _check_matrix,
     STEPS: _check_steps,
 }
-
-
-@dataclass(frozen=True)
-class Ports:
-    """Input and output port names; a variadic node numbers its inputs in1..inN."""
-
-    inputs: tuple[str, ...] = ("in",)
-    outputs: tuple[str, ...] = ("out",)
-    variadic: bool = False
-    extra_outputs: dict[str, str] = field(default_factory=dict)  # port -> param that enables it

@@ -2,7 +2,11 @@
 
 Saving is atomic (temp file in the same folder, fsync, rename), so a crash mid-save
 leaves the previous file intact. Loading validates everything and raises ProjectError
-with one line naming the field; nothing in a file is ever executed.
+with one line naming the field; nothing in a file is ever executed. Every value is bounded
+before anything reads it: nesting depth, integers and floats (see `check_bounds`), so no
+input reaches a RecursionError or an OverflowError. The "data" and "training" sections are
+checked here only as objects; their fields are checked by app.training.sections, which
+knows the data sources and the training settings (the core imports neither).
 """
 
 from __future__ import annotations
@@ -23,6 +27,13 @@ from app.core.params import ParamError
 FORMAT = "torchcanvas"
 VERSION = 1
 MAX_BYTES = 50 * 1024 * 1024
+# A project is about 8 levels deep (nested augmentation steps add 2 each); the JSON
+# parser itself gives up near 1000 levels, and deep values would overflow the recursion
+# of copy.deepcopy, json.dumps and the validators long before that.
+MAX_DEPTH = 40
+MAX_INT = 2**63 - 1
+MAX_POS = 1e9
+SHORT_LIST = 8  # longer lists of plain values are saved on one line  # canvas coordinates: far beyond any screen, well inside a float
 
 
 class ProjectError(ValueError):
@@ -54,11 +65,31 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 def to_json(project: Project) -> str:
-    return json.dumps(project.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return _layout(project.to_dict(), "") + "\n"
+
+
+def _layout(value: Any, pad: str) -> str:
+    """json.dumps(indent=2, sort_keys=True), except that a list of more than SHORT_LIST
+    plain values stays on one line: one number per indented line made a re-saved file 4-5
+    times its size (a 45 MB file became 207 MB, over the size that loads)."""
+    inner = pad + "  "
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(k))}: {_layout(value[k], inner)}"
+                 for k in sorted(value)]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and (
+            len(value) <= SHORT_LIST or any(isinstance(v, dict | list) for v in value)):
+        return "[\n" + ",\n".join(inner + _layout(v, inner) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), sort_keys=True)
 
 
 def save_project(project: Project, path: str | os.PathLike[str]) -> None:
-    write_atomic(Path(path), to_json(project).encode("utf-8"))
+    """Refuses (ProjectError) a project larger than load accepts rather than writing it."""
+    payload = to_json(project).encode("utf-8")
+    if len(payload) > MAX_BYTES:
+        raise ProjectError(f"{path}: the project would be {len(payload) / 2**20:.0f} MB, "
+                           f"over the {MAX_BYTES // 2**20} MB a project file may hold")
+    write_atomic(Path(path), payload)
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
@@ -75,15 +106,54 @@ def load_project(path: str | os.PathLike[str]) -> Project:
 
 
 def project_from_json(text: str, source: str = "project") -> Project:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProjectError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                           f"{exc.msg}); the file may be truncated") from None
+    data = parse_json(text, source)
     try:
         return project_from_dict(data)
     except (ProjectError, DocumentError) as exc:
         raise ProjectError(f"{source}: {exc}") from None
+
+
+def parse_json(text: str, source: str = "project") -> Any:
+    """json.loads for files from anywhere: every refusal (bad syntax, nesting beyond the
+    parser, a 5000-digit number) a ProjectError of one line starting with `source`. The
+    values are bounded by project_from_dict (check_bounds)."""
+    try:
+        data = json.loads(text)  # NaN, Infinity and 1e999 are refused by check_bounds
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                           f"{exc.msg}); the file may be truncated") from None
+    except RecursionError:
+        raise ProjectError(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        reason = str(exc).splitlines()[0] if str(exc) else "a value is out of range"
+        raise ProjectError(f"{source}: not valid JSON ({reason})") from None
+    return data
+
+
+def check_bounds(data: Any, where: str = "") -> None:
+    """Depth at most MAX_DEPTH, integers within +-MAX_INT, floats finite; iterative, so any
+    depth is refused without recursion. Raises ProjectError naming the first bad path."""
+    stack: list[tuple[Any, str, int]] = [(data, where, 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            where = path if len(path) <= 60 else path[:57] + "..."
+            _fail(where or "file", f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        if isinstance(value, int):
+            if abs(value) > MAX_INT:
+                _fail(path or "value", f"number too large ({len(str(abs(value)))} digits)")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                _fail(path or "value", "must be a finite number")
+        elif isinstance(value, dict):
+            stack.extend((v, f"{path}.{field_name(k)}" if path else field_name(k), depth + 1)
+                         for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
+        else:
+            _fail(path or "value", f"{type(value).__name__} is not a JSON value")
 
 
 def project_from_dict(data: Any) -> Project:
@@ -96,7 +166,8 @@ def project_from_dict(data: Any) -> Project:
         raise ProjectError(f"file version {version} is newer than this TorchCanvas "
                            f"understands ({VERSION}); update TorchCanvas")
     data = migrate(data, version)
-    validate_schema(data)
+    validate_schema(data)  # first: it names network fields best ("pos: must be two ...")
+    check_bounds(data)
     name = data.get("name", "Untitled")
     if not isinstance(name, str):
         raise ProjectError("name must be text")
@@ -128,6 +199,13 @@ def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
 
 # -- schema validation: every message starts with the path of the offending field ------------
 
+def field_name(key: Any) -> str:
+    """A key as it reads in a one-line message: plain names as they are, others quoted
+    (a key may hold a line break or be very long)."""
+    text = str(key)
+    return text if text.isidentifier() and len(text) <= 40 else repr(text[:40])
+
+
 def _fail(path: str, message: str) -> NoReturn:
     raise ProjectError(f"{path}: {message}")
 
@@ -152,7 +230,7 @@ def _check_node(i: int, item: Any) -> None:
     known = {p.name: p for p in spec.params}
     for key, value in params.items():
         if key not in known:
-            _fail(f"{path}.params.{str(key)[:40]}", f"{spec.type} has no such parameter")
+            _fail(f"{path}.params.{field_name(key)}", f"{spec.type} has no such parameter")
         try:
             known[key].validate(value)
         except ParamError as exc:
@@ -163,12 +241,13 @@ def _check_node(i: int, item: Any) -> None:
         except DocumentError as exc:
             _fail(f"{path}.path", str(exc))
     pos = item.get("pos", [0.0, 0.0])
-    # Finite only: saving writes strict JSON, which has no Infinity or NaN.
+    # Finite and bounded: saving writes strict JSON (no Infinity or NaN), and the canvas
+    # turns the numbers into floats (an integer like 10**400 has none).
     if (not isinstance(pos, list) or len(pos) != 2 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool)
-            and (isinstance(v, int) or math.isfinite(v))
+            isinstance(v, int | float) and not isinstance(v, bool) and abs(v) <= MAX_POS
             for v in pos)):
-        _fail(f"{path}.pos", "must be two finite numbers")
+        _fail(f"{path}.pos", f"must be two finite numbers between -{MAX_POS:.0e} and "
+                             f"{MAX_POS:.0e}")
 
 
 def _check_edge(i: int, item: Any, names: set[str]) -> None:

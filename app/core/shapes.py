@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.catalogue import LayerSpec
+from app.core.catalogue import IDS, INDICES, TENSOR, LayerSpec, Role
 from app.core.graph import Change, NetworkDocument, Node
 from app.core.shape_rules import RULES, broadcastable, output_dtypes
 
@@ -96,7 +96,7 @@ def _check_rank(node: Node, spec: LayerSpec, x: _Input) -> None:
     if spec.ranks is None or len(x.shape) in spec.ranks:
         return
     want = " or ".join(f"{r}-D ({_RANK_WORDS[r]})" for r in spec.ranks)
-    if spec.category == "Recurrent":
+    if spec.sequence:
         want = "a 2-D input (sequence × features)"
     message = (f"{node.name} expects {want} input but gets {format_shape(x.shape)} from "
                f"{x.src}")
@@ -335,17 +335,17 @@ _CHECKS: dict[str, Callable[[Node, LayerSpec, list[_Input], dict[str, Any]], Non
     "MaxUnpool2d": _check_unpool,
 }
 
-_TOKEN_OK = {"Embedding", "Reshape", "Flatten", "Output", "Concat"}
-
-
 def _check_dtypes(node: Node, spec: LayerSpec, inputs: list[_Input]) -> None:
-    x = inputs[0]
-    if spec.int_input and x.dtype != "int64":
-        raise NodeError(f"{node.name} needs int64 token ids but gets {x.dtype} from {x.src}: "
-                        "set the Input's dtype to int64")
-    if not spec.int_input and x.dtype == "int64" and spec.type not in _TOKEN_OK:
-        raise NodeError(f"{node.name} gets int64 token ids from {x.src}: only an Embedding can "
-                        "take them; insert an Embedding first")
+    """Each value port takes the element types its Port declares (token ids or floats)."""
+    for x in inputs:
+        port = spec.input_port(x.port, node.params)
+        if port.kind != TENSOR or x.dtype in port.dtypes:
+            continue
+        if port.dtypes == IDS:
+            raise NodeError(f"{node.name} needs int64 token ids but gets {x.dtype} from "
+                            f"{x.src}: set the Input's dtype to int64")
+        raise NodeError(f"{node.name} gets int64 token ids from {x.src}: only an Embedding "
+                        "can take them; insert an Embedding first")
 
 
 def _warnings(node: Node, spec: LayerSpec, inputs: list[_Input]) -> tuple[list[str], list[Fix]]:
@@ -423,7 +423,9 @@ class ShapeInference:
                 return NodeResult(blocked=True)
             gathered.append(_Input(port, edge.src, upstream.outputs[edge.src_port],
                                    upstream.dtypes[edge.src_port],
-                                   self._pooled_shape(edge.src) if port == "indices" else None))
+                                   self._pooled_shape(edge.src)
+                                   if node.spec.input_port(port, node.params).kind == INDICES
+                                   else None))
         return gathered
 
     def _pooled_shape(self, pool: str) -> Shape | None:
@@ -433,7 +435,7 @@ class ShapeInference:
 
     def _infer_node(self, node: Node) -> NodeResult:
         spec = node.spec
-        if spec.type == "Input":
+        if spec.role is Role.INPUT:
             shape = tuple(node.params["shape"])
             if -1 in shape:
                 return NodeResult(error=f"{node.name}: the input shape cannot contain -1")
@@ -447,7 +449,7 @@ class ShapeInference:
             return NodeResult(resolved=dict(node.params), error=str(exc), fixes=exc.fixes)
 
     def _run(self, node: Node, spec: LayerSpec, inputs: list[_Input]) -> NodeResult:
-        if spec.type == "Output":
+        if spec.role is Role.OUTPUT:
             x = inputs[0]
             # Not a port: recorded so the canvas and `info` can show what the network returns.
             return NodeResult({"out": x.shape}, {"out": x.dtype}, {})
@@ -511,15 +513,18 @@ class Problem:
     message: str
     node: str | None = None
     severity: str = "error"  # "error" stops compilation; "warning" does not
+    # Remedies that belong to this problem rather than to its node's shape result
+    # (e.g. "Set Input to 1×28×28 from the dataset").
+    fixes: tuple[Fix, ...] = ()
 
 
 def network_problems(doc: NetworkDocument, results: dict[str, NodeResult]) -> list[Problem]:
     """Every problem in the graph: node errors first, then whole-network ones, then warnings."""
     problems = [Problem(r.error, name) for name, r in results.items() if r.error]
-    types = [n.type for n in doc.nodes]
-    if "Input" not in types:
+    roles = {n.spec.role for n in doc.nodes}
+    if Role.INPUT not in roles:
         problems.append(Problem("the network has no Input node: add one and set its shape"))
-    if "Output" not in types:
+    if Role.OUTPUT not in roles:
         problems.append(Problem("the network has no Output node: connect the last layer to an "
                                 "Output"))
     for name, r in results.items():

@@ -37,14 +37,23 @@ class Template:
     # TrainConfig overrides that make "open the template, press Train" work on its
     # offline dataset (the defaults suit most templates).
     training: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Builder options and data section (params, transforms) of the project a student
+    # opens: the ImageNet classics keep torchvision's builder defaults (224, 1000 classes)
+    # for import and comparison, but open sized for their small offline data.
+    project_options: Mapping[str, Any] = field(default_factory=dict, compare=False,
+                                               hash=False)
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def project(self, **options: Any) -> Project:
-        """A new project: the network, its offline dataset and its training setup."""
-        return Project(build_template(self.id, **options), name=self.title,
-                       data={"source": self.dataset}, training=copy.deepcopy(dict(self.training)))
+        """A new project: the network, its offline dataset and its training setup.
+        `options` override the builder options the project opens with."""
+        data = {"source": self.dataset} | copy.deepcopy(dict(self.data))
+        return Project(build_template(self.id, **(dict(self.project_options) | options)),
+                       name=self.title, data=data, training=copy.deepcopy(dict(self.training)))
 
     def input_shape(self) -> list[int]:
-        doc = self.build()
+        """The Input shape of the project the template opens as."""
+        doc = self.build(**self.project_options)
         return next(n.params["shape"] for n in doc.nodes if n.type == "Input")
 
     @property
@@ -563,6 +572,36 @@ def gru_classifier(vocab_size: int = 10, seq_len: int = 12, embed_dim: int = 16,
     return _sequence_classifier("GRU", vocab_size, seq_len, embed_dim, hidden, num_classes)
 
 
+# The ImageNet classics open on the generated colour shapes at a size 2 CPU cores train in
+# about a minute; their adaptive average pool keeps every weight's shape at any input size,
+# so torchvision's state_dict still loads strictly.
+_CLASSIC_SIZE = ("Opens at 3×{size}×{size} with 10 classes on the generated Colour shapes so "
+                 "it trains offline at once. CIFAR-10: choose it as the data source (tick "
+                 "'download'). ImageNet size: set the Input to 3×224×224 and add a Resize "
+                 "step to the data; num_classes=1000 gives torchvision's exact model.")
+CLASSIC_32 = {"num_classes": 10, "input_size": 32}
+# Without batch norm AlexNet and VGG need centred inputs and He init to move at all in
+# a few epochs; they get fewer images so an epoch stays under a minute on 2 cores.
+_NORMALIZED = {"train_transforms": [{"type": "Normalize", "preset": "dataset"}],
+               "eval_transforms": [{"type": "Normalize", "preset": "dataset"}]}
+CLASSIC_DATA: dict[str, dict[str, Any]] = {
+    "alexnet": {"params": {"image_size": 64, "n_samples": 1500}, **_NORMALIZED},
+    "vgg11": {"params": {"n_samples": 1000}, **_NORMALIZED},
+    "vgg16": {"params": {"n_samples": 1000}, **_NORMALIZED},
+    "resnet18": {},
+}
+# Convolutions only: He init on the 4096-wide classifier starts the loss near 11, not ln 10.
+_HE_INIT = [{"layer_types": ["Conv2d"], "scheme": "kaiming_normal",
+             "params": {"nonlinearity": "relu"}}]
+_PLAIN_CLASSIC = {"batch_size": 32, "optimizer": {"name": "Adam", "lr": 1e-4}, "init": _HE_INIT}
+_COSINE = {"name": "CosineAnnealingLR", "step_per": "batch"}
+CLASSIC_TRAINING: dict[str, dict[str, Any]] = {
+    "alexnet": {"epochs": 3, **_PLAIN_CLASSIC},
+    "vgg11": {"epochs": 2, **_PLAIN_CLASSIC},
+    "vgg16": {"epochs": 2, **_PLAIN_CLASSIC},
+    "resnet18": {"epochs": 5, "optimizer": {"name": "Adam", "lr": 1e-3}, "scheduler": _COSINE},
+}
+
 _SEQ_TEXT = ("Token ids (int64) pass through an Embedding, a single-layer {cell} whose last "
              "time step feeds a Linear classifier.")
 
@@ -571,6 +610,7 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "One Linear layer fitting y = Xw + b on two features.",
              "Linear models, MSE loss and gradient descent.", linear_regression,
              dataset="linear", task="regression", year=1805,
+             training={"loss": {"name": "MSE"}, "optimizer": {"name": "SGD", "lr": 0.1}},
              paper="Legendre, least squares (1805)"),
     Template("logistic_regression", "Logistic regression",
              "One Linear unit and a sigmoid giving the probability of a malignant tumour "
@@ -589,14 +629,18 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "Two hidden ReLU layers with a little dropout predicting one price from "
              "standardised table columns (8 by default, as in California housing).",
              "Regression on tabular data: feature scaling, MSE loss, overfitting.",
-             house_price_mlp, dataset="csv", task="regression"),
+             house_price_mlp, dataset="csv", task="regression",
+             training={"loss": {"name": "MSE"}}),
     Template("mlp", "MNIST MLP 784-512-256-128-64-10",
              "A fully connected network on flattened 28×28 digits.",
-             "Flatten, Linear layers, ReLU and cross-entropy.", mlp, dataset="digits"),
+             "Flatten, Linear layers, ReLU and cross-entropy.", mlp, dataset="digits",
+             training={"epochs": 30, "batch_size": 32, "scheduler": _COSINE}),
     Template("mnist_cnn", "Simple MNIST CNN",
              "Conv 1→10 (5×5), pool, ReLU, conv 10→20 (5×5), pool, ReLU, Linear 320→10.",
              "Convolution and pooling: how 28×28 shrinks to 20×4×4 = 320 features.",
-             mnist_cnn, dataset="digits"),
+             mnist_cnn, dataset="digits",
+             training={"epochs": 30, "batch_size": 32, "optimizer": {"name": "Adam", "lr": 3e-3},
+                       "scheduler": _COSINE}),
     Template("lenet5", "LeNet-5 (LeCun et al., 1998)",
              "Two convolution + average-pooling stages and three fully connected layers "
              "with sigmoid activations, as in d2l.",
@@ -623,27 +667,35 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "torchvision's AlexNet: five convolutions, three max pools and three fully "
              "connected layers with dropout; 61.1 M parameters at 224×224, 1000 classes.",
              "ReLU, dropout and large convolution kernels: the network that started the "
-             "deep learning boom.", alexnet, dataset="cifar10", year=2012,
+             "deep learning boom. " + _CLASSIC_SIZE.format(size=64), alexnet,
+             dataset="shapes", data=CLASSIC_DATA["alexnet"],
+             project_options={"num_classes": 10, "input_size": 64},
+             training=CLASSIC_TRAINING["alexnet"], year=2012,
              paper="Krizhevsky, Sutskever, Hinton, ImageNet classification with deep "
                    "convolutional neural networks"),
     Template("vgg11", "VGG-11 (Simonyan & Zisserman, 2014)",
              "torchvision's VGG-11 (configuration A): eight 3×3 convolutions in five stages "
              "and three fully connected layers; 132.9 M parameters.",
-             "Depth from repeated 3×3 convolution blocks.", vgg11, dataset="cifar10",
+             "Depth from repeated 3×3 convolution blocks. " + _CLASSIC_SIZE.format(size=32),
+             vgg11, dataset="shapes", project_options=CLASSIC_32,
+             data=CLASSIC_DATA["vgg11"], training=CLASSIC_TRAINING["vgg11"],
              year=2014, paper="Simonyan & Zisserman, Very deep convolutional networks for "
                               "large-scale image recognition"),
     Template("vgg16", "VGG-16 (Simonyan & Zisserman, 2014)",
              "torchvision's VGG-16 (configuration D): thirteen 3×3 convolutions in five "
              "stages and three fully connected layers; 138.4 M parameters.",
              "Depth from repeated 3×3 convolution blocks; where the parameters of a CNN "
-             "live (mostly in the first Linear layer).", vgg16, dataset="cifar10", year=2014,
+             "live (mostly in the first Linear layer). " + _CLASSIC_SIZE.format(size=32),
+             vgg16, dataset="shapes", project_options=CLASSIC_32,
+             data=CLASSIC_DATA["vgg16"], training=CLASSIC_TRAINING["vgg16"], year=2014,
              paper="Simonyan & Zisserman, Very deep convolutional networks for large-scale "
                    "image recognition"),
     Template("resnet18", "ResNet-18 (He et al., 2015)",
              "torchvision's ResNet-18: a 7×7 stem and eight BasicBlocks with batch norm and "
              "1×1 downsampling shortcuts; 11.7 M parameters.",
-             "Residual learning, batch normalisation and global average pooling.", resnet18,
-             dataset="cifar10", year=2015,
+             "Residual learning, batch normalisation and global average pooling. "
+             + _CLASSIC_SIZE.format(size=32), resnet18, dataset="shapes",
+             project_options=CLASSIC_32, training=CLASSIC_TRAINING["resnet18"], year=2015,
              paper="He et al., Deep residual learning for image recognition"),
     Template("nin", "Network in Network (Lin et al., 2013)",
              "Blocks of one k×k and two 1×1 convolutions; the last block outputs one channel "
@@ -675,6 +727,18 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              year=2014, paper="Cho et al., Learning phrase representations using RNN "
                               "encoder-decoder for statistical machine translation"),
 )}
+
+
+DEFAULT_SOURCE = "digits"  # what a blank network trains on until the student picks data
+
+
+def blank_project() -> Project:
+    """File > New Blank Network: an Input sized for the default data, an Output, and the
+    default data source stored, so F5 trains as soon as layers join the two."""
+    doc = NetworkDocument()
+    doc.add_node("Input", {"shape": [1, 28, 28]}, "image", (0.0, 0.0))
+    doc.add_node("Output", {}, "output", (0.0, 3 * ROW))
+    return Project(doc, name="Untitled", data={"source": DEFAULT_SOURCE})
 
 
 def get_template(template_id: str) -> Template:

@@ -29,6 +29,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from app.core.params import Param
+from app.core.pysource import Expr, Snippet, call, changed, literal, needs, snippet
 from app.data.errors import AugmentError, checked_params
 from app.data.noise import SaltPepperNoise
 
@@ -43,6 +44,18 @@ NORMALIZE_PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 
+V2 = "from torchvision.transforms import v2"
+
+
+def v2_code(spec: StepSpec, params: dict) -> Snippet:
+    """``v2.<type>(name=value, ...)``: the source of a step whose builder passes its params
+    to the v2 class of the same name. Nested steps arrive as the snippets of the children."""
+    children = params.get("transforms", [])
+    kwargs = {name: CODE_VALUES[name](value) if name in CODE_VALUES else value
+              for name, value in changed(getattr(v2, spec.type), params).items()}
+    return needs(call(f"v2.{spec.type}", **kwargs), [snippet("", V2), *children])
+
+
 @dataclass(frozen=True)
 class StepSpec:
     """One step type: its params, the v2 transform it builds, what input it accepts.
@@ -50,6 +63,8 @@ class StepSpec:
     ``produces`` maps the input kind (pil/uint8/float) and the params to the
     output kind; ``check`` enforces rules that span fields or that a single
     ``Param`` cannot express, raising ``ValueError`` with the field named.
+    ``code`` writes the source of what ``build`` builds (for the train script);
+    None when a script cannot reproduce the step.
     """
 
     type: str
@@ -61,6 +76,7 @@ class StepSpec:
     produces: Callable[[str, dict], str] = lambda kind, params: kind
     check: Callable[[dict], None] | None = None
     nests: bool = False
+    code: Callable[[StepSpec, dict], Snippet] | None = v2_code
 
 
 # --- parameter helpers ---------------------------------------------------------
@@ -220,12 +236,36 @@ def _crop_builder(cls: type) -> Callable[[dict], Any]:
     return build
 
 
-def _normalize(p: dict) -> CheckedNormalize:
+def _normalize_stats(p: dict) -> tuple[list[float], list[float]]:
     mean, std = NORMALIZE_PRESETS.get(p["preset"], (p["mean"], p["std"]))
     if mean is None:
         raise ValueError("field 'mean': preset 'dataset' needs statistics; load_source computes "
                          "them, or call fill_dataset_stats with compute_mean_std")
-    return CheckedNormalize(list(mean), list(std))
+    return list(mean), list(std)
+
+
+def _normalize(p: dict) -> CheckedNormalize:
+    return CheckedNormalize(*_normalize_stats(p))
+
+
+def _normalize_code(spec: StepSpec, p: dict) -> Snippet:
+    # CheckedNormalize only refuses what v2.Normalize would broadcast; same numbers otherwise.
+    mean, std = _normalize_stats(p)
+    return snippet(call("v2.Normalize", mean=mean, std=std), V2)
+
+
+def _tensor(value: Any) -> Expr:
+    return Expr(f"torch.tensor({literal(value)})")
+
+
+def _linear_code(spec: StepSpec, p: dict) -> Snippet:
+    return snippet(call("v2.LinearTransformation", _tensor(p["transformation_matrix"]),
+                        _tensor(p["mean_vector"])), V2, "import torch")
+
+
+def _to_tensor_code(spec: StepSpec, p: dict) -> Snippet:
+    return snippet("v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])", V2,
+                   "import torch")
 
 
 def _to_dtype(kind: str, params: dict) -> str:
@@ -237,6 +277,12 @@ def _to_tensor_kind(kind: str, params: dict) -> str:
 
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "uint8": torch.uint8}
+# Params whose JSON value names a torch object: how the code writers spell that object.
+CODE_VALUES: dict[str, Callable[[Any], Any]] = {
+    "interpolation": lambda mode: Expr(f"v2.InterpolationMode.{INTERP[mode].name}"),
+    "dtype": lambda name: Expr(str(DTYPES[name])),
+    "transforms": lambda children: [Expr(c.code) for c in children],
+}
 
 
 def _steps_table() -> list[StepSpec]:
@@ -265,12 +311,12 @@ def _steps_table() -> list[StepSpec]:
                                                 INTERP[p["interpolation"]])),
         StepSpec("FiveCrop", "Five crops", "Four corners and the centre, stacked into one "
                  "tensor (n_crops, C, H, W); average the network's outputs over crops.",
-                 [_size()], _crop_builder(v2.FiveCrop), produces=_to_tensor_kind),
+                 [_size()], _crop_builder(v2.FiveCrop), produces=_to_tensor_kind, code=None),
         StepSpec("TenCrop", "Ten crops", "FiveCrop plus the flipped image's five crops, "
                  "stacked into (10, C, H, W).",
                  [_size(), Param("vertical_flip", "bool", False,
                                  help="flip vertically instead of horizontally")],
-                 _crop_builder(v2.TenCrop), produces=_to_tensor_kind),
+                 _crop_builder(v2.TenCrop), produces=_to_tensor_kind, code=None),
         StepSpec("RandomHorizontalFlip", "Horizontal flip", "Mirror left-right with "
                  "probability p.", [_p()], lambda p: v2.RandomHorizontalFlip(p["p"])),
         StepSpec("RandomVerticalFlip", "Vertical flip", "Mirror top-bottom with probability p.",
@@ -339,7 +385,7 @@ def _steps_table() -> list[StepSpec]:
                   Param("mean_vector", "floats", [0.0], scalar_ok=False, help="D values")],
                  lambda p: v2.LinearTransformation(torch.tensor(p["transformation_matrix"]),
                                                    torch.tensor(p["mean_vector"])),
-                 accepts=frozenset({FLOAT}), check=_check_linear),
+                 accepts=frozenset({FLOAT}), check=_check_linear, code=_linear_code),
         StepSpec("ToImage", "To image tensor", "PIL image -> uint8 tensor (C, H, W).", [],
                  lambda p: v2.ToImage(), produces=_to_tensor_kind),
         StepSpec("ToDtype", "To dtype", "Change the tensor dtype; scale maps 0..255 to 0..1.",
@@ -350,7 +396,7 @@ def _steps_table() -> list[StepSpec]:
         StepSpec("ToTensor", "To tensor (v1)", "The course notes' ToTensor: ToImage + "
                  "ToDtype(float32, scale=True).", [],
                  lambda p: v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]),
-                 produces=lambda kind, p: FLOAT),
+                 produces=lambda kind, p: FLOAT, code=_to_tensor_code),
         StepSpec("Normalize", "Normalize", "(x - mean) / std per channel. Presets, or "
                  "'dataset' to compute from the training images.",
                  [Param("preset", "choice", "custom",
@@ -360,7 +406,8 @@ def _steps_table() -> list[StepSpec]:
                         help="per-channel mean"),
                   Param("std", "floats", None, minimum=1e-12, scalar_ok=False, optional=True,
                         help="per-channel standard deviation (> 0)")],
-                 _normalize, accepts=frozenset({FLOAT}), check=_check_normalize),
+                 _normalize, accepts=frozenset({FLOAT}), check=_check_normalize,
+                 code=_normalize_code),
         StepSpec("RandomChoice", "Random choice", "Apply one nested step, picked at random.",
                  [_children(), Param("p", "floats", None, "weights, one per nested step", 0.0,
                                      scalar_ok=False, optional=True)],
@@ -374,7 +421,7 @@ def _steps_table() -> list[StepSpec]:
         StepSpec("SaltPepperNoise", "Salt-and-pepper noise", "With probability p, set a 1-snr "
                  "fraction of pixels to black or white.",
                  [Param("snr", "float", 0.95, "fraction of pixels kept", 0.0, 1.0), _p()],
-                 lambda p: SaltPepperNoise(p["snr"], p["p"])),
+                 lambda p: SaltPepperNoise(p["snr"], p["p"]), code=None),
     ]
 
 

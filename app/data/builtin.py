@@ -7,40 +7,75 @@ import torch
 from sklearn import datasets as skd
 
 from app.core.params import Param
+from app.core.pysource import Expr, call, embed, needs, snippet
 from app.data.csv_table import standardize_columns
-from app.data.source_spec import Progress, RawData, SourceSpec, tensor_data
+from app.data.source_spec import Progress, RawData, SourceCode, SourceSpec, tensor_data
 
 STANDARDIZE = Param("standardize", "bool", True,
                     help="scale each feature to mean 0, std 1 (helps gradient descent)")
+
+
+SKD = "from sklearn import datasets as skd"
+
+
+def mnist_frame(images: torch.Tensor) -> torch.Tensor:
+    """8x8 digits (N, 1, 8, 8) as MNIST draws them: 20x20, centred in a 28x28 frame, which
+    keeps MNIST architectures and statistics close."""
+    images = torch.nn.functional.interpolate(images, size=(20, 20), mode="bilinear",
+                                             align_corners=False)
+    return torch.nn.functional.pad(images, (4, 4, 4, 4)).clamp(0, 1)
 
 
 def _digits(params: dict, progress: Progress | None) -> RawData:
     bunch = skd.load_digits()
     images = torch.from_numpy(bunch.images).float().unsqueeze(1) / 16.0
     if params["upscale"]:
-        # MNIST digits are 20x20 centred in a 28x28 frame; doing the same keeps
-        # MNIST architectures and statistics close.
-        images = torch.nn.functional.interpolate(images, size=(20, 20), mode="bilinear",
-                                                 align_corners=False)
-        images = torch.nn.functional.pad(images, (4, 4, 4, 4)).clamp(0, 1)
+        images = mnist_frame(images)
     y = torch.from_numpy(bunch.target)
     return RawData(tensor_data(images, y, "classification"), "classification",
                    [str(c) for c in bunch.target_names], image_kind="float")
 
 
+def _digits_code(params: dict) -> SourceCode:
+    frame = embed(mnist_frame)
+    lines = ["bunch = skd.load_digits()",
+             "x = torch.from_numpy(bunch.images).float().unsqueeze(1) / 16.0",
+             *([f"x = {frame.code}(x)"] if params["upscale"] else []),
+             "y = torch.from_numpy(bunch.target)"]
+    used = [snippet("", "import torch", SKD), *([frame] if params["upscale"] else [])]
+    return SourceCode(needs("\n".join(lines), used), "classification", "float")
+
+
+def table_arrays(bunch, task: str, standardize: bool = False,
+                 standardize_target: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Features (float64) and targets of a scikit-learn bunch, scaled as asked."""
+    x = np.asarray(bunch.data, dtype=np.float64)
+    if standardize:
+        x = standardize_columns(x)
+    y = np.asarray(bunch.target, dtype=np.float64 if task == "regression" else np.int64)
+    if standardize_target:
+        y = (y - y.mean()) / y.std()
+    return x, y
+
+
 def _table(loader, task: str):
     def load(params: dict, progress: Progress | None) -> RawData:
         bunch = loader()
-        x = np.asarray(bunch.data, dtype=np.float64)
-        if params.get("standardize", False):
-            x = standardize_columns(x)
-        y = np.asarray(bunch.target, dtype=np.float64 if task == "regression" else np.int64)
-        if params.get("standardize_target", False):
-            y = (y - y.mean()) / y.std()
+        x, y = table_arrays(bunch, task, **params)
         names = [str(c) for c in bunch.target_names] if task == "classification" else None
         return RawData(tensor_data(torch.from_numpy(x), torch.from_numpy(y), task), task, names,
                        feature_names=[str(f) for f in bunch.feature_names])
     return load
+
+
+def _table_code(loader, task: str):
+    def code(params: dict) -> SourceCode:
+        arrays = embed(table_arrays)
+        lines = [f"x, y = {call(arrays.code, Expr(f'skd.{loader.__name__}()'), task, **params)}",
+                 "x, y = torch.from_numpy(x), torch.from_numpy(y)"]
+        return SourceCode(needs("\n".join(lines), [arrays, snippet("", "import torch", SKD)]),
+                          task)
+    return code
 
 
 SPECS = [
@@ -48,18 +83,22 @@ SPECS = [
                "1797 hand-written digits bundled with scikit-learn. Upscaled to 1x28x28 by "
                "default so MNIST networks run unchanged.", "built-in",
                [Param("upscale", "bool", True, help="1x28x28 like MNIST instead of 1x8x8")],
-               _digits),
+               _digits, _digits_code),
     SourceSpec("iris", "Iris (built-in)", "150 flowers, 4 measurements, 3 species.", "built-in",
-               [STANDARDIZE], _table(skd.load_iris, "classification")),
+               [STANDARDIZE], _table(skd.load_iris, "classification"),
+               _table_code(skd.load_iris, "classification")),
     SourceSpec("wine", "Wine (built-in)", "178 wines, 13 chemical features, 3 cultivars.",
-               "built-in", [STANDARDIZE], _table(skd.load_wine, "classification")),
+               "built-in", [STANDARDIZE], _table(skd.load_wine, "classification"),
+               _table_code(skd.load_wine, "classification")),
     SourceSpec("breast_cancer", "Breast cancer (built-in)",
                "569 tumours, 30 features, malignant or benign.", "built-in", [STANDARDIZE],
-               _table(skd.load_breast_cancer, "classification")),
+               _table(skd.load_breast_cancer, "classification"),
+               _table_code(skd.load_breast_cancer, "classification")),
     SourceSpec("diabetes", "Diabetes (built-in, regression)",
                "442 patients, 10 (already scaled) features; target: disease progression "
                "after one year.", "built-in",
                [Param("standardize_target", "bool", False,
                       help="scale the target to mean 0, std 1")],
-               _table(skd.load_diabetes, "regression")),
+               _table(skd.load_diabetes, "regression"),
+               _table_code(skd.load_diabetes, "regression")),
 ]

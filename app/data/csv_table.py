@@ -12,6 +12,7 @@ dependency.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,16 @@ def read_csv(path: str, source: str = "csv") -> tuple[list[str], list[list[str]]
     file = Path(path).expanduser()
     if not file.is_file():
         raise DataSourceError(f"{source}: file not found: {file}")
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise DataSourceError(f"{source}: cannot read {file} ({exc.strerror or exc})") from None
+    reader = csv.reader(io.StringIO(_decode(raw), newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a NUL byte (UTF-16?), a field over csv.field_size_limit()
+        raise DataSourceError(f"{source}: {file} line {reader.line_num} cannot be read as "
+                              f"CSV ({exc})") from None
     if len(rows) < 2:
         raise DataSourceError(f"{source}: {file} needs a header row and at least one data row")
     header, body = rows[0], [r for r in rows[1:] if r]
@@ -67,6 +76,21 @@ def read_csv(path: str, source: str = "csv") -> tuple[list[str], list[list[str]]
         raise DataSourceError(f"{source}: {file} row {bad + 2} has {len(body[bad])} fields, "
                               f"the header has {len(header)}")
     return header, body
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-16 when it starts with its byte-order mark, UTF-8 (with or without one), else
+    Latin-1, which spreadsheets on Windows write. Latin-1 maps every byte to a character,
+    so text columns keep distinct categories even when a few characters show wrongly."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _as_float(values: list[str]) -> np.ndarray | None:

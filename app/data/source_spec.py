@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from app.core.params import Param
+from app.core.pysource import Snippet
 
 # (message, done, total): bytes while downloading; total is 0 when unknown.
 Progress = Callable[[str, int, int], None]
@@ -34,8 +35,20 @@ class RawData:
 
 
 @dataclass(frozen=True)
+class SourceCode:
+    """A loader as train-script source: ``lines`` define tensors ``x`` and ``y``, or, for
+    ``image_kind`` "pil", the torchvision datasets ``pool`` and ``test``; ``task`` and
+    ``image_kind`` are those of the loader's RawData."""
+
+    lines: Snippet
+    task: str
+    image_kind: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceSpec:
-    """A registry entry: ``loader(params, progress)`` gets params already validated."""
+    """A registry entry: ``loader(params, progress)`` gets params already validated;
+    ``code(params)`` writes the same loading as script source (None: not supported)."""
 
     id: str
     title: str
@@ -43,6 +56,7 @@ class SourceSpec:
     category: str
     params: list[Param]
     loader: Callable[[dict, Progress | None], RawData] = field(repr=False)
+    code: Callable[[dict], SourceCode] | None = field(default=None, repr=False)
 
 
 def tensor_data(x: torch.Tensor, y: torch.Tensor, task: str) -> TensorDataset:

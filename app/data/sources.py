@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from app.data import builtin, csv_table, synthetic, vision
+from app.data import builtin, colour_shapes, csv_table, synthetic, vision
 from app.data.augment import build_pipeline, needs_dataset_stats
 from app.data.datasets import TransformedDataset
 from app.data.errors import DataSourceError, checked_params
@@ -68,7 +68,7 @@ class DatasetBundle:
 
 SOURCES: dict[str, SourceSpec] = {
     spec.id: spec
-    for spec in (*builtin.SPECS, *synthetic.SPECS, *vision.SPECS, *csv_table.SPECS)
+    for spec in (*builtin.SPECS, *colour_shapes.SPECS, *synthetic.SPECS, *vision.SPECS, *csv_table.SPECS)
 }
 
 

@@ -6,34 +6,69 @@ All generators are seeded (a parameter), so a project reproduces its data.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from sklearn import datasets as skd
 
 from app.core.params import Param
+from app.core.pysource import call, embed, needs, snippet
 from app.data.errors import DataSourceError
 from app.data.source_spec import (
     Progress,
     RawData,
+    SourceCode,
     SourceSpec,
     samples_param,
     seed_param,
     tensor_data,
 )
 
+SKD = "from sklearn import datasets as skd"
+
 
 def _gen(params: dict) -> torch.Generator:
     return torch.Generator().manual_seed(params["seed"])
 
 
+def linear_data(w: list[float], b: float, noise: float, n_samples: int, seed: int
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """y = X w + b + noise with X standard normal, from a seeded generator."""
+    gen = torch.Generator().manual_seed(seed)
+    weights = torch.tensor(w, dtype=torch.float64)
+    x = torch.randn(n_samples, len(weights), generator=gen, dtype=torch.float64)
+    y = x @ weights + b + noise * torch.randn(n_samples, generator=gen, dtype=torch.float64)
+    return x, y
+
+
 def _linear(params: dict, progress: Progress | None) -> RawData:
-    gen = _gen(params)
-    w = torch.tensor(params["w"], dtype=torch.float64)
-    x = torch.randn(params["n_samples"], len(w), generator=gen, dtype=torch.float64)
-    noise = params["noise"] * torch.randn(params["n_samples"], generator=gen, dtype=torch.float64)
-    y = x @ w + params["b"] + noise
+    x, y = linear_data(**params)
     return RawData(tensor_data(x, y, "regression"), "regression",
-                   feature_names=[f"x{i + 1}" for i in range(len(w))])
+                   feature_names=[f"x{i + 1}" for i in range(len(params["w"]))])
+
+
+def _embedded_code(function: Callable, task: str) -> Callable[[dict], SourceCode]:
+    """Writer for a source whose loader calls `function(**params)` for tensors x, y."""
+    def code(params: dict) -> SourceCode:
+        helper = embed(function)
+        return SourceCode(needs(f"x, y = {call(helper.code, **params)}", [helper]), task)
+    return code
+
+
+def _sklearn(function: str, **names: str) -> tuple[Callable, Callable]:
+    """Loader and writer of 2-D points from skd.`function`(n_samples, **renamed params)."""
+    def arguments(params: dict) -> dict:
+        return {arg: params[key] for arg, key in names.items()}
+
+    def load(params: dict, progress: Progress | None) -> RawData:
+        x, y = getattr(skd, function)(params["n_samples"], **arguments(params))
+        return _points(x, y, params.get("n_classes", 2))
+
+    def code(params: dict) -> SourceCode:
+        lines = [f"x, y = {call(f'skd.{function}', params['n_samples'], **arguments(params))}",
+                 "x, y = torch.as_tensor(x), torch.as_tensor(y)"]
+        return SourceCode(snippet("\n".join(lines), "import torch", SKD), "classification")
+    return load, code
 
 
 def _points(x, y, n_classes: int) -> RawData:
@@ -41,32 +76,20 @@ def _points(x, y, n_classes: int) -> RawData:
                    "classification", [str(c) for c in range(n_classes)], feature_names=["x1", "x2"])
 
 
-def _moons(params: dict, progress: Progress | None) -> RawData:
-    x, y = skd.make_moons(params["n_samples"], noise=params["noise"], random_state=params["seed"])
-    return _points(x, y, 2)
-
-
-def _circles(params: dict, progress: Progress | None) -> RawData:
-    x, y = skd.make_circles(params["n_samples"], noise=params["noise"], factor=params["factor"],
-                            random_state=params["seed"])
-    return _points(x, y, 2)
-
-
-def _blobs(params: dict, progress: Progress | None) -> RawData:
-    x, y = skd.make_blobs(params["n_samples"], centers=params["n_classes"],
-                          cluster_std=params["cluster_std"], random_state=params["seed"])
-    return _points(x, y, params["n_classes"])
+def spirals_data(n_samples: int, noise: float, n_classes: int, turns: float, seed: int
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """cs231n's spirals: each class is an arm; radius grows with t, angle with t plus noise."""
+    gen, k, n = torch.Generator().manual_seed(seed), n_classes, n_samples
+    y = torch.arange(n) % k
+    t = torch.rand(n, generator=gen, dtype=torch.float64)
+    angle = y * (2 * math.pi / k) + t * turns * 2 * math.pi
+    angle = angle + noise * torch.randn(n, generator=gen, dtype=torch.float64)
+    x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], dim=1)
+    return x, y
 
 
 def _spirals(params: dict, progress: Progress | None) -> RawData:
-    # cs231n's spiral: each class is an arm; radius grows with t, angle with t plus noise.
-    gen, k, n = _gen(params), params["n_classes"], params["n_samples"]
-    y = torch.arange(n) % k
-    t = torch.rand(n, generator=gen, dtype=torch.float64)
-    angle = y * (2 * math.pi / k) + t * params["turns"] * 2 * math.pi
-    angle = angle + params["noise"] * torch.randn(n, generator=gen, dtype=torch.float64)
-    x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], dim=1)
-    return _points(x, y, k)
+    return _points(*spirals_data(**params), params["n_classes"])
 
 
 def _token_labels(seqs: torch.Tensor, params: dict) -> tuple[torch.Tensor, list[str]]:
@@ -128,22 +151,27 @@ SPECS = [
                [Param("w", "floats", [2.0, -3.4], minimum=-1e6, maximum=1e6, scalar_ok=False,
                       help="true weights, one per feature"),
                 Param("b", "float", 4.2, "true bias", -1e6, 1e6),
-                _noise(0.01), samples_param(1000), seed_param()], _linear),
+                _noise(0.01), samples_param(1000), seed_param()], _linear,
+               _embedded_code(linear_data, "regression")),
     SourceSpec("moons", "Two moons (2-D)", "Two interleaving half circles.", "synthetic",
-               [samples_param(400), _noise(0.1), seed_param()], _moons),
+               [samples_param(400), _noise(0.1), seed_param()],
+               *_sklearn("make_moons", noise="noise", random_state="seed")),
     SourceSpec("circles", "Circles (2-D)", "A small circle inside a large one.", "synthetic",
                [samples_param(400), _noise(0.05),
                 Param("factor", "float", 0.5, "inner/outer radius ratio", 0.01, 0.99),
-                seed_param()], _circles),
+                seed_param()],
+               *_sklearn("make_circles", noise="noise", factor="factor", random_state="seed")),
     SourceSpec("spirals", "Spirals (2-D)", "Interleaved spiral arms, one per class; not "
                "linearly separable.", "synthetic",
                [samples_param(600), _noise(0.2), _classes(3),
                 Param("turns", "float", 0.75, "turns of each arm", 0.1, 5.0),
-                seed_param()], _spirals),
+                seed_param()], _spirals, _embedded_code(spirals_data, "classification")),
     SourceSpec("blobs", "Blobs (2-D)", "Gaussian clusters, one per class.", "synthetic",
                [samples_param(400), _classes(3),
                 Param("cluster_std", "float", 1.0, "cluster spread", 0.01, 20.0),
-                seed_param()], _blobs),
+                seed_param()],
+               *_sklearn("make_blobs", centers="n_classes", cluster_std="cluster_std",
+                         random_state="seed")),
     SourceSpec("seq_tokens", "Token sequences (Embedding + RNN)",
                "Integer token sequences (int64) for Embedding -> RNN/LSTM/GRU. Rules: does the "
                "sequence contain token k, parity of the token sum, most frequent token.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,8 +19,9 @@ from torchvision import datasets as tvd
 from torchvision.datasets.utils import check_integrity, extract_archive
 
 from app.core.params import Param
+from app.core.pysource import Expr, call, snippet
 from app.data.errors import DataSourceError
-from app.data.source_spec import Progress, RawData, SourceSpec
+from app.data.source_spec import Progress, RawData, SourceCode, SourceSpec
 
 CHUNK = 1 << 16
 
@@ -170,6 +172,17 @@ def _image_folder_source(params: dict, progress: Progress | None) -> RawData:
     return RawData(train, "classification", list(train.classes), test=test, image_kind="pil")
 
 
+def _torchvision_code(cls: type[tvd.VisionDataset]) -> Callable[[dict], SourceCode]:
+    """Writer for a source read by torchvision's `cls` from files already in place."""
+    def code(params: dict) -> SourceCode:
+        root = Expr(call("os.path.expanduser", params["root"]))
+        lines = [f"{name} = {call(f'tvd.{cls.__name__}', root, train=train, download=False)}"
+                 for name, train in (("pool", True), ("test", False))]
+        return SourceCode(snippet("\n".join(lines), "import os",
+                                  "import torchvision.datasets as tvd"), "classification", "pil")
+    return code
+
+
 def _root_params(name: str) -> list[Param]:
     return [Param("root", "path", "~/torchcanvas-data",
                   help=f"folder holding {name} in torchvision's layout"),
@@ -180,13 +193,15 @@ def _root_params(name: str) -> list[Param]:
 SPECS = [
     SourceSpec("mnist", "MNIST", "70 000 hand-written digits, 1x28x28 (official 10 000 test "
                "images kept). Files: ROOT/MNIST/raw/*-ubyte.", "torchvision",
-               _root_params("MNIST/raw"), _mnist_like(tvd.MNIST, "MNIST")),
+               _root_params("MNIST/raw"), _mnist_like(tvd.MNIST, "MNIST"),
+               _torchvision_code(tvd.MNIST)),
     SourceSpec("fashion_mnist", "Fashion-MNIST", "70 000 clothing images, 1x28x28, 10 classes. "
                "Files: ROOT/FashionMNIST/raw/*-ubyte.", "torchvision",
-               _root_params("FashionMNIST/raw"), _mnist_like(tvd.FashionMNIST, "Fashion-MNIST")),
+               _root_params("FashionMNIST/raw"), _mnist_like(tvd.FashionMNIST, "Fashion-MNIST"),
+               _torchvision_code(tvd.FashionMNIST)),
     SourceSpec("cifar10", "CIFAR-10", "60 000 colour images, 3x32x32, 10 classes. Files: "
                "ROOT/cifar-10-batches-py/.", "torchvision", _root_params("cifar-10-batches-py"),
-               _cifar10),
+               _cifar10, _torchvision_code(tvd.CIFAR10)),
     SourceSpec("image_folder", "Image folder", "Your own images: one sub-folder per class "
                "(torchvision ImageFolder).", "files",
                [Param("root", "path", "", help="folder with one sub-folder per class"),

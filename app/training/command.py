@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -68,18 +69,28 @@ def _clock(seconds: float) -> str:
 
 def run_train_command(args: Any) -> int:
     """Returns the exit status; raises ConfigError / ProjectError for bad input."""
+    from app.core.params import INT, Param
     from app.core.project import load_project
     from app.training.config import TrainConfig, default_config
     from app.training.data import load_data
+    from app.training.devices import check_device_name
+    from app.training.errors import checked_value
+    from app.training.sections import check_sections
     from app.training.trainer import Trainer
 
     project = load_project(args.file)
+    check_sections(project)  # every field, before the data loads or a file is written
+    _check_out_dir(args.out)
+    overrides = {"epochs": args.epochs, "device": args.device}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.device is not None:
+        check_device_name(args.device, "--device")
+    if args.epochs is not None:
+        checked_value(Param("epochs", INT, None, minimum=1), args.epochs, "--epochs")
     data = load_data(project.data)
     config = TrainConfig.from_dict(project.training) if project.training \
         else default_config(data.task)  # no training section: defaults for the task
-    overrides = {"epochs": args.epochs, "device": args.device}
-    config = TrainConfig.from_dict({**config.to_dict(),
-                                    **{k: v for k, v in overrides.items() if v is not None}})
+    config = TrainConfig.from_dict({**config.to_dict(), **overrides})
     callback = _tee(ProgressBar(sys.stderr, sys.stderr.isatty()), args.tensorboard)
     trainer = Trainer(project.network, data, config, callback=callback,
                       checkpoint_dir=args.out, resume_from=args.resume)
@@ -89,6 +100,22 @@ def run_train_command(args: Any) -> int:
         return 1
     _report(result, args.json)
     return 0
+
+
+def _check_out_dir(out: str | None) -> None:
+    """--out must be a folder (or not exist yet); found now, not after the first epoch."""
+    from pathlib import Path
+
+    from app.training.errors import ConfigError
+
+    if not out:
+        return
+    path = Path(out)
+    blocker = next((p for p in (path, *path.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ConfigError(f"--out: {blocker} is a file, not a folder for checkpoints")
+    if blocker is not None and not os.access(blocker, os.W_OK):
+        raise ConfigError(f"--out: cannot write in {blocker}")
 
 
 def _tee(bar: ProgressBar, tensorboard: str | None) -> Any:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, Param
+from app.core.project import field_name
 from app.training.devices import check_device_name
-from app.training.errors import ConfigError, checked_params, checked_value
+from app.training.errors import ConfigError, checked_object, checked_params, checked_value
 from app.training.init import InitRule, validate_rule
 from app.training.losses import LossConfig, validate_loss
 from app.training.optimizers import OptimizerConfig, validate_optimizer
@@ -46,7 +47,7 @@ class ProbeConfig:
     bins: int = 30
     histograms: bool = True
     grad_norms: bool = True
-    activation_layers: list[str] | None = None  # None: the conv/pool layers, at most 6
+    activation_layers: list[str] | None = None  # None: probes.auto_layers picks them
 
 
 @dataclass
@@ -109,14 +110,6 @@ def _split(data: dict[str, Any], names: tuple[str, ...]) -> tuple[dict, dict]:
             {k: v for k, v in data.items() if k in names})
 
 
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: must be an object, got {value!r}")
-    return value
-
-
 def _names(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: must be a list of node names, got {value!r}")
@@ -126,25 +119,26 @@ def _names(value: Any, where: str) -> list[str]:
 def _keys(data: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"{where}.{key}: unknown field (known: {', '.join(allowed)})")
+            raise ConfigError(f"{where}.{field_name(key)}: unknown field "
+                              f"(known: {', '.join(allowed)})")
 
 
 def _loss(value: Any, where: str) -> LossConfig:
-    d = _object(value, where)
+    d = checked_object(value, where)
     _keys(d, ("name", "params"), where)
     return validate_loss(LossConfig(d.get("name", "CrossEntropy"), d.get("params") or {}),
                          where)
 
 
 def _optimizer(value: Any, where: str) -> OptimizerConfig:
-    d = _object(value, where)
+    d = checked_object(value, where)
     _keys(d, ("name", "lr", "params"), where)
     return validate_optimizer(OptimizerConfig(d.get("name", "Adam"), d.get("lr"),
                                               d.get("params") or {}), where)
 
 
 def _scheduler(value: Any, where: str) -> SchedulerConfig:
-    d = _object(value, where)
+    d = checked_object(value, where)
     _keys(d, ("name", "params", "step_per"), where)
     return validate_scheduler(SchedulerConfig(d.get("name"), d.get("params") or {},
                                               d.get("step_per")), where)
@@ -157,7 +151,7 @@ def _init(value: Any, where: str) -> list[InitRule]:
         raise ConfigError(f"{where}: must be a list of rules, got {value!r}")
     rules = []
     for i, item in enumerate(value):
-        d = _object(item, f"{where}[{i}]")
+        d = checked_object(item, f"{where}[{i}]")
         _keys(d, ("layer_types", "scheme", "params", "tensor"), f"{where}[{i}]")
         rule = InitRule(d.get("layer_types"), d.get("scheme"), d.get("params") or {},
                         d.get("tensor", "weight"))
@@ -166,13 +160,13 @@ def _init(value: Any, where: str) -> list[InitRule]:
 
 
 def _layer_lr(value: Any, where: str) -> dict[str, float]:
-    d = _object(value, where)
+    d = checked_object(value, where)
     return {str(k): checked_value(Param(k, FLOAT, None, minimum=0.0), v, f"{where}.{k}")
             for k, v in d.items()}
 
 
 def _probes(value: Any, where: str) -> ProbeConfig:
-    d = _object(value, where)
+    d = checked_object(value, where)
     rest, layers = _split(d, ("activation_layers",))
     params = checked_params(PROBES, rest, where)
     chosen = layers.get("activation_layers")
@@ -182,11 +176,11 @@ def _probes(value: Any, where: str) -> ProbeConfig:
 
 
 def _section(cls: type, specs: tuple[Param, ...], value: Any, where: str) -> Any:
-    return cls(**checked_params(specs, _object(value, where), where))
+    return cls(**checked_params(specs, checked_object(value, where), where))
 
 
 def config_from_dict(data: Any, where: str = "training") -> TrainConfig:
-    data = _object(data, where)
+    data = checked_object(data, where)
     top, sections = _split(data, SECTIONS)
     values = checked_params(TOP, top, where)
     return TrainConfig(

@@ -81,3 +81,22 @@ class RunFailed:
 
 
 Event = RunStarted | BatchEnd | EpochEnd | Snapshot | RunFinished | RunFailed
+
+
+# Snapshot keys name a layer and its tensor (`conv1_1.weight`), whatever module path the
+# layer sits at in the compiled model.
+def node_key(key: str, names: dict[str, str]) -> str:
+    """A parameter key under the layer that owns it (`names`: module path -> layer name):
+    `features.0.weight` -> `conv1_1.weight`. The longest module path that is a layer wins,
+    so a layer's own submodules stay in the tail. `layer_of` reads the layer back."""
+    module = key
+    while "." in module:
+        module = module.rpartition(".")[0]
+        if module in names:
+            return names[module] + key[len(module):]
+    return key
+
+
+def layer_of(label: str) -> str:
+    """`conv1_1.weight` -> `conv1_1`: layer names are identifiers, so the first dot ends one."""
+    return label.split(".", 1)[0]

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
+from app.core.pysource import Expr, Snippet, call, changed, literal, snippet
 from app.training.errors import checked_params, lookup
 from app.training.targets import TARGET_KINDS, TargetKind
 
@@ -43,6 +44,13 @@ class LossSpec:
     @property
     def target_kind(self) -> TargetKind:
         return TARGET_KINDS[self.target]
+
+    def code(self, params: dict[str, Any]) -> Snippet:
+        """Source of `build_loss`'s torch module for validated `params` (train script)."""
+        kwargs = {k: Expr(f"torch.tensor({literal(v)})") if k in TENSOR_PARAMS and v is not None
+                  else v for k, v in params.items()}
+        return snippet(call(f"nn.{self.cls.__name__}", **changed(self.cls, kwargs)),
+                       "import torch", "from torch import nn")
 
 
 LOSSES: dict[str, LossSpec] = {s.name: s for s in (

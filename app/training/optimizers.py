@@ -14,6 +14,7 @@ import torch
 from torch import optim
 
 from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
+from app.core.pysource import Expr, Snippet, call, changed, snippet
 from app.training.errors import ConfigError, checked_params, checked_value, lookup
 
 EPS = Param("eps", FLOAT, 1e-8, "added to the denominator for stability", 0.0)
@@ -34,6 +35,18 @@ class OptimizerSpec:
     params: tuple[Param, ...]
     help: str
     needs_closure: bool = False
+    sparse_only: bool = False  # steps only on sparse gradients (Embedding(sparse=True))
+
+    def arguments(self, lr: float | None, params: dict[str, Any]) -> dict[str, Any]:
+        """torch's keyword arguments: the default lr filled in, pairs as tuples."""
+        return {"lr": self.lr if lr is None else lr,
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}}
+
+    def code(self, lr: float | None, params: dict[str, Any], parameters: str) -> Snippet:
+        """Source of `build_optimizer`'s call over the expression `parameters`."""
+        kwargs = self.arguments(lr, params)
+        return snippet(call(f"torch.optim.{self.cls.__name__}", Expr(parameters),
+                            lr=kwargs.pop("lr"), **changed(self.cls, kwargs)), "import torch")
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (
@@ -65,7 +78,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (
     OptimizerSpec("Adamax", optim.Adamax, 2e-3, (BETAS, EPS, _wd()),
                   "Adam with the infinity norm"),
     OptimizerSpec("SparseAdam", optim.SparseAdam, 1e-3, (BETAS, EPS),
-                  "Adam for sparse gradients (Embedding with sparse=True) only"),
+                  "Adam for sparse gradients (Embedding with sparse=True) only",
+                  sparse_only=True),
     OptimizerSpec("ASGD", optim.ASGD, 1e-2,
                   (Param("lambd", FLOAT, 1e-4, "decay term", 0.0),
                    Param("alpha", FLOAT, 0.75, "power for the eta update", 0.0),
@@ -118,9 +132,7 @@ def build_optimizer(cfg: OptimizerConfig, groups: Iterable[dict[str, Any]]
     """`groups` are torch param groups; a group's own "lr" overrides cfg.lr."""
     cfg = validate_optimizer(cfg)
     spec = OPTIMIZERS[cfg.name]
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.params.items()}
-    lr = spec.lr if cfg.lr is None else cfg.lr
-    return spec.cls(list(groups), lr=lr, **kwargs)
+    return spec.cls(list(groups), **spec.arguments(cfg.lr, cfg.params))
 
 
 def current_lr(optimizer: torch.optim.Optimizer) -> float:

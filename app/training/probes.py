@@ -16,11 +16,14 @@ from torch import Tensor, nn
 
 from app.training.config import ProbeConfig
 from app.training.errors import ConfigError
-from app.training.events import Snapshot
+from app.training.events import Snapshot, node_key
 
-AUTO_LIMIT = 6
+AUTO_LIMIT = 12
 ACTIVATIONS = ("ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "GELU", "Sigmoid",
                "Tanh", "Softplus")
+# Convolutions and linear layers for the activation view, the activations for the health
+# coach's dead-ReLU and saturation checks.
+PROBED = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", *ACTIVATIONS)
 
 
 def histogram(t: Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,11 +37,10 @@ def histogram(t: Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def auto_layers(model: nn.Module, layers: dict[str, str]) -> list[str]:
-    """Feature-map layers (conv, pool) first; otherwise the activations; at most 6."""
-    kinds = {name: type(model.get_submodule(path)).__name__ for name, path in layers.items()}
-    maps = [n for n, kind in kinds.items() if "Conv" in kind or "Pool" in kind]
-    acts = [n for n, kind in kinds.items() if kind in ACTIVATIONS]
-    return (maps or acts)[:AUTO_LIMIT]
+    """The layers probed when the run config names none, in `layers`' (topological) order:
+    the one policy of the GUI and the CLI, so a network gets the same health verdict."""
+    return [name for name, path in layers.items()
+            if type(model.get_submodule(path)).__name__ in PROBED][:AUTO_LIMIT]
 
 
 class Probes:
@@ -64,17 +66,12 @@ class Probes:
                                   f"(layers: {', '.join(self.paths)})")
         return list(chosen)
 
-    def _label(self, key: str) -> str:
-        """`features.0.weight` -> `conv1_1.weight`."""
-        module, _, tensor = key.rpartition(".")
-        return f"{self.names[module]}.{tensor}" if module in self.names else key
-
     def due(self, batch: int) -> bool:
         n = self.cfg.every_n_batches
         return self.cfg.enabled and n > 0 and batch % n == 0
 
     def capture(self, epoch: int, step: int) -> Snapshot:
-        params = [(self._label(n), p) for n, p in self.model.named_parameters()]
+        params = [(node_key(n, self.names), p) for n, p in self.model.named_parameters()]
         bins = self.cfg.bins
         hist = self.cfg.histograms
         return Snapshot(

@@ -40,7 +40,7 @@ def layer_paths(network: Any, model: nn.Module) -> dict[str, str]:
     from app.core.graph import module_path
 
     nodes = (network.node(name) for name in network.topological_order())
-    return {n.name: module_path(n) for n in nodes if n.type not in ("Input", "Output")}
+    return {n.name: module_path(n) for n in nodes if n.spec.has_module}
 
 
 def submodule(model: nn.Module, layers: dict[str, str], name: str, where: str) -> nn.Module:

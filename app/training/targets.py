@@ -2,7 +2,8 @@
 
 `check` runs on the first batch (it may sync: it reads values) and raises TrainingError
 with a message a student can act on. `adapt` runs on every batch, so it only reshapes
-and casts: no .item(), no host/device sync.
+and casts: no .item(), no host/device sync. Adapters are named functions so the train
+script can copy them (inspect.getsource).
 """
 
 from __future__ import annotations
@@ -147,6 +148,22 @@ def _pair(output: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return x1.flatten(1), x2.flatten(1), _signs(target.reshape(-1)).to(output.dtype)
 
 
+def _as_is(output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    return output, target
+
+
+def _sign_like(output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    return output, _signs(target).reshape(output.shape).to(output.dtype)
+
+
+def _output_dtype(output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    return output, target.to(output.dtype)
+
+
+def _triplet(output: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    return output[:, 0], output[:, 1], output[:, 2]
+
+
 def _sequence(output: Tensor, target: Tensor) -> tuple[Tensor, ...]:
     log_probs = output.log_softmax(-1).transpose(0, 1)  # CTC wants (T, N, C)
     steps, batch = log_probs.shape[:2]
@@ -157,7 +174,7 @@ def _sequence(output: Tensor, target: Tensor) -> tuple[Tensor, ...]:
 
 TARGET_KINDS: dict[str, TargetKind] = {k.name: k for k in (
     TargetKind("class_index", "one int64 class index per sample (or per position)",
-               _check_class_index, lambda o, t: (o, t)),
+               _check_class_index, _as_is),
     TargetKind("value", "float values shaped like the output (regression)",
                _check_like_output, _like),
     TargetKind("probability", "0/1 labels or probabilities shaped like the output",
@@ -165,15 +182,15 @@ TARGET_KINDS: dict[str, TargetKind] = {k.name: k for k in (
     TargetKind("distribution", "a probability distribution per sample, like the output",
                lambda n, o, t: _check_like_output(n, o, t), _like),
     TargetKind("sign", "1 or -1 per output value (0 is read as -1)",
-               _check_sign, lambda o, t: (o, _signs(t).reshape(o.shape).to(o.dtype))),
+               _check_sign, _sign_like),
     TargetKind("pair_sign", "1 or -1 per pair; the output holds both inputs as (N, 2, ...)",
                _check_pair, _pair),
     TargetKind("multilabel_index", "int64 class indices per sample padded with -1",
-               _check_multilabel_index, lambda o, t: (o, t)),
+               _check_multilabel_index, _as_is),
     TargetKind("multi_hot", "0/1 per class, shaped like the output",
-               _check_multi_hot, lambda o, t: (o, t.to(o.dtype))),
+               _check_multi_hot, _output_dtype),
     TargetKind("triplet", "none: the output holds anchor, positive, negative (N, 3, D)",
-               _check_triplet, lambda o, t: (o[:, 0], o[:, 1], o[:, 2])),
+               _check_triplet, _triplet),
     TargetKind("sequence", "int64 label sequences (N, S) padded with the blank index 0",
                _check_sequence, _sequence),
 )}

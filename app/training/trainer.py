@@ -21,6 +21,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from app.core.catalogue import Role
+from app.core.compiler import count_parameters
 from app.training import checkpoints as ckpt
 from app.training.config import TrainConfig
 from app.training.devices import resolve_device
@@ -189,8 +191,7 @@ class Trainer:
 
     def _train(self) -> RunFinished:
         cfg = self.config
-        params = sum(p.numel() for p in self.model.parameters())
-        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        params, trainable = count_parameters(self.model)
         self._emit(RunStarted(cfg.epochs, self.steps_per_epoch, str(self.device),
                               self.progress.epoch, params, trainable,
                               getattr(self.data, "task", self.kind.name), list(self.notes)))
@@ -219,8 +220,10 @@ class Trainer:
         if self._stop.is_set():
             return "stopped"
         stopping = self.config.early_stopping
-        return "early_stopping" if stopping.enabled and p.wait >= stopping.patience \
-            else "completed"
+        # As in Keras and Lightning: `patience` epochs without improvement are tolerated,
+        # the next one stops; an improving epoch (wait 0) never stops, even at patience 0.
+        return "early_stopping" if stopping.enabled and p.wait > 0 \
+            and p.wait >= stopping.patience else "completed"
 
     def _train_batches(self, epoch: int) -> dict[str, Any]:
         p, cfg, device = self.progress, self.config, self.device
@@ -255,8 +258,9 @@ class Trainer:
             if self.probes.due(batch):
                 self._emit(self.probes.capture(epoch, p.step))
             if self._stop.is_set() or not self._running.is_set():
+                paused_at = time.perf_counter()
                 self._running.wait()
-                tick = time.perf_counter()  # paused time is not throughput
+                tick += time.perf_counter() - paused_at  # paused time is not throughput
                 if self._stop.is_set():
                     if window:
                         self._flush(window, epoch, batch, window_samples, tick)
@@ -433,12 +437,13 @@ class Trainer:
         self._save("last")
 
     def _load(self, state: dict[str, Any]) -> None:
+        ckpt.check_resumable(state, self.config.to_dict())
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise TrainingError(f"checkpoint does not fit this network or optimizer: "
-                                f"{str(exc).splitlines()[0]}") from None
+                                f"{ckpt.first_line(exc)}") from None
         if self.schedule is not None and state.get("scheduler") is not None:
             self.schedule.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and state.get("scaler") is not None:
@@ -484,7 +489,7 @@ def _check_input_shape(model: nn.Module, network: Any, data: Any) -> None:
 
     if not isinstance(network, NetworkDocument):
         return
-    shapes = [tuple(n.params["shape"]) for n in network.nodes if n.type == "Input"]
+    shapes = [tuple(network.node(n).params["shape"]) for n in network.ends(Role.INPUT)]
     given = tuple(getattr(data, "input_shape", ()) or ())
     if len(shapes) == 1 and given and shapes[0] != given:
         raise TrainingError(f"the network's Input expects samples of shape {shapes[0]} but "

@@ -3,7 +3,10 @@
 While the document has unsaved edits, a snapshot is written (atomically) every few
 seconds to `<dir>/autosave-<pid>.json`, with the path of the file it belongs to. A clean
 exit deletes it; a snapshot whose process is gone on the next start is a crash leftover
-and is offered for recovery.
+and is offered for recovery: with a file argument, the snapshot of that file; without one,
+the newest. A snapshot older than the file it belongs to is stale (the file was saved
+after it) and is never offered, so it cannot overwrite newer work. A snapshot that does
+not load (damaged, hostile) is skipped; it never stops the app from starting.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
-from app.core.fileio import write_atomic
-from app.core.project import Project, ProjectError, project_from_dict, to_json
+from app.core.fileio import process_alive, write_atomic
+from app.core.project import Project, ProjectError, parse_json, project_from_dict, to_json
 
 INTERVAL_MS = 15_000
 
@@ -35,43 +38,62 @@ class Recovery:
     original_path: str | None
     saved_at: float
 
+    def stale(self) -> bool:
+        """The file it belongs to was saved after the snapshot was taken."""
+        if not self.original_path:
+            return False
+        try:
+            return os.stat(self.original_path).st_mtime > self.saved_at
+        except OSError:
+            return False  # the file is gone: the snapshot is all there is
+
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved_at))
         where = self.original_path or "an unsaved network"
         return f"{self.project.name} ({where}), autosaved {when}"
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    except OSError:
-        return False
-    return True
-
-
 def find_recoveries(folder: Path) -> list[Recovery]:
-    """Snapshots left by sessions that did not exit cleanly; unreadable ones are skipped."""
+    """Snapshots left by sessions that did not exit cleanly; unreadable ones are skipped
+    and stale ones (older than their saved file) deleted."""
     found = []
     for file in sorted(folder.glob("autosave-*.json")):
         try:
             pid = int(file.stem.split("-", 1)[1])
         except ValueError:
             continue
-        if _alive(pid):
+        if process_alive(pid):
             continue
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-            project = project_from_dict(data["project"])
-        except (OSError, ValueError, KeyError, TypeError, ProjectError):
+        recovery = _read(file)
+        if recovery is None:
             continue
-        found.append(Recovery(file, project, data.get("path"), float(data.get("saved_at", 0))))
+        if recovery.stale():
+            file.unlink(missing_ok=True)
+            continue
+        found.append(recovery)
     return found
+
+
+def _read(file: Path) -> Recovery | None:
+    try:
+        data = parse_json(file.read_text(encoding="utf-8"), str(file))
+        project = project_from_dict(data["project"])
+        path, saved_at = data.get("path"), float(data.get("saved_at", 0))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError,
+            ProjectError):
+        return None
+    if path is not None and not isinstance(path, str):
+        return None
+    return Recovery(file, project, path, saved_at)
+
+
+def recovery_for(found: list[Recovery], path: str | None) -> Recovery | None:
+    """The snapshot to offer: of `path` when the app opened a file, else the newest."""
+    if path is not None:
+        wanted = os.path.realpath(path)
+        found = [r for r in found if r.original_path
+                 and os.path.realpath(r.original_path) == wanted]
+    return max(found, key=lambda r: r.saved_at, default=None)
 
 
 class Autosaver(QObject):

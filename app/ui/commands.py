@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
 from app.core.catalogue import spec_for
-from app.core.graph import DocumentError, Edge, NetworkDocument
+from app.core.graph import DocumentError, Edge, NetworkDocument, Node, module_path
 from app.core.templates import ROW
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ Pos = tuple[float, float]
 
 MOVE_ID = 1
 PARAMS_ID = 2
+SECTION_ID = 3
 
 
 class DocCommand(QUndoCommand):
@@ -87,40 +89,45 @@ class CompoundCommand(DocCommand):
 
 class AddNodeCommand(DocCommand):
     def __init__(self, session: EditorSession, layer_type: str, params: dict[str, Any] | None
-                 = None, name: str | None = None, pos: Pos = (0.0, 0.0)) -> None:
+                 = None, name: str | None = None, pos: Pos = (0.0, 0.0),
+                 path: str | None = None) -> None:
         super().__init__(session, f"Add {layer_type}")
         self.layer_type = layer_type
         self.params = dict(params or {})
         self.name = name
         self.pos = pos
+        self.path = path
+        self._node: Node | None = None
 
     def do(self) -> None:
-        # The name is fixed on the first run so redo recreates the very same node.
-        node = self.doc.add_node(self.layer_type, self.params, self.name, self.pos)
-        self.name = node.name
+        # Redo puts back the very node the first run made (and undo removed).
+        if self._node is None:
+            self._node = self.doc.add_node(self.layer_type, self.params, self.name, self.pos,
+                                           self.path)
+            self.name = self._node.name
+        else:
+            self.doc.insert_node(self._node)
 
     def revert(self) -> None:
-        self.doc.remove_node(self.name)
+        self._node = self.doc.remove_node(self.name)
 
 
 class RemoveNodeCommand(DocCommand):
-    """Removes a node with its wires; undo restores both."""
+    """Removes a node with its wires; undo puts the same node (module path included) and
+    its wires back."""
 
     def __init__(self, session: EditorSession, name: str) -> None:
         super().__init__(session, f"Delete {name}")
         self.name = name
-        self._saved: dict[str, Any] = {}
+        self._node: Node | None = None
         self._edges: list[Edge] = []
 
     def do(self) -> None:
-        node = self.doc.node(self.name)
-        self._saved = {"type": node.type, "params": copy.deepcopy(node.params), "pos": node.pos}
         self._edges = list(self.doc.incoming(self.name).values()) + self.doc.outgoing(self.name)
-        self.doc.remove_node(self.name)
+        self._node = self.doc.remove_node(self.name)
 
     def revert(self) -> None:
-        s = self._saved
-        self.doc.add_node(s["type"], s["params"], self.name, s["pos"])
+        self.doc.insert_node(self._node)
         for e in self._edges:
             if self.doc.has_node(e.src) and self.doc.has_node(e.dst):
                 self.doc.connect(e.src, e.src_port, e.dst, e.dst_port)
@@ -139,15 +146,18 @@ class RenameNodeCommand(DocCommand):
 
 
 class SetParamsCommand(DocCommand):
-    """Consecutive edits of the same parameters of one node merge into one history entry
-    (clicking a spin box arrow five times is one change to the student)."""
+    """Consecutive edits of the same parameter of one node merge into one history entry
+    (clicking a spin box arrow five times is one change to the student). Edits of several
+    parameters at once, and one-click fixes (`mergeable=False`), are steps of their own."""
 
-    def __init__(self, session: EditorSession, name: str, changes: dict[str, Any]) -> None:
+    def __init__(self, session: EditorSession, name: str, changes: dict[str, Any],
+                 mergeable: bool = True) -> None:
         keys = ", ".join(sorted(changes))
         super().__init__(session, f"Set {name}.{keys}")
         self.name = name
         self.changes = dict(changes)
         self.old: dict[str, Any] = {}
+        self.mergeable = mergeable and len(changes) == 1
 
     def id(self) -> int:
         return PARAMS_ID
@@ -161,12 +171,76 @@ class SetParamsCommand(DocCommand):
         self.doc.set_params(self.name, self.old)
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetParamsCommand) or other.name != self.name:
-            return False
-        if set(other.changes) != set(self.changes):
+        if (not isinstance(other, SetParamsCommand) or not (self.mergeable and other.mergeable)
+                or other.name != self.name or set(other.changes) != set(self.changes)):
             return False
         self.changes = dict(other.changes)
         return True
+
+
+class SetPathCommand(DocCommand):
+    """Give a node's layer another module path (grouping into blocks, ungrouping)."""
+
+    def __init__(self, session: EditorSession, name: str, path: str | None) -> None:
+        super().__init__(session, f"Move {name} to {path or name}")
+        self.name, self.path = name, path
+        self.old: str | None = None
+
+    def do(self) -> None:
+        self.old = self.doc.set_path(self.name, self.path)
+
+    def revert(self) -> None:
+        self.doc.set_path(self.name, self.old)
+
+
+class SetSectionCommand(DocCommand):
+    """Replace a project section ("data", "training", "canvas") with a new value.
+
+    Both values are deep-copied, so later edits of the caller's object change nothing.
+    Consecutive commands that change the same single field of the same section merge
+    (typing a learning rate, dragging a slider); anything else is its own step.
+    """
+
+    def __init__(self, session: EditorSession, section: str, value: Any,
+                 text: str | None = None) -> None:
+        self.section = section
+        self.old = copy.deepcopy(getattr(session.project, section))
+        self.new = copy.deepcopy(value)
+        self.fields = changed_fields(self.old, self.new)
+        super().__init__(session, text or f"Set {section}: {', '.join(self.fields) or 'all'}")
+
+    def id(self) -> int:
+        return SECTION_ID
+
+    def do(self) -> None:
+        self.session.write_section(self.section, self.new)
+
+    def revert(self) -> None:
+        self.session.write_section(self.section, self.old)
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, SetSectionCommand) or other.section != self.section
+                or len(self.fields) != 1 or other.fields != self.fields):
+            return False
+        self.new = other.new
+        return True
+
+
+def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the leaves that differ (`params.batch_size`); dataclasses compare
+    field by field."""
+    if is_dataclass(old) and is_dataclass(new) and type(old) is type(new):
+        old, new = asdict(old), asdict(new)
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key, _MISSING) != new.get(key, _MISSING):
+                out += changed_fields(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [prefix.rstrip(".")] if old != new else []
+
+
+_MISSING = object()
 
 
 class MoveNodesCommand(DocCommand):
@@ -258,18 +332,31 @@ def paste_command(session: EditorSession, payload: dict[str, Any],
     renames: dict[str, str] = {}
     cmd = CompoundCommand(session, "Paste" if len(payload["nodes"]) != 1
                           else f"Paste {payload['nodes'][0]['type']}")
+    paths: list[str] = []
     for item in payload["nodes"]:
         name = _free_name(item["name"], spec_for(item["type"]).prefix, taken)
         taken.add(name)
         renames[item["name"]] = name
         x, y = item.get("pos", (0.0, 0.0))
+        path = _pasted_path(doc, name, item.get("path"), paths)
         cmd.add(AddNodeCommand(session, item["type"], item.get("params", {}), name,
-                               (x + offset[0], y + offset[1])))
+                               (x + offset[0], y + offset[1]), path))
     for e in payload.get("edges", []):
         if e["src"] in renames and e["dst"] in renames:
             cmd.add(ConnectCommand(session, renames[e["src"]], e["src_port"], renames[e["dst"]],
                                    e["dst_port"]))
     return cmd, list(renames.values())
+
+
+def _pasted_path(doc: NetworkDocument, name: str, path: Any, chosen: list[str]) -> str | None:
+    """A pasted layer keeps its module path (cut and paste moves it whole) unless the path
+    is taken, in the document or by another pasted layer; then it sits at its name."""
+    if not isinstance(path, str) or doc.path_conflict(name, path):
+        return None
+    if any(p == path or p.startswith(path + ".") or path.startswith(p + ".") for p in chosen):
+        return None
+    chosen.append(path)
+    return path
 
 
 def _free_name(wanted: str, prefix: str, taken: set[str]) -> str:
@@ -282,35 +369,89 @@ def _free_name(wanted: str, prefix: str, taken: set[str]) -> str:
     return f"{stem}{i}"
 
 
+def _ports(layer_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    spec = spec_for(layer_type)
+    params = spec.defaults()
+    return spec.input_ports(params), spec.output_ports(params)
+
+
+def _make_room(session: EditorSession, names: Iterable[str], rows: float = 1.0
+               ) -> MoveNodesCommand:
+    doc = session.doc
+    return MoveNodesCommand(session, {n: (doc.node(n).pos, (doc.node(n).pos[0],
+                                                            doc.node(n).pos[1] + ROW * rows))
+                                      for n in sorted(names)}, "Make room")
+
+
 def insert_layer_command(session: EditorSession, node: str, port: str, layer_type: str,
                          params: dict[str, Any], label: str | None = None) -> CompoundCommand:
     """Put a new layer in front of node.port, already wired, making room below it.
 
-    The compound is orange's InsertNodeCommand: move nodes down, add node, remove the
-    old wire, add two wires.
+    The compound is orange's InsertNodeCommand: add node, move nodes down, remove the
+    old wire, add two wires. Its first child is the AddNodeCommand.
     """
     doc = session.doc
+    ins, outs = _ports(layer_type)
+    if not ins or not outs:
+        raise DocumentError(f"{layer_type} has no input or no output to wire in")
     old = doc.incoming(node).get(port)
     target = doc.node(node)
     name = doc.unique_name(spec_for(layer_type).prefix)
     cmd = CompoundCommand(session, label or f"Insert {layer_type} before {node}")
     x = doc.node(old.src).pos[0] if old is not None else target.pos[0]
-    below = sorted(doc.downstream(node))
-    moves = {n: (doc.node(n).pos, (doc.node(n).pos[0], doc.node(n).pos[1] + ROW)) for n in below}
-    cmd.add(MoveNodesCommand(session, moves, "Make room"))
+    cmd.add(AddNodeCommand(session, layer_type, params, name, (x, target.pos[1])))
+    cmd.add(_make_room(session, doc.downstream(node)))
     if old is not None:
         cmd.add(DisconnectCommand(session, old))
-    cmd.add(AddNodeCommand(session, layer_type, params, name, (x, target.pos[1])))
+        cmd.add(ConnectCommand(session, old.src, old.src_port, name, ins[0]))
+    cmd.add(ConnectCommand(session, name, outs[0], node, port))
+    return cmd
+
+
+def insert_after_command(session: EditorSession, node: str, layer_type: str,
+                         params: dict[str, Any] | None = None) -> CompoundCommand:
+    """Put a new layer right below `node`, fed by its first output and feeding whatever that
+    output fed; everything downstream moves down a row. First child: the AddNodeCommand."""
+    doc = session.doc
+    ins, outs = _ports(layer_type)
+    if not ins:
+        raise DocumentError(f"{layer_type} takes no input, so it cannot follow {node}")
+    src_ports = doc.node(node).output_ports()
+    if not src_ports:
+        raise DocumentError(f"{node} has no output to follow")
+    src_port = src_ports[0]
+    wires = [e for e in doc.outgoing(node) if e.src_port == src_port] if outs else []
+    name = doc.unique_name(spec_for(layer_type).prefix)
+    x, y = doc.node(node).pos
+    cmd = CompoundCommand(session, f"Insert {layer_type} after {node}")
+    cmd.add(AddNodeCommand(session, layer_type, params or {}, name, (x, y + ROW)))
+    below = set().union(*(doc.downstream(n) for n in doc.graph.successors(node)))
+    if below:
+        cmd.add(_make_room(session, below))
+    for e in wires:
+        cmd.add(DisconnectCommand(session, e))
+    cmd.add(ConnectCommand(session, node, src_port, name, ins[0]))
+    for e in wires:
+        cmd.add(ConnectCommand(session, name, outs[0], e.dst, e.dst_port))
+    return cmd
+
+
+def replace_wire_command(session: EditorSession, src: str, src_port: str, dst: str,
+                         dst_port: str) -> CompoundCommand:
+    """Connect into an input, replacing the wire already there (one undo step)."""
+    old = session.doc.incoming(dst).get(dst_port)
+    cmd = CompoundCommand(session, f"Connect {src} → {dst}" if old is None
+                          else f"Replace {old.src} → {dst} by {src} → {dst}")
     if old is not None:
-        cmd.add(ConnectCommand(session, old.src, old.src_port, name, "in"))
-    cmd.add(ConnectCommand(session, name, "out", node, port))
+        cmd.add(DisconnectCommand(session, old))
+    cmd.add(ConnectCommand(session, src, src_port, dst, dst_port))
     return cmd
 
 
 def fix_command(session: EditorSession, fix: Fix) -> DocCommand:
     """A one-click shape fix as one undoable edit."""
     if fix.kind == "set_param":
-        cmd = SetParamsCommand(session, fix.node, {fix.param: fix.value})
+        cmd = SetParamsCommand(session, fix.node, {fix.param: fix.value}, mergeable=False)
         cmd.setText(f"Fix: {fix.label}")
         return cmd
     if fix.kind == "insert":
@@ -337,15 +478,72 @@ def move_input_command(session: EditorSession, node: str, port: str,
 
 def append_layer_command(session: EditorSession, layer_type: str, after: str | None,
                          pos: Pos) -> CompoundCommand:
-    """Add a layer and, when `after` has a free output, wire it in (palette double-click)."""
+    """Palette double-click / Enter: inserted after the selected layer (see
+    insert_after_command), or added at `pos` when none is selected or it cannot follow it.
+    The first child is the AddNodeCommand."""
     doc = session.doc
-    name = doc.unique_name(spec_for(layer_type).prefix)
+    if after is not None and doc.has_node(after):
+        try:
+            return insert_after_command(session, after, layer_type)
+        except DocumentError:
+            pass
     cmd = CompoundCommand(session, f"Add {layer_type}")
-    cmd.add(AddNodeCommand(session, layer_type, {}, name, pos))
-    spec = spec_for(layer_type)
-    if after is not None and doc.has_node(after) and spec.input_ports(spec.defaults()):
-        src = doc.node(after)
-        if "out" in src.output_ports() and not doc.outgoing(after):
-            cmd.add(ConnectCommand(session, after, "out", name, spec.input_ports(
-                spec.defaults())[0]))
+    cmd.add(AddNodeCommand(session, layer_type, {}, doc.unique_name(spec_for(layer_type).prefix),
+                           pos))
     return cmd
+
+
+# -- blocks: module paths -------------------------------------------------------------------
+
+def block_of(doc: NetworkDocument, names: Iterable[str]) -> str:
+    """The innermost container the layers share ("" at the top level)."""
+    parents = [module_path(doc.node(n)).split(".")[:-1] for n in names]
+    common: list[str] = []
+    for segments in zip(*parents, strict=False):
+        if len(set(segments)) != 1:
+            break
+        common.append(segments[0])
+    return ".".join(common)
+
+
+def group_command(session: EditorSession, names: Sequence[str],
+                  block: str | None = None) -> CompoundCommand:
+    """Move the layers into a new block (a module container) inside the one they share.
+
+    Each keeps the last segment of its module path (its name where two would clash), so
+    exported code gets `self.block1 = ...` holding them and state_dict keys say so.
+    """
+    doc = session.doc
+    names = list(dict.fromkeys(names))
+    parent = block_of(doc, names)
+    if block is None:
+        block = _free_block(doc, parent)
+    full = f"{parent}.{block}" if parent else block
+    leaves = [module_path(doc.node(n)).rsplit(".", 1)[-1] for n in names]
+    cmd = CompoundCommand(session, f"Group {len(names)} layers into {full}")
+    for name, leaf in zip(names, leaves, strict=True):
+        leaf = name if leaves.count(leaf) > 1 or leaf.isdigit() else leaf
+        cmd.add(SetPathCommand(session, name, f"{full}.{leaf}"))
+    return cmd
+
+
+def ungroup_command(session: EditorSession, block: str) -> CompoundCommand:
+    """Dissolve a block: its layers move to the container around it, at their names."""
+    doc = session.doc
+    parent = block.rpartition(".")[0]
+    inside = [n.name for n in doc.nodes if module_path(n).startswith(block + ".")]
+    cmd = CompoundCommand(session, f"Ungroup {block}")
+    for name in sorted(inside):
+        cmd.add(SetPathCommand(session, name, f"{parent}.{name}" if parent else None))
+    return cmd
+
+
+def _free_block(doc: NetworkDocument, parent: str) -> str:
+    i = 1
+    while True:
+        name = f"block{i}"
+        full = f"{parent}.{name}" if parent else name
+        if not doc.has_node(name) and doc.path_conflict(name, full) is None and not any(
+                module_path(n).startswith(full + ".") for n in doc.nodes):
+            return name
+        i += 1

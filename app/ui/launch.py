@@ -1,7 +1,8 @@
 """Start the Qt application and the editor window (the only place the GUI boots).
 
-torch is not imported here: the window shows first, and shape inference (which imports
-torch) runs on the first event-loop tick after it is visible.
+torch is not imported here: the window shows first, and the training tools (torch,
+torchvision, the trainer) load on a pool thread after it is visible; F5 pressed
+meanwhile is queued.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import time
 
 ORGANISATION = "TorchCanvas"
 APPLICATION = "TorchCanvas"
+SCREENSHOT_WAIT_MS = 120_000
+DESKTOP_ID = "torchcanvas"  # resources/torchcanvas.desktop
 
 
 def make_app() -> object:
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from app.resources import app_icon_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
@@ -24,7 +30,19 @@ def make_app() -> object:
     from app.ui.theme import install_style
 
     install_style(app)  # before any window takes its standard icons from the style
+    app.setDesktopFileName(DESKTOP_ID)  # the window manager matches it to the menu entry
+    app.setWindowIcon(QIcon(str(app_icon_path())))
     return app
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1366x768' -> (1366, 768); argparse reports a ValueError as a one-line error."""
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 400 \
+            or int(height) < 300:
+        raise argparse.ArgumentTypeError(f"--size {text}: give WIDTHxHEIGHT, at least "
+                                         "400x300, e.g. 1366x768")
+    return int(width), int(height)
 
 
 def launch(args: argparse.Namespace) -> int:
@@ -32,22 +50,52 @@ def launch(args: argparse.Namespace) -> int:
     app = make_app()
     from app.ui.main_window import MainWindow
 
-    # A screenshot exits at once; loading the training docks would only delay the exit.
-    window = MainWindow(training=not getattr(args, "screenshot", None))
+    screenshot = getattr(args, "screenshot", None)
+    # A screenshot shows the default layout and leaves the user's settings alone.
+    window = MainWindow(settings=_scratch_settings() if screenshot else None)
+    if getattr(args, "theme", None):
+        window.set_theme(args.theme)
+    if screenshot or getattr(args, "mode", None):
+        window.set_mode(getattr(args, "mode", None) or "design")
+    size = getattr(args, "size", None)
+    if size:
+        window.resize(*size)
     window.show()
     opened = _open_initial(window, args)
-    if getattr(args, "screenshot", None):
-        return _screenshot(app, window, args.screenshot)
-    if opened and not getattr(args, "file", None):
-        window.offer_recovery()
+    if opened and getattr(args, "train", False) and not screenshot:
+        window.train()  # as F5: queued until the training tools are ready
+    if screenshot:
+        return _screenshot(app, window, screenshot)
+    if opened:  # with a file: its own autosave, if the last session crashed editing it
+        window.offer_recovery(for_path=window.path if getattr(args, "file", None) else None)
     app.processEvents()
     window.statusBar().showMessage(
-        f"Ready in {time.perf_counter() - started:.1f} s", 4000)
+        f"Window ready in {time.perf_counter() - started:.1f} s; the training tools load "
+        "in the background (F5 now is queued)", 6000)
+    _first_run(window)
     status = app.exec()
     from PySide6.QtCore import QThreadPool
 
     QThreadPool.globalInstance().waitForDone()  # background imports end before teardown
     return status
+
+
+def _first_run(window: object) -> None:
+    from app.ui.welcome import FIRST_RUN_KEY
+
+    if not window.settings.value(FIRST_RUN_KEY, False, type=bool):
+        window.settings.setValue(FIRST_RUN_KEY, True)
+        window.show_getting_started()
+
+
+def _scratch_settings() -> object:
+    import tempfile
+    from pathlib import Path
+
+    from PySide6.QtCore import QSettings
+
+    folder = tempfile.mkdtemp(prefix="torchcanvas-shot-")
+    return QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def _open_initial(window: object, args: argparse.Namespace) -> bool:
@@ -57,12 +105,25 @@ def _open_initial(window: object, args: argparse.Namespace) -> bool:
 
 
 def _screenshot(app: object, window: object, path: str) -> int:
-    """Render the window once shapes, summary and code are up to date, save it, exit."""
-    app.processEvents()
+    """Render the window once shapes, summary, code and the training modes are up to
+    date, save it, exit."""
+    from PySide6.QtCore import QElapsedTimer
+
+    clock = QElapsedTimer()
+    clock.start()
+    while window.training_docks is None and clock.elapsed() < SCREENSHOT_WAIT_MS:
+        app.processEvents()
+        time.sleep(0.02)
     window.session.infer_now()
-    window.view.show_network()
     window.summary.refresh()
     window.code_view.wait_idle()
+    docks = window.training_docks
+    if docks is not None:
+        while docks.data_panel.bundle is None and clock.elapsed() < SCREENSHOT_WAIT_MS:
+            app.processEvents()
+            time.sleep(0.02)
+    app.processEvents()
+    window.view.show_network()
     app.processEvents()
     ok = window.grab().save(path)
     if not ok:

@@ -1,8 +1,11 @@
-"""The editor window: canvas in the middle, docks for palette, inspector, problems,
-summary, code and undo history, and the File / Edit / View menus.
+"""The editor window: four whole-window modes (Design, Data, Train, Evaluate; see
+app.ui.modes), one toolbar with the mode switch and the run controls, and the menus.
 
-The window wires views to the session and turns menu actions into commands; it holds
-no network state of its own beyond the open file's path and project sections.
+Design mode holds the canvas and the docks for palette, inspector, problems, summary,
+code and undo history; the other modes are filled by app.ui.training.docks once the
+training tools have loaded. The window wires views to the session and turns menu
+actions into commands; it holds no network state of its own beyond the open file's
+path and project sections.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPointF, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -28,30 +31,35 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
+    QSizePolicy,
     QStyle,
+    QToolBar,
     QUndoView,
     QWidget,
 )
 
 from app.core.catalogue import CATALOGUE
 from app.core.graph import NetworkDocument
+from app.core.layout import layered_layout
 from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import get_template
 from app.ui import theme
-from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries
+from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries, recovery_for
 from app.ui.background import run_in_background
-from app.ui.canvas import clipboard
-from app.ui.canvas.layout import layered_layout
+from app.ui.canvas import clipboard, context_menus
 from app.ui.canvas.scene import CanvasScene
 from app.ui.canvas.view import CanvasView
 from app.ui.commands import (
     AddNodeCommand,
     MoveNodesCommand,
+    SetSectionCommand,
     append_layer_command,
     delete_command,
     fix_command,
     paste_command,
 )
+from app.ui.modes import MODES, Workspace, placeholder
 from app.ui.panels.code_view import CodeViewPanel
 from app.ui.panels.inspector import InspectorPanel
 from app.ui.panels.palette import PalettePanel
@@ -77,41 +85,55 @@ def import_training_modules() -> None:
 
 
 class MainWindow(QMainWindow):
-    trainingReady = Signal()  # the training docks have been added
+    trainingReady = Signal()  # the Data, Train and Evaluate modes have their panels
+
     def __init__(self, settings: QSettings | None = None, autosave_dir: Path | None = None,
                  training: bool = True) -> None:
         super().__init__()
         self.settings = settings or QSettings()
         self.session = EditorSession(parent=self)
-        self.project = Project(self.session.doc)
         self.path: str | None = None
         self.training_docks: TrainingDocks | None = None
-        self._training_loading = not training  # False: the docks load once the window shows
+        self.training_enabled = training
+        self._training_loading = False  # the import starts once the window shows
+        self._start_queued = False  # F5 pressed before the training tools were ready
         self._paste_count = 0
+        self.workspace = Workspace()
+        self.setCentralWidget(self.workspace)
         self._build_canvas()
         self._build_docks()
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self.context_menus = context_menus.install(self)
         self.autosaver = Autosaver(autosave_dir or default_dir(), self._snapshot,
                                    lambda: not self.session.stack.isClean(), self)
         self._restore_settings()
         self._update_title()
 
+    @property
+    def project(self) -> Project:
+        """The open project: the session's, the one document every panel edits."""
+        return self.session.project
+
     # -- construction ------------------------------------------------------------------------
+    @property
+    def design_page(self) -> QMainWindow:
+        return self.workspace.page("design")
+
     def _build_canvas(self) -> None:
         self.scene = CanvasScene(self.session)
         self.scene.setParent(self)
         self.view = CanvasView(self.scene)
-        self.setCentralWidget(self.view)
+        self.design_page.setCentralWidget(self.view)
+        waiting = ("The training tools are loading (a few seconds after start-up); "
+                   "this mode appears as soon as they are ready.")
+        for mode in ("data", "train", "evaluate"):
+            self.workspace.page(mode).setCentralWidget(placeholder(waiting))
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(title.lower().replace(" ", "_") + "_dock")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
+        return self.design_page.add_dock(title, widget, area)
 
     def _build_docks(self) -> None:
         self.palette = PalettePanel()
@@ -122,54 +144,104 @@ class MainWindow(QMainWindow):
         self.history = QUndoView(self.session.stack)
         self.history.setEmptyLabel("Opened network")
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        page = self.design_page
         self.palette_dock = self._dock("Layers", self.palette, left)
         # A restored layout from a smaller screen must not squeeze the layer names away.
         longest = max(CATALOGUE, key=len)
         self.palette.setMinimumWidth(self.palette.fontMetrics().horizontalAdvance(longest) + 60)
+        # Everything else in one column on the right: the canvas keeps the full height,
+        # which a 768-pixel screen needs to show a 14-layer network at a legible zoom.
         self.inspector_dock = self._dock("Inspector", self.inspector, right)
         self.code_dock = self._dock("Code", self.code_view, right)
         self.history_dock = self._dock("History", self.history, right)
-        self.problems_dock = self._dock("Problems", self.problems, bottom)
-        self.summary_dock = self._dock("Summary", self.summary, bottom)
-        self.tabifyDockWidget(self.inspector_dock, self.code_dock)
-        self.tabifyDockWidget(self.code_dock, self.history_dock)
-        self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.problems_dock = self._dock("Problems", self.problems, right)
+        self.summary_dock = self._dock("Summary", self.summary, right)
+        page.splitDockWidget(self.inspector_dock, self.problems_dock, Qt.Orientation.Vertical)
+        page.tabifyDockWidget(self.inspector_dock, self.code_dock)
+        page.tabifyDockWidget(self.code_dock, self.history_dock)
+        page.tabifyDockWidget(self.problems_dock, self.summary_dock)
         self.inspector_dock.raise_()
         self.summary_dock.raise_()  # the table is the richer first view; Problems shows a count
-        self.setCorner(Qt.Corner.BottomLeftCorner, left)
-        self.setCorner(Qt.Corner.BottomRightCorner, right)
         self._default_sizes_pending = True
 
     def _default_dock_sizes(self) -> None:
         """Only meaningful once the window has its size, hence called from showEvent."""
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 430],
+        page = self.design_page
+        right = min(440, max(340, int(self.width() * 0.29)))
+        page.resizeDocks([self.palette_dock, self.inspector_dock], [190, right],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [200], Qt.Orientation.Vertical)
+        page.resizeDocks([self.inspector_dock, self.problems_dock],
+                         [self.height() * 3 // 5, self.height() * 2 // 5],
+                         Qt.Orientation.Vertical)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._default_sizes_pending:
             self._default_sizes_pending = False
-            self._default_dock_sizes()
-        if self.training_docks is None and not self._training_loading:
+            self.design_page.restore_on_show(self.settings, self._default_dock_sizes)
+        self.load_training_tools()
+
+    def load_training_tools(self) -> None:
+        """Import torch & co. on a pool thread, then fill the Data, Train and Evaluate
+        modes; F5 pressed meanwhile is queued (see train())."""
+        if self.training_docks is None and self.training_enabled and not self._training_loading:
             self._training_loading = True
             run_in_background(import_training_modules, self._install_training,
-                              self.show_error, owner=self)
+                              self._training_failed, owner=self)
+
+    def _training_failed(self, message: str) -> None:
+        self._training_loading = False
+        self._start_queued = False
+        self.act_train.setText("Train")
+        self.act_train.setEnabled(False)
+        self.show_error(f"The training tools could not be loaded: {message}")
 
     def _install_training(self, _: object = None) -> None:
-        """The Data, Training and Plots docks, once torch & co. are imported (see showEvent)."""
+        """The Data, Train and Evaluate modes, once torch & co. are imported (showEvent)."""
         from app.ui.training.docks import install_training_docks
 
         self.training_docks = install_training_docks(self)
         self.training_docks.healthChanged.connect(self.scene.show_health)
-        state = self.settings.value("windowState")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)  # the new docks take their saved places too
-        else:
-            self._default_dock_sizes()  # the plots must not take the canvas's room
-            self.view.show_network()
+        self.act_train.setText("Train")
+        self.act_train.setToolTip("Train the network on the chosen data (F5)")
+        for action in (self.act_save_weights, self.act_load_weights):
+            action.setEnabled(True)
         self.trainingReady.emit()
+        if self._start_queued:
+            self._start_queued = False
+            self.train()
+
+    # -- run controls (the toolbar's Train / Pause / Stop) ------------------------------------
+    def train(self) -> bool:
+        """F5: start a run now, or as soon as the training tools have loaded."""
+        if self.training_docks is None:
+            if self.training_enabled:
+                self._start_queued = True
+                self.statusBar().showMessage(
+                    "Training starts as soon as the training tools have loaded…", 8000)
+                self.load_training_tools()
+            return False
+        return self.training_docks.start()
+
+    def toggle_pause(self) -> None:
+        if self.training_docks is not None:
+            self.training_docks.toggle_pause()
+
+    def stop_training(self) -> None:
+        if self.training_docks is not None:
+            self.training_docks.stop()
+
+    @property
+    def run_active(self) -> bool:
+        return self.training_docks is not None and self.training_docks.running
+
+    def set_mode(self, mode: str) -> None:
+        self.workspace.set_mode(mode)
+
+    def _mode_changed(self, mode: str) -> None:
+        self.mode_actions[mode].setChecked(True)
+        if self.training_docks is not None:
+            self.training_docks.refresh(force=True)
 
     def _action(self, text: str, slot: object, shortcut: object = None, tip: str = ""
                 ) -> QAction:
@@ -190,7 +262,16 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open…", self.open_dialog, K.Open)
         self.act_save = a("&Save", self.save, K.Save)
         self.act_save_as = a("Save &As…", self.save_as, K.SaveAs)
-        self.act_export = a("&Export PyTorch Code…", self.code_view.export_dialog, "Ctrl+E")
+        self.act_export = a("&Export PyTorch Code…", self.export_dialog, "Ctrl+E",
+                            "Write the network as a .py file, optionally with a training "
+                            "script and the trained weights")
+        self.act_save_weights = a("Save Trained &Weights…", self.save_weights, None,
+                                  "Save the last run's weights (a state_dict that loads "
+                                  "into the exported build_model())")
+        self.act_load_weights = a("&Load Weights…", self.load_weights, None,
+                                  "Load a state_dict into the network on screen")
+        for action in (self.act_save_weights, self.act_load_weights):
+            action.setEnabled(False)  # until the training tools have loaded
         self.act_quit = a("&Quit", self.close, K.Quit)
         self.act_undo = self.session.stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence(K.Undo))
@@ -217,8 +298,48 @@ class MainWindow(QMainWindow):
         for action in (self.act_undo, self.act_redo):
             action.setToolTip(f"{action.text().replace('&', '')} "
                               f"({action.shortcut().toString()})")
+        self.act_getting_started = a("&Getting Started", self.show_getting_started)
+        self.act_about = a("&About TorchCanvas", self.show_about)
+        self._build_run_actions()
+        self._build_mode_actions()
         self.addActions([self.act_delete, self.act_duplicate, self.act_select_all,
-                         self.act_fit, self.act_layout])
+                         self.act_fit, self.act_layout, self.act_train, self.act_pause,
+                         self.act_stop])
+
+    def _build_run_actions(self) -> None:
+        a = self._action
+        self.act_train = a("Loading training tools…" if self.training_enabled else "Train",
+                           self.train, "F5",
+                           "Train the network on the chosen data; pressed while the "
+                           "training tools load, the run starts as soon as they are ready")
+        self.act_pause = a("Pause", self.toggle_pause, "F6", "Pause or resume the run")
+        self.act_stop = a("Stop", self.stop_training, "Shift+F5",
+                          "Stop the run after the current batch")
+        self.act_train.setEnabled(self.training_enabled)
+        self.act_pause.setEnabled(False)
+        self.act_stop.setEnabled(False)
+        self.run_progress = QProgressBar()
+        self.run_progress.setFixedWidth(130)
+        self.run_progress.setRange(0, 1)
+        self.run_progress.setValue(0)
+        self.run_progress.setFormat("%p%")
+        self.run_progress.setToolTip("Progress of the current run")
+        self.run_status = QLabel("not trained yet")
+        self.run_status.setToolTip("Epoch and time left of the current run")
+        self.run_status.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                      QSizePolicy.Policy.Preferred)
+        self.run_status.setMinimumWidth(150)
+
+    def _build_mode_actions(self) -> None:
+        group = QActionGroup(self)
+        self.mode_actions: dict[str, QAction] = {}
+        for mode in MODES.values():
+            action = self._action(mode.title, lambda m=mode.id: self.set_mode(m),
+                                  mode.shortcut, mode.tip)
+            action.setCheckable(True)
+            group.addAction(action)
+            self.mode_actions[mode.id] = action
+        self.mode_actions["design"].setChecked(True)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -227,6 +348,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &Recent")
         file.addSeparator()
         file.addActions([self.act_save, self.act_save_as, self.act_export])
+        file.addSeparator()
+        file.addActions([self.act_save_weights, self.act_load_weights])
         file.addSeparator()
         file.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
@@ -237,19 +360,26 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         edit.addActions([self.act_rename, self.act_find])
         view = bar.addMenu("&View")
+        view.addActions(list(self.mode_actions.values()))
+        view.addSeparator()
         view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset,
                          self.act_fit])
         view.addSeparator()
         view.addActions([self.act_layout, self.act_snap])
         view.addSeparator()
         self._add_theme_menu(view)
-        panels = view.addMenu("&Panels")
+        self.panels_menu = view.addMenu("&Panels")
         for dock in (self.palette_dock, self.inspector_dock, self.code_dock, self.history_dock,
                      self.problems_dock, self.summary_dock):
-            panels.addAction(dock.toggleViewAction())
+            self.panels_menu.addAction(dock.toggleViewAction())
+        self.training_menu = bar.addMenu("&Training")
+        self.training_menu.addActions([self.act_train, self.act_pause, self.act_stop])
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_getting_started)
         help_menu.addAction(self._action("&Keyboard and Mouse", self.show_help,
-                                              QKeySequence.StandardKey.HelpContents))
+                                         QKeySequence.StandardKey.HelpContents))
+        help_menu.addSeparator()
+        help_menu.addAction(self.act_about)
         self._build_toolbar()
         self._refresh_recent_menu()
 
@@ -274,23 +404,42 @@ class MainWindow(QMainWindow):
                  self.act_redo: ("edit-redo", sp.SP_ArrowForward),
                  self.act_layout: ("view-sort", sp.SP_FileDialogDetailedView),
                  self.act_fit: ("zoom-fit-best", sp.SP_TitleBarMaxButton),
-                 self.act_export: ("document-export", sp.SP_DialogApplyButton)}
+                 self.act_export: ("document-export", sp.SP_DialogApplyButton),
+                 self.act_train: ("media-playback-start", sp.SP_MediaPlay),
+                 self.act_pause: ("media-playback-pause", sp.SP_MediaPause),
+                 self.act_stop: ("media-playback-stop", sp.SP_MediaStop)}
         for action, (name, fallback) in icons.items():
             action.setIcon(QIcon.fromTheme(name, self.style().standardIcon(fallback)))
 
     def _build_toolbar(self) -> None:
+        """One row that fits 1280 pixels: file and edit icons, the modes, the run controls
+        with progress and ETA -- the same in every mode."""
         self._set_icons()
-        tools = self.addToolBar("Main")
+        tools = QToolBar("Main", self)
         tools.setObjectName("main_toolbar")
         tools.setMovable(False)
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tools.setFloatable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.addToolBar(tools)
         tools.addActions([self.act_new, self.act_open, self.act_save])
         tools.addSeparator()
         tools.addActions([self.act_undo, self.act_redo])
         tools.addSeparator()
-        tools.addActions([self.act_layout, self.act_fit])
+        tools.addActions([self.act_layout, self.act_fit, self.act_export])
         tools.addSeparator()
-        tools.addAction(self.act_export)
+        for action in self.mode_actions.values():
+            tools.addAction(action)
+            button = tools.widgetForAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setObjectName(f"mode_{action.text().lower()}")
+        tools.addSeparator()
+        for action in (self.act_train, self.act_pause, self.act_stop):
+            tools.addAction(action)
+            tools.widgetForAction(action).setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tools.addWidget(self.run_progress)
+        tools.addWidget(self.run_status)
+        self.toolbar = tools
 
     def _build_status_bar(self) -> None:
         self.problem_status = QLabel()
@@ -301,7 +450,11 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.errorReported.connect(self.show_error)
-        s.stack.cleanChanged.connect(lambda _clean: self._update_title())
+        s.guard = self._edit_guard
+        s.messageReported.connect(self.show_error)
+        self.code_view.exportRequested.connect(self.export_dialog)
+        s.stack.cleanChanged.connect(self._clean_changed)
+        self.workspace.modeChanged.connect(self._mode_changed)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.nodeActivated.connect(self._node_activated)
         self.view.layerDropped.connect(self.add_layer)
@@ -325,13 +478,12 @@ class MainWindow(QMainWindow):
                 self.setGeometry(area)  # small screens: use all of it
             else:
                 self.resize(1600, 1000)
-        state = self.settings.value("windowState")
-        if isinstance(state, QByteArray) and not state.isEmpty() and self.restoreState(state):
-            self._default_sizes_pending = False
+        mode = str(self.settings.value("mode", "design"))
+        self.workspace.set_mode(mode if mode in MODES else "design")
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState())
+        self.workspace.save_layouts(self.settings)
         self.settings.setValue("theme", theme.current().name)
         self.settings.sync()
 
@@ -364,6 +516,11 @@ class MainWindow(QMainWindow):
         self.problems_dock.setWindowTitle(f"Problems ({errors + warnings})" if errors + warnings
                                           else "Problems")
 
+    def _clean_changed(self, _clean: bool) -> None:
+        # The undo stack outlives the window by a moment at teardown and may still report.
+        if shiboken6.isValid(self):
+            self._update_title()
+
     def _update_title(self) -> None:
         name = Path(self.path).name if self.path else self.project.name
         self.setWindowTitle(f"{name}[*] — TorchCanvas")
@@ -371,6 +528,24 @@ class MainWindow(QMainWindow):
 
     def show_help(self) -> None:
         QMessageBox.information(self, "Keyboard and mouse", HELP_TEXT)
+
+    def show_getting_started(self) -> None:
+        from app.ui.welcome import GettingStarted
+
+        page = GettingStarted(self)
+        page.templateChosen.connect(self._start_from_template)
+        page.show()
+        self.getting_started = page
+
+    def _start_from_template(self, template_id: str) -> None:
+        if self.confirm_discard() and self.confirm_stop_run():
+            self.open_template(template_id)
+            self.set_mode("design")
+
+    def show_about(self) -> None:
+        from app.ui.welcome import about_text
+
+        QMessageBox.about(self, "About TorchCanvas", about_text())
 
     # -- selection ---------------------------------------------------------------------------
     def _selection_changed(self) -> None:
@@ -491,16 +666,51 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == DISCARD
 
+    def ask_stop_run(self) -> bool:
+        """True to stop the run and go on; tests replace this to avoid a modal dialog."""
+        return QMessageBox.question(
+            self, "Training is running",
+            "A training run is in progress. Stop it and open another network?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes
+
+    def confirm_stop_run(self) -> bool:
+        """Before the network on screen is replaced: ask, then end the run for good."""
+        if not self.run_active:
+            return True
+        if not self.ask_stop_run():
+            return False
+        self.training_docks.finish_run()
+        return True
+
+    def may_replace_network(self) -> bool:
+        return self.confirm_stop_run() and self.confirm_discard()
+
+    def _edit_guard(self, command: object) -> str:
+        """Edits are refused while a run trains the network on screen: the run, its plots
+        and "Try the model" must keep describing the network the student sees."""
+        if self.run_active and not isinstance(command, (MoveNodesCommand, SetSectionCommand)):
+            return ("The network cannot change while it trains: press Stop (Shift+F5) "
+                    "first, then edit it.")
+        return ""
+
+    def set_network_locked(self, locked: bool) -> None:
+        """During a run: undo, redo and the history list would edit the network too."""
+        stack = self.session.stack
+        self.act_undo.setEnabled(not locked and stack.canUndo())
+        self.act_redo.setEnabled(not locked and stack.canRedo())
+        self.history.setEnabled(not locked)
+        self.act_load_weights.setEnabled(not locked and self.training_docks is not None)
+
     def load(self, doc: NetworkDocument, project: Project, path: str | None) -> None:
         project.network = doc
-        self.project = project
         self.path = path
-        self.session.set_document(doc)
+        self.session.set_project(project)
         self.code_view.title = project.name
         self.inspector.title = project.name
         self.inspector.show_node(None)
         self._update_title()
-        QTimer.singleShot(0, self.view.show_network)
+        QTimer.singleShot(0, self.view, self.view.show_network)  # dropped if the view goes
 
     def open_template(self, template_id: str) -> bool:
         try:
@@ -515,14 +725,14 @@ class MainWindow(QMainWindow):
     def new_from_template(self) -> None:
         from app.ui.gallery import TemplateGallery
 
-        if not self.confirm_discard():
+        if not self.may_replace_network():
             return
         gallery = TemplateGallery(self)
         if gallery.exec() and gallery.chosen:
             self.open_template(gallery.chosen)
 
     def new_blank(self) -> None:
-        if not self.confirm_discard():
+        if not self.may_replace_network():
             return
         doc = NetworkDocument()
         doc.add_node("Input", {"shape": [1, 28, 28]}, "image", (0.0, 0.0))
@@ -530,15 +740,15 @@ class MainWindow(QMainWindow):
         self.load(doc, Project(doc, name="Untitled"), None)
 
     def open_dialog(self) -> None:
-        if not self.confirm_discard():
+        if not self.may_replace_network():
             return
-        start = str(self.settings.value("lastDir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open network", start, FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open network", self.start_dir(),
+                                              FILE_FILTER)
         if path:
             self.open_project(path, confirm=False)
 
     def open_project(self, path: str, confirm: bool = True) -> bool:
-        if confirm and not self.confirm_discard():
+        if confirm and not self.may_replace_network():
             return False
         try:
             project = load_project(path)
@@ -555,7 +765,7 @@ class MainWindow(QMainWindow):
         return self.save_to(self.path) if self.path else self.save_as()
 
     def save_as(self) -> bool:
-        start = self.path or str(Path(str(self.settings.value("lastDir", Path.home())))
+        start = self.path or str(Path(self.start_dir())
                                  / (self.project.name.replace(" ", "_") + SUFFIX))
         path, _ = QFileDialog.getSaveFileName(self, "Save network", start, FILE_FILTER)
         if not path:
@@ -565,9 +775,10 @@ class MainWindow(QMainWindow):
         return self.save_to(path)
 
     def save_to(self, path: str) -> bool:
-        self.project.network = self.session.doc
         if self.project.name == "Untitled":
             self.project.name = Path(path).stem
+            self.code_view.title = self.inspector.title = self.project.name
+            self.inspector.show_node(self.inspector.node)
         try:
             save_project(self.project, path)
         except (OSError, ValueError) as exc:
@@ -580,6 +791,41 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.statusBar().showMessage(f"Saved {self.path}", 4000)
         return True
+
+    def start_dir(self) -> str:
+        """Where file dialogs open: the last folder used, else the user's documents --
+        never the program's own folder."""
+        last = str(self.settings.value("lastDir", "") or "")
+        if last and Path(last).is_dir():
+            return last
+        docs = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation)
+        return docs if docs and Path(docs).is_dir() else str(Path.home())
+
+    def remember_dir(self, path: str) -> None:
+        self.settings.setValue("lastDir", str(Path(path).parent))
+
+    # -- weights and export ------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        from app.ui.weights_export import export_dialog
+
+        export_dialog(self)
+
+    def save_weights(self) -> None:
+        from app.ui.weights_export import save_weights_dialog
+
+        save_weights_dialog(self)
+
+    def load_weights(self) -> None:
+        from app.ui.weights_export import load_weights_dialog
+
+        load_weights_dialog(self)
+
+    def inform(self, title: str, text: str, error: bool = False) -> None:
+        """A message the student must see (export done, weights refused); tests replace it."""
+        from app.ui.weights_export import inform
+
+        inform(self, title, text, error)
 
     # -- recent files ------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
@@ -611,22 +857,22 @@ class MainWindow(QMainWindow):
 
     # -- autosave and recovery ---------------------------------------------------------------
     def _snapshot(self) -> tuple[Project, str | None]:
-        self.project.network = self.session.doc
         return self.project, self.path
 
-    def offer_recovery(self, ask: bool = True) -> bool:
-        """After a crash: offer the newest leftover autosave; True when one was restored."""
+    def offer_recovery(self, ask: bool = True, for_path: str | None = None) -> bool:
+        """After a crash: offer the leftover autosave of `for_path` (the file opened at
+        start), else the newest one; True when one was restored."""
         found = find_recoveries(self.autosaver.folder)
-        if not found:
+        newest = recovery_for(found, for_path)
+        if newest is None:
             return False
-        newest = max(found, key=lambda r: r.saved_at)
         restore = not ask or QMessageBox.question(
             self, "Recover unsaved work?",
             f"TorchCanvas did not close properly last time. Recover\n{newest.describe()}?"
         ) == QMessageBox.StandardButton.Yes
         if restore:
             self.recover(newest)
-        for recovery in found:
+        for recovery in [newest] if for_path else found:
             recovery.file.unlink(missing_ok=True)
         return restore
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal
 
 from app.training.config import TrainConfig
 from app.training.events import (
@@ -26,6 +27,8 @@ from app.training.events import (
     Snapshot,
 )
 
+WAIT_SLICE_MS = 100
+
 
 class TrainingWorker(QThread):
     status = Signal(str)  # "loading data…" before the trainer starts
@@ -34,7 +37,7 @@ class TrainingWorker(QThread):
     batchEnded = Signal(object)  # BatchEnd
     epochEnded = Signal(object)  # EpochEnd
     snapshotTaken = Signal(object)  # Snapshot
-    evaluated = Signal(object)  # app.ui.training.run_history.Evaluation
+    evaluated = Signal(object)  # app.analysis.run_history.Evaluation
     runFinished = Signal(object)  # RunFinished
     runFailed = Signal(object)  # RunFailed
     ended = Signal(object)  # RunFinished | RunFailed; always the last signal
@@ -59,6 +62,9 @@ class TrainingWorker(QThread):
         self._signals = {RunStarted: self.runStarted, BatchEnd: self.batchEnded,
                          EpochEnd: self.epochEnded, Snapshot: self.snapshotTaken,
                          RunFinished: self.runFinished, RunFailed: self.runFailed}
+        app = QCoreApplication.instance()
+        if app is not None:  # the last window may close before anyone stopped the run
+            app.aboutToQuit.connect(self.stop_and_wait)
 
     # -- control, from the GUI thread ---------------------------------------------------
     def pause(self) -> None:
@@ -76,6 +82,20 @@ class TrainingWorker(QThread):
             self._stop_requested = True
             if self.trainer is not None:
                 self.trainer.stop()
+
+    def stop_and_wait(self, notify: Callable[[str], object] | None = None) -> None:
+        """Stop the run and wait for the thread however long the batch in progress takes.
+
+        A batch cannot be cut short, and Qt aborts the process when a running QThread is
+        destroyed ("QThread: Destroyed while thread is still running"), so closing the
+        window waits, repainting, and says why."""
+        self.stop()
+        if self.wait(WAIT_SLICE_MS):
+            return
+        if notify is not None:
+            notify("Stopping training: waiting for the current batch to finish…")
+        while not self.wait(WAIT_SLICE_MS):
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
 
     @property
     def paused(self) -> bool:
@@ -143,7 +163,7 @@ class TrainingWorker(QThread):
             self._evaluate(event.epoch)
 
     def _evaluate(self, epoch: int) -> None:
-        from app.ui.training.evaluation import evaluate_epoch
+        from app.analysis.evaluation import evaluate_epoch
 
         try:
             result = evaluate_epoch(self.trainer.model, self.bundle, self.trainer.device, epoch)

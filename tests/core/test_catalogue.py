@@ -14,9 +14,9 @@ from app.core.compiler import compile_document, example_inputs
 from app.core.graph import NetworkDocument
 from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE
 from app.core.shapes import infer_shapes
+from tests.core.layer_networks import one_layer_network
 
-LAYERS = sorted(t for t in CATALOGUE if t not in ("Input", "Output"))
-SAMPLE_SHAPES = {1: (6,), 2: (4, 9), 3: (4, 8, 8), 4: (4, 5, 6, 6)}
+LAYERS = sorted(t for t, spec in CATALOGUE.items() if spec.has_module)
 
 # Per-name strategies keep random settings inside what a sane network uses; the schema's
 # own ranges are far wider (any kernel size), and those failures are tested separately.
@@ -76,35 +76,13 @@ def _value(draw: st.DrawFn, p, rank: int) -> Any:
     return p.default
 
 
-def _build(layer_type: str, params: dict[str, Any], rank: int) -> NetworkDocument:
-    spec = CATALOGUE[layer_type]
-    doc = NetworkDocument()
-    shape = list(SAMPLE_SHAPES[rank])
-    dtype = "float32"
-    if spec.int_input:
-        shape, dtype = [7], "int64"
-    doc.add_node("Input", {"shape": shape, "dtype": dtype}, name="data")
-    source = "data"
-    if spec.indices_input:
-        window = {k: params[k] for k in ("kernel_size", "stride", "padding") if k in params}
-        doc.add_node("MaxPool2d", window | {"return_indices": True}, name="pool")
-        doc.chain("data", "pool")
-        source = "pool"
-    node = doc.add_node(layer_type, params, name="layer")
-    for port in node.input_ports():
-        doc.connect(source, "indices" if port == "indices" else "out", "layer", port)
-    doc.add_node("Output", name="result")
-    doc.chain("layer", "result")
-    return doc
-
-
 @st.composite
 def layer_case(draw: st.DrawFn, layer_type: str) -> tuple[NetworkDocument, bool]:
     spec = CATALOGUE[layer_type]
     rank = draw(st.sampled_from(spec.ranks or (1, 2, 3)))
     use_defaults = draw(st.booleans())
     params = {} if use_defaults else {p.name: _value(draw, p, rank) for p in spec.params}
-    return _build(layer_type, params, rank), use_defaults
+    return one_layer_network(layer_type, params, rank), use_defaults
 
 
 @pytest.mark.parametrize("layer_type", LAYERS)
@@ -147,7 +125,7 @@ def test_entries_have_teaching_text_and_torch_defaults(layer_type: str) -> None:
     import inspect
 
     cls = spec.module_class()
-    if spec.category == "Recurrent":  # RNN/LSTM/GRU take *args and forward them to RNNBase
+    if spec.sequence:  # RNN/LSTM/GRU take *args and forward them to RNNBase
         cls = torch.nn.RNNBase
     signature = inspect.signature(cls.__init__).parameters
     for p in spec.params:

@@ -17,6 +17,8 @@ BASE = json.loads(to_json(Project(build_template("residual_cnn"), name="fuzz")))
 
 JUNK = st.one_of(
     st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+    st.integers(), st.integers(-10**400, 10**400),  # beyond int64 and beyond any float
+    st.integers(1, 200).map(lambda n: json.loads("[" * n + "]" * n)),  # deep nesting
     st.text(max_size=12), st.lists(st.integers(-3, 40), max_size=4),
     st.dictionaries(st.text(max_size=6), st.integers(), max_size=3),
     st.sampled_from(["__import__('os').system('x')", "conv1", "in1", "out", "indices",
@@ -71,6 +73,28 @@ def test_mutated_project_loads_or_is_refused_cleanly(edits: list[tuple[tuple, An
     except CompileError:
         return  # a valid file holding a broken network: the editor shows the problems
     assert "__import__" not in code and "system(" not in code
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.sampled_from(PATHS), JUNK), min_size=1, max_size=3),
+       extra=st.dictionaries(st.sampled_from(["data", "training", "canvas", "network"]),
+                             st.dictionaries(st.text(max_size=5), JUNK, max_size=2),
+                             max_size=2))
+def test_mutated_project_with_added_keys_loads_or_gives_one_line(
+        edits: list[tuple[tuple, Any]], extra: dict[str, dict]) -> None:
+    """The loader alone, 1000 inputs: values of any kind and size, keys added anywhere."""
+    data = BASE
+    for path, value in edits:
+        data = _set(data, path, value)
+    for section, keys in extra.items():
+        if isinstance(data.get(section), dict):
+            data[section].update(keys)
+    try:
+        project = project_from_json(json.dumps(data), "fuzz.json")
+    except ProjectError as exc:
+        assert str(exc).startswith("fuzz.json: ") and "\n" not in str(exc)
+        return
+    assert isinstance(project.network.to_dict(), dict)
 
 
 @settings(max_examples=100, deadline=None)

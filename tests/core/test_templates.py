@@ -128,8 +128,9 @@ def test_branches_sit_in_side_columns() -> None:
 def test_template_fits_its_default_offline_dataset(template_id: str) -> None:
     """Opening a template and pressing Train must work with no downloads."""
     template = TEMPLATES[template_id]
-    bundle = load_source(template.dataset)
-    doc = template.build()
+    project = template.project()
+    bundle = load_source(project.data["source"], project.data.get("params"))
+    doc = project.network
     inputs = [n for n in doc.nodes if n.type == "Input"]
     assert tuple(inputs[0].params["shape"]) == tuple(bundle.input_shape)
     assert inputs[0].params["dtype"] == bundle.input_dtype

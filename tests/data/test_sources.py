@@ -22,7 +22,7 @@ from app.data.sources import (
     source_ids,
 )
 
-OFFLINE = ["digits", "iris", "wine", "breast_cancer", "diabetes", "linear", "moons", "circles",
+OFFLINE = ["digits", "shapes", "iris", "wine", "breast_cancer", "diabetes", "linear", "moons", "circles",
            "spirals", "blobs", "seq_tokens", "seq_floats"]
 
 

@@ -32,7 +32,7 @@ def test_train_prints_final_metrics_as_json(project, tmp_path, capsys) -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "training.epochs: must be >= 1"),
+    (["--epochs", "0"], "--epochs: must be >= 1"),
     (["--resume", "/nonexistent.pt"], "no such file"),
 ])
 def test_bad_input_is_one_line_and_non_zero(project, capsys, argv, message) -> None:

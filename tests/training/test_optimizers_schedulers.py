@@ -85,8 +85,9 @@ SCHEDULE_CASES = {
     "CosineAnnealingWarmRestarts": ({"T_0": 2, "T_mult": 2},
                                     lambda o: S.CosineAnnealingWarmRestarts(o, 2, 2)),
     "OneCycleLR": ({"max_lr": 0.5}, lambda o: S.OneCycleLR(o, 0.5, total_steps=4 * 4)),
-    "LambdaLR": ({"preset": "linear_warmup", "warmup_steps": 7},
-                 lambda o: S.LambdaLR(o, lambda s: min(1.0, (s + 1) / 7))),
+    "LinearLR": ({"start_factor": 0.25, "total_iters": 3},
+                 lambda o: S.LinearLR(o, 0.25, total_iters=3)),
+    "PolynomialLR": ({"power": 2.0}, lambda o: S.PolynomialLR(o, 4, 2.0)),
 }
 
 
@@ -121,15 +122,35 @@ def test_lr_trace_matches_torch_side_by_side(name: str) -> None:
         assert epochs == pytest.approx(expected[::4], rel=1e-12)  # lr of each first batch
 
 
-def test_linear_warmup_steps_per_epoch_when_asked() -> None:
-    cfg = config(epochs=3, scheduler={"name": "LambdaLR", "step_per": "epoch",
-                                      "params": {"preset": "polynomial", "total_steps": 3,
-                                                 "power": 2.0}},
+def test_polynomial_steps_per_batch_when_asked() -> None:
+    cfg = config(epochs=3, scheduler={"name": "PolynomialLR", "step_per": "batch",
+                                      "params": {"total_iters": 6, "power": 2.0}},
                  optimizer={"name": "SGD", "lr": 0.9})
     events: list = []
-    Trainer(small_net(), blobs(), cfg, callback=events.append).run()
+    Trainer(small_net(), blobs(n=40), cfg, callback=events.append).run()  # 2 batches
     lrs = [e.lr for e in events if isinstance(e, EpochEnd)]
-    assert lrs == pytest.approx([0.9, 0.9 * (2 / 3) ** 2, 0.9 * (1 / 3) ** 2])
+    assert lrs == pytest.approx([0.9, 0.9 * (4 / 6) ** 2, 0.9 * (2 / 6) ** 2])
+
+
+LEGACY_WARMUP = ({"preset": "linear_warmup", "warmup_steps": 7},
+                 lambda s: min(1.0, (s + 1) / 7))
+LEGACY_POLY = ({"preset": "polynomial", "total_steps": 5, "power": 2.0},
+               lambda s: max(0.0, 1.0 - min(s, 5) / 5) ** 2.0)
+
+
+@pytest.mark.parametrize("params, factor", [LEGACY_WARMUP, LEGACY_POLY])
+def test_old_lambda_presets_load_as_torch_schedulers_with_the_same_trace(params, factor
+                                                                         ) -> None:
+    cfg = TrainConfig.from_dict({"epochs": 4, "scheduler": {"name": "LambdaLR",
+                                                            "params": params}})
+    assert cfg.scheduler.name in ("LinearLR", "PolynomialLR")
+    assert cfg.scheduler.step_per == "batch"  # LambdaLR's default interval is kept
+    events: list = []
+    run_cfg = config(epochs=4, optimizer={"name": "SGD", "lr": 0.1},
+                     scheduler={"name": "LambdaLR", "params": params})
+    Trainer(small_net(), blobs(n=80), run_cfg, callback=events.append).run()
+    got = [b.lr for b in events if isinstance(b, BatchEnd)]
+    assert got == pytest.approx([0.1 * factor(s) for s in range(1, 17)], rel=1e-9, abs=1e-15)
 
 
 def test_reduce_on_plateau_follows_the_validation_loss() -> None:

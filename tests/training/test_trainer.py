@@ -100,12 +100,12 @@ def test_stop_then_resume_from_checkpoint_equals_an_uninterrupted_run(
 
 
 def test_checkpoints_load_with_weights_only(tmp_path) -> None:
-    _, result, net = run(config(epochs=2, scheduler={"name": "LambdaLR"}),
+    _, result, net = run(config(epochs=2, scheduler={"name": "LinearLR"}),
                          checkpoint_dir=tmp_path)
     assert result.checkpoint == str(tmp_path / "last.pt")
     state = torch.load(tmp_path / "last.pt", weights_only=True)
     assert state["epoch"] == 2 and state["config"]["epochs"] == 2
-    assert state["scheduler"]["lr_lambdas"] == [{"warmup_steps": 100}]
+    assert state["scheduler"]["total_iters"] == 5 and state["scheduler"]["last_epoch"] == 2
     assert set(state["metrics"]) >= {"train_loss", "val_loss", "val_accuracy"}
     assert torch.equal(state["model"]["0.weight"], net[0].weight)
     assert (tmp_path / "best.pt").exists()

@@ -81,7 +81,7 @@ def test_invalid_connection_is_refused_with_the_reason(window) -> None:
     drag(window, src.scene_anchor(), dst.scene_anchor(),
          lambda: seen.update(visible=window.scene.note.isVisible(),
                              text=window.scene.note.text.text()))
-    assert seen["visible"] and "already fed by image" in seen["text"]
+    assert seen["visible"] and "would make a cycle" in seen["text"]
     assert doc.incoming("conv1")["in"].src == "image"
     assert "Cannot connect" in window.statusBar().currentMessage()
     assert window.session.stack.count() == 0

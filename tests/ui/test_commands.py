@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.core.graph import NetworkDocument
+from app.core.layout import layered_layout
 from app.core.templates import build_template
-from app.ui.canvas.layout import layered_layout
 from app.ui.commands import (
     AddNodeCommand,
     ConnectCommand,

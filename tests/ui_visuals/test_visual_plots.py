@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from app.analysis.run_history import RunHistory
 from app.ui import theme
-from app.ui.training.run_history import RunHistory
 
 
 def fake_run(name: str, train_loss: list[float], val_loss: list[float],
@@ -137,8 +137,8 @@ def test_loss_tab_shows_only_the_current_run(qtbot) -> None:
 def test_boundary_explains_itself_for_image_data(qtbot) -> None:
     import numpy as np
 
+    from app.analysis.run_history import BoundaryGrid, Evaluation
     from app.ui.training.plots.boundary import BoundaryPanel
-    from app.ui.training.run_history import BoundaryGrid, Evaluation
 
     panel = BoundaryPanel()
     qtbot.addWidget(panel)
@@ -161,8 +161,8 @@ def test_boundary_explains_itself_for_image_data(qtbot) -> None:
 def test_boundary_image_blends_with_the_theme_background() -> None:
     import numpy as np
 
+    from app.analysis.run_history import BoundaryGrid
     from app.ui.training.plots.boundary import class_image
-    from app.ui.training.run_history import BoundaryGrid
 
     xs = np.linspace(-1, 1, 2)
     unsure = BoundaryGrid(xs, xs, np.zeros((2, 2), int), np.full((2, 2), 0.5),

@@ -70,13 +70,16 @@ class EdgeItem(QGraphicsPathItem):
             self._restyle()
         return super().itemChange(change, value)
 
-    def hoverEnterEvent(self, event) -> None:
-        self.hovered = True
+    def set_hovered(self, hovered: bool) -> None:
+        """Highlighted under the pointer, also while a layer is dragged over it to insert."""
+        self.hovered = hovered
         self._restyle()
 
+    def hoverEnterEvent(self, event) -> None:
+        self.set_hovered(True)
+
     def hoverLeaveEvent(self, event) -> None:
-        self.hovered = False
-        self._restyle()
+        self.set_hovered(False)
 
 
 class DraftEdgeItem(QGraphicsPathItem):

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF
 
 from app.ui.canvas.edge_item import DraftEdgeItem
 from app.ui.canvas.port_item import COMPATIBLE, NORMAL, REFUSED, PortItem
-from app.ui.commands import ConnectCommand, MoveNodesCommand
+from app.ui.commands import MoveNodesCommand, replace_wire_command
 
 if TYPE_CHECKING:
     from app.ui.canvas.node_item import NodeItem
@@ -61,7 +61,8 @@ class NewEdgeInteraction(Interaction):
         for node in self.scene.nodes.values():
             ports = node.outputs if self.port.is_input else node.inputs
             for other in ports.values():
-                reason = doc.can_connect(*self._ends(other))
+                # An occupied input is no refusal: the new wire replaces the old one.
+                reason = doc.can_replace(*self._ends(other))
                 self.reasons[other] = reason
                 other.set_state(REFUSED if reason else COMPATIBLE)
 
@@ -91,7 +92,10 @@ class NewEdgeInteraction(Interaction):
                 text = textwrap.fill(self.reasons[target], 60)
                 self.scene.show_note(text, target.scene_anchor(), error=True)
             elif target is not None:
-                self.scene.show_note(f"connect to {target.node_name}.{target.port}",
+                dst, dst_port = self._ends(target)[2:]
+                verb = "replace the wire into" if self.scene.session.doc.incoming(dst).get(
+                    dst_port) else "connect to"
+                self.scene.show_note(f"{verb} {target.node_name}.{target.port}",
                                      target.scene_anchor(), error=False)
             else:
                 self.scene.hide_note()
@@ -106,8 +110,12 @@ class NewEdgeInteraction(Interaction):
         if reason:
             self.scene.session.report(f"Cannot connect: {reason}")
             return
+        session = self.scene.session
         src, src_port, dst, dst_port = self._ends(target)
-        self.scene.session.push(ConnectCommand(self.scene.session, src, src_port, dst, dst_port))
+        old = session.doc.incoming(dst).get(dst_port)
+        if session.push(replace_wire_command(session, src, src_port, dst, dst_port)) and old:
+            session.inform(f"Replaced the wire {old.src} → {dst}.{dst_port} by {src} → "
+                           f"{dst}.{dst_port}")
 
     def cancel(self) -> None:
         self._clear()

@@ -68,6 +68,14 @@ def _font(size: float, bold: bool = False, italic: bool = False) -> QFont:
     return font
 
 
+@lru_cache(maxsize=64)
+def _pixel_font(pixels: int) -> QFont:
+    font = QFont()
+    font.setPixelSize(max(1, pixels))
+    font.setBold(True)
+    return font
+
+
 class NodeItem(QGraphicsObject):
     def __init__(self, node: Node) -> None:
         super().__init__()
@@ -187,7 +195,7 @@ class NodeItem(QGraphicsObject):
         colour = theme.category_colour(self.category)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < LOD_TEXT:
-            self._paint_overview(painter, body, colour, t)
+            self._paint_overview(painter, body, colour, t, lod)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_body(painter, body, colour, t)
@@ -197,11 +205,21 @@ class NodeItem(QGraphicsObject):
             self._paint_badge(painter, t)
 
     def _paint_overview(self, painter: QPainter, body: QRectF, colour: QColor,
-                        t: theme.Theme) -> None:
-        """Zoomed far out text is unreadable anyway: a coloured block paints ~10x faster."""
+                        t: theme.Theme, lod: float) -> None:
+        """Semantic zoom: far out, a coloured block with the layer type in text that keeps
+        about 10 px on screen (as large as the block allows); no ports or details."""
         painter.setPen(QPen(QColor(t.accent), 6) if self.isSelected() else Qt.PenStyle.NoPen)
         painter.setBrush(QColor(t.error) if self.status == "error" else colour)
         painter.drawRect(body)
+        size = min(11.0 / max(lod, 0.01), HEIGHT * 0.55)
+        if size * lod < 5:
+            return  # under 5 px text is noise
+        font = _pixel_font(int(size))
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        text = QFontMetricsF(font).elidedText(self.layer_type, Qt.TextElideMode.ElideRight,
+                                              WIDTH - 12)
+        painter.drawText(body.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_body(self, painter: QPainter, body: QRectF, colour: QColor,
                     t: theme.Theme) -> None:

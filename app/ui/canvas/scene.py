@@ -6,22 +6,24 @@ the session's shape results; mouse gestures are delegated to interaction objects
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
     QGraphicsScene,
+    QGraphicsSceneContextMenuEvent,
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
 )
 
-from app.core.graph import Change, Edge
+from app.core.graph import Change, DocumentError, Edge
 from app.ui import theme
 from app.ui.canvas.edge_item import EdgeItem
 from app.ui.canvas.interactions import Interaction, MoveNodesInteraction, NewEdgeInteraction
 from app.ui.canvas.node_item import NodeItem
 from app.ui.canvas.port_item import PortItem
+from app.ui.commands import insert_layer_command
 from app.ui.session import EditorSession
 
 GRID_STEP = 20.0
@@ -29,6 +31,8 @@ GRID_STEP = 20.0
 
 class CanvasScene(QGraphicsScene):
     nodeActivated = Signal(str)  # double-click on a node: the inspector takes focus
+    # right-click: target (node name, Edge or None for the canvas), scene pos, screen pos
+    contextMenuRequested = Signal(object, QPointF, QPoint)
 
     def __init__(self, session: EditorSession) -> None:
         super().__init__()
@@ -116,9 +120,13 @@ class CanvasScene(QGraphicsScene):
             return
         for name in (e.src, e.dst):
             self._edges_of.get(name, set()).discard(item)
-        item.src.set_connected(False)
-        item.dst.set_connected(False)
         self.removeItem(item)
+        self._refresh_port(item.src)
+        item.dst.set_connected(False)
+
+    def _refresh_port(self, port: PortItem) -> None:
+        """An output may feed several wires: it is drawn connected while any remains."""
+        port.set_connected(any(e.src is port for e in self._edges_of.get(port.node_name, ())))
 
     def _on_reset(self, change: Change) -> None:
         self.rebuild()
@@ -179,6 +187,29 @@ class CanvasScene(QGraphicsScene):
                 return item
         return None
 
+    def edge_at(self, pos: QPointF) -> EdgeItem | None:
+        """The wire under `pos` (its clickable band), unless a node covers the spot."""
+        for item in self.items(pos, deviceTransform=QTransform()):
+            if isinstance(item, EdgeItem):
+                return item
+            if isinstance(item, NodeItem):
+                return None
+        return None
+
+    def insert_on_wire(self, edge: Edge, layer_type: str) -> bool:
+        """A layer dropped on a wire: inserted there and wired, downstream nodes make room;
+        one undo step. The new layer is selected."""
+        try:
+            command = insert_layer_command(self.session, edge.dst, edge.dst_port, layer_type, {},
+                                           f"Insert {layer_type} on {edge.src} → {edge.dst}")
+        except DocumentError as exc:
+            self.session.report(str(exc))
+            return False
+        if not self.session.push(command):
+            return False
+        self.select_nodes([command.children[0].name])
+        return True
+
     def node_at(self, pos: QPointF) -> NodeItem | None:
         for item in self.items(pos, deviceTransform=QTransform()):
             if isinstance(item, NodeItem):
@@ -233,6 +264,17 @@ class CanvasScene(QGraphicsScene):
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
+        pos = event.scenePos()
+        node = self.node_at(pos)
+        edge = self.edge_at(pos) if node is None else None
+        target = node.name if node is not None else (edge.edge if edge is not None else None)
+        self.request_menu(target, pos, event.screenPos())
+        event.accept()
+
+    def request_menu(self, target: object, pos: QPointF, screen: QPoint) -> None:
+        self.contextMenuRequested.emit(target, pos, screen)
 
     def cancel_interaction(self) -> None:
         if self.interaction is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -14,12 +15,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from app.ui.canvas.edge_item import EdgeItem
 from app.ui.canvas.node_item import GRID, HEIGHT, WIDTH
 from app.ui.canvas.scene import CanvasScene
 
 LAYER_MIME = "application/x-torchcanvas-layer"
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
-READABLE_ZOOM = 0.8  # below this node text gets hard to read on opening a big network
 
 
 class CanvasView(QGraphicsView):
@@ -38,6 +39,7 @@ class CanvasView(QGraphicsView):
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self._pan_from: QPointF | None = None
         self._space = False
+        self._drop_wire: EdgeItem | None = None
         self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
 
     @property
@@ -54,7 +56,21 @@ class CanvasView(QGraphicsView):
         self.zoomChanged.emit(self.zoom())
 
     def zoom_by(self, step: float) -> None:
+        """Keyboard and menu zoom: keeps the selection (else the view's centre) in place;
+        the pointer may be anywhere, even outside the canvas."""
+        selected = [self.canvas.nodes[n].sceneBoundingRect() for n in self.canvas.selected_nodes()
+                    if n in self.canvas.nodes]
+        if selected:
+            rect = selected[0]
+            for r in selected[1:]:
+                rect = rect.united(r)
+            centre = rect.center()
+        else:
+            centre = self.mapToScene(self.viewport().rect().center())
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.set_zoom(self.zoom() * step)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.centerOn(centre)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
@@ -62,7 +78,7 @@ class CanvasView(QGraphicsView):
             return
         steps = event.angleDelta().y() / 120
         if steps:
-            self.zoom_by(1.15 ** steps)  # anchored under the mouse: zoom to cursor
+            self.set_zoom(self.zoom() * 1.15 ** steps)  # anchored under the mouse
         event.accept()
 
     def _grow_scene_rect(self, rect: QRectF) -> None:
@@ -82,14 +98,8 @@ class CanvasView(QGraphicsView):
         self.zoomChanged.emit(self.zoom())
 
     def show_network(self) -> None:
-        """On opening: fit when that stays readable, else readable zoom at the network's top."""
+        """On opening: the whole network (nodes stay legible at low zoom: see NodeItem)."""
         self.fit_all()
-        rect = self.canvas.nodes_rect()
-        if rect.isNull() or self.zoom() >= READABLE_ZOOM:
-            return
-        self.set_zoom(READABLE_ZOOM)
-        visible = self.mapToScene(self.viewport().rect()).boundingRect()
-        self.centerOn(rect.center().x(), rect.top() - 40 + visible.height() / 2)
 
     def centre_on_node(self, name: str) -> None:
         item = self.canvas.nodes.get(name)
@@ -140,6 +150,24 @@ class CanvasView(QGraphicsView):
             self.canvas.clearSelection()
         super().keyPressEvent(event)
 
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """The menu key / Shift+F10 opens the menu of the selected layer or wire."""
+        if event.reason() != QContextMenuEvent.Reason.Keyboard:
+            super().contextMenuEvent(event)
+            return
+        nodes, edges = self.canvas.selected_nodes(), self.canvas.selected_edges()
+        if nodes:
+            item = self.canvas.nodes[nodes[0]]
+            target, pos = nodes[0], item.centre()
+        elif edges:
+            item = self.canvas.edges[(edges[0].dst, edges[0].dst_port)]
+            target, pos = edges[0], item.path().pointAtPercent(0.5)
+        else:
+            target, pos = None, self.mapToScene(self.viewport().rect().center())
+        self.canvas.request_menu(target, pos,
+                                 self.viewport().mapToGlobal(self.mapFromScene(pos)))
+        event.accept()
+
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
@@ -156,15 +184,32 @@ class CanvasView(QGraphicsView):
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):
             event.acceptProposedAction()
+            self._highlight_wire(self.canvas.edge_at(self.mapToScene(event.position().toPoint())))
         else:
             super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self._highlight_wire(None)
+        super().dragLeaveEvent(event)
+
+    def _highlight_wire(self, edge: EdgeItem | None) -> None:
+        if edge is not self._drop_wire:
+            for item, on in ((self._drop_wire, False), (edge, True)):
+                if item is not None and item.scene() is not None:
+                    item.set_hovered(on)
+            self._drop_wire = edge
 
     def dropEvent(self, event: QDropEvent) -> None:
         if not event.mimeData().hasFormat(LAYER_MIME):
             super().dropEvent(event)
             return
+        self._highlight_wire(None)
         layer_type = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8")
         pos = self.mapToScene(event.position().toPoint())
+        wire = self.canvas.edge_at(pos)
+        if wire is not None and self.canvas.insert_on_wire(wire.edge, layer_type):
+            event.acceptProposedAction()
+            return
         corner = QPointF(round((pos.x() - WIDTH / 2) / GRID) * GRID,
                          round((pos.y() - HEIGHT / 2) / GRID) * GRID)
         self.layerDropped.emit(layer_type, corner)

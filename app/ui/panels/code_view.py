@@ -7,7 +7,6 @@ thread; a result that an edit has since made stale is dropped.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -136,6 +134,7 @@ class _CodeJob(QRunnable):
 
 class CodeViewPanel(QWidget):
     codeUpdated = Signal()
+    exportRequested = Signal()  # the window's export dialog (code, train script, weights)
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,7 +159,7 @@ class CodeViewPanel(QWidget):
         copy.setToolTip("Copy the code to the clipboard")
         copy.clicked.connect(self.copy_code)
         export = QPushButton("Export .py…")
-        export.clicked.connect(self.export_dialog)
+        export.clicked.connect(self.exportRequested)
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
         bar.addWidget(copy)
@@ -211,17 +210,6 @@ class CodeViewPanel(QWidget):
 
     def copy_code(self) -> None:
         QGuiApplication.clipboard().setText(self.code)
-
-    def export_dialog(self) -> None:
-        if not self.code:
-            QMessageBox.information(self, "Nothing to export",
-                                    "The network has errors. Fix them first (see Problems).")
-            return
-        default = re.sub(r"\W+", "_", self.title.lower()).strip("_") or "model"
-        path, _ = QFileDialog.getSaveFileName(self, "Export PyTorch code", f"{default}.py",
-                                              "Python files (*.py)")
-        if path:
-            self.export_to(path)
 
     def export_to(self, path: str) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.catalogue import Role
 from app.ui import theme
 from app.ui.session import EditorSession
 
@@ -11,8 +12,7 @@ def overview_html(session: EditorSession, title: str) -> str:
 
     t = theme.current()
     doc, results = session.doc, session.results
-    inputs = [n.name for n in doc.nodes if n.type == "Input"]
-    outputs = [n.name for n in doc.nodes if n.type == "Output"]
+    inputs, outputs = doc.ends(Role.INPUT), doc.ends(Role.OUTPUT)
 
     def shapes(names: list[str]) -> str:
         found = [format_shape(results[n].shape) for n in names

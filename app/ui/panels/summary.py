@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.catalogue import Role
 from app.ui import theme
 from app.ui.background import run_in_background
 from app.ui.session import EditorSession
@@ -45,16 +46,14 @@ class ParamCounter:
         self._cache: dict[str, tuple[int, int]] = {}
 
     def count(self, spec: Any, resolved: dict[str, Any]) -> tuple[int, int]:
-        if spec.type in ("Input", "Output") or not resolved:
+        if not spec.has_module or not resolved:
             return 0, 0
         key = json.dumps([spec.type, resolved], sort_keys=True, default=str)
         if key not in self._cache:
+            from app.core.compiler import count_parameters
             from app.core.execution import build_meta
 
-            module = build_meta(spec, resolved)
-            params = list(module.parameters())
-            self._cache[key] = (sum(p.numel() for p in params),
-                                sum(p.numel() for p in params if p.requires_grad))
+            self._cache[key] = count_parameters(build_meta(spec, resolved))
         return self._cache[key]
 
 
@@ -116,7 +115,7 @@ class SummaryPanel(QWidget):
             params, train = self.counter.count(node.spec, r.resolved) \
                 if r.ok and count else (0, 0)
             total, trainable = total + params, trainable + train
-            if r.ok and node.type != "Output":
+            if r.ok and node.spec.role is not Role.OUTPUT:
                 activations += sum(math.prod(s) * _ITEMSIZE.get(r.dtypes.get(p, ""), 4)
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else

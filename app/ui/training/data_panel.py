@@ -9,6 +9,7 @@ The project's "data" section is the truth: {"source", "params", "split",
 from __future__ import annotations
 
 import copy
+import html
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QSpinBox,
+    QSplitter,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -32,8 +34,11 @@ from PySide6.QtWidgets import (
 from app.data.loading import LoaderConfig, describe_iterations
 from app.data.preview import preview
 from app.data.sources import SOURCES
+from app.training.errors import ConfigError
+from app.training.sections import check_data_section
 from app.ui import theme
 from app.ui.background import run_in_background
+from app.ui.modes import keep_form_whole
 from app.ui.param_form import ParamForm, vertical_scroll
 from app.ui.training.augment_editor import AugmentEditor
 from app.ui.training.images import fill_grid, thumbnail
@@ -67,21 +72,34 @@ class DataPanel(QWidget):
 
     # -- construction ---------------------------------------------------------------------
     def _build(self) -> None:
-        content = QWidget()
-        lay = QVBoxLayout(content)
+        """Two columns, each scrolling on its own: what the data is (source, split,
+        samples) on the left, what training does to it (augmentation, preview) on the
+        right; on a narrow window the splitter stacks nothing, it just scrolls."""
+        left = QWidget()
+        lay = QVBoxLayout(left)
         lay.addWidget(self._source_group())
         lay.addWidget(self._split_group())
         lay.addWidget(self._samples_group())
+        lay.addStretch(1)
+        right = QWidget()
+        rlay = QVBoxLayout(right)
         self.augment_group = QGroupBox("Augmentation and normalisation (image data)")
         box = QVBoxLayout(self.augment_group)
         self.augment = AugmentEditor()
         self.augment.changed.connect(self._augment_changed)
         box.addWidget(self.augment)
-        lay.addWidget(self.augment_group)
-        lay.addStretch(1)
+        rlay.addWidget(self.augment_group)
+        rlay.addStretch(1)
+        self.columns = QSplitter(Qt.Orientation.Horizontal)
+        self.columns.setObjectName("data_columns")  # its sizes are saved with the mode
+        self.columns.setChildrenCollapsible(False)
+        self.columns.addWidget(keep_form_whole(vertical_scroll(left)))
+        self.columns.addWidget(keep_form_whole(vertical_scroll(right)))
+        self.columns.setStretchFactor(0, 1)
+        self.columns.setStretchFactor(1, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(vertical_scroll(content))
+        outer.addWidget(self.columns)
 
     def _source_group(self) -> QGroupBox:
         box = QGroupBox("Source")
@@ -146,7 +164,13 @@ class DataPanel(QWidget):
 
     # -- the project's section <-> widgets ---------------------------------------------------
     def load_section(self, section: dict[str, Any]) -> None:
-        """Show a project's data section (called when a project is opened)."""
+        """Show a project's data section (called when a project is opened); an invalid
+        section is refused with its error and the defaults are shown instead."""
+        try:
+            check_data_section(section)
+            problem = ""
+        except ConfigError as exc:
+            problem, section = str(exc), {}
         self.section = copy.deepcopy(section or {})
         source, params = canonical(self.section)
         self._loading_ui = True
@@ -162,12 +186,14 @@ class DataPanel(QWidget):
             self.split_seed.setValue(int(split.get("seed", 0)))
             self.augment.set_pipelines(self.section.get("train_transforms"),
                                        self.section.get("eval_transforms"))
+            if not source:
+                self._store()  # what the panel shows is what will train
         finally:
             self._loading_ui = False
-        if source and index < 0:
-            self.status.setText(f"<span style='color:{theme.current().error}'>The project names the data "
-                                f"source '{source}', which is not available; choose one "
-                                f"above.</span>")
+        if problem:
+            self.status.setText(f"<span style='color:{theme.current().error}'>The project's "
+                                f"data settings are not valid ({html.escape(problem)}); the defaults are "
+                                f"shown instead.</span>")
             return
         self.schedule_load()
 

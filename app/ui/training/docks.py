@@ -1,8 +1,12 @@
-"""install_training_docks(window): the Data, Training and Plots docks and a Training menu.
+"""install_training_docks(window): fills the Data, Train and Evaluate modes and drives
+the toolbar's run controls.
 
 TrainingDocks is the controller: it keeps the project's "data" and "training" sections
 in step with the panels, runs the TrainingWorker, records its events in a RunHistory
-(appends only), and redraws the plots from a 10 Hz timer when something changed.
+(appends only), and redraws the visible plots from a 4 Hz timer when something changed.
+The trained model belongs to the network it was trained on: an edit to the network
+(other than moving layers) retires it, so "Try the model" and "Save trained weights"
+never use weights that no longer match the canvas.
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget
 
+from app.analysis.health import flags_by_node
+from app.analysis.run_history import RunHistory
+from app.analysis.run_store import RunStore
+from app.core.catalogue import Role
+from app.core.graph import Change
 from app.training.config import TrainConfig
+from app.training.errors import ConfigError
 from app.training.events import RunFailed, RunFinished, RunStarted
 from app.ui.training.data_panel import DataPanel
-from app.ui.training.evaluation import probe_layers
-from app.ui.training.health import flags_by_node
 from app.ui.training.plots.activations import ActivationPanel
 from app.ui.training.plots.base import PlotPanel
 from app.ui.training.plots.boundary import BoundaryPanel
@@ -29,14 +36,11 @@ from app.ui.training.plots.curves import CurvesPanel
 from app.ui.training.plots.grad_norms import GradNormPanel
 from app.ui.training.plots.health_view import HealthView
 from app.ui.training.plots.histograms import HistogramPanel
-from app.ui.training.run_history import RunHistory
-from app.ui.training.run_store import RunStore
 from app.ui.training.training_panel import TrainingPanel, clock
 from app.ui.training.try_model import TryModelPanel
 from app.ui.worker import TrainingWorker
 
 REFRESH_MS = 250  # plots redraw at most 4 times a second, never per event
-STOP_WAIT_MS = 15_000
 
 
 class TrainingDocks(QObject):
@@ -49,15 +53,20 @@ class TrainingDocks(QObject):
         self.store = RunStore()
         self.run: RunHistory | None = None
         self.worker: TrainingWorker | None = None
+        self.trained: Any = None  # the model of the last finished run, while it matches
         self._health: dict[str, str] = {}
         self._started_wall = 0.0
+        self._paused_total = 0.0  # seconds paused in this run: not part of the ETA
+        self._paused_at: float | None = None
         self._build_panels()
-        self._build_docks()
+        self._build_pages()
         self._build_menu()
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         window.session.documentReplaced.connect(self.project_opened)
+        window.session.documentChanged.connect(self._network_changed)
+        window.session.sectionChanged.connect(self._section_changed)
         window.installEventFilter(self)
         self.project_opened()
 
@@ -77,15 +86,11 @@ class TrainingDocks(QObject):
         self.plots: list[PlotPanel] = [self.curves, self.histograms, self.grad_norms,
                                        self.activations, self.confusion, self.boundary,
                                        self.health, self.compare]
-        self.tabs = QTabWidget()
-        for panel in self.plots:
-            self.tabs.addTab(panel, panel.title)
-        self.tabs.addTab(self.try_model, "Try the model")
-        self.tabs.currentChanged.connect(lambda _i: self.refresh(force=True))
-        # Tabbed with the Summary under the canvas: the plots' own minimum would take half
-        # the window from the network before any training has happened.
-        self.tabs.setMinimumHeight(140)
-        self.tabs.setUsesScrollButtons(True)  # nine tabs must not set the window's width
+        # Train mode: how the run goes; Evaluate mode: what the trained network does.
+        self.tabs = self._tab_widget([self.curves, self.histograms, self.grad_norms,
+                                      self.activations, self.health])
+        self.eval_tabs = self._tab_widget([self.confusion, self.try_model, self.boundary,
+                                           self.compare])
         self.data_panel.changed.connect(self._data_changed)
         self.training_panel.changed.connect(self._training_changed)
         self.training_panel.startRequested.connect(self.start)
@@ -93,55 +98,52 @@ class TrainingDocks(QObject):
         self.training_panel.resumeRequested.connect(self.resume)
         self.training_panel.stopRequested.connect(self.stop)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName(title.lower().replace(" ", "_") + "_dock")
-        dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
-        return dock
+    def _tab_widget(self, panels: list[Any]) -> QTabWidget:
+        tabs = QTabWidget()
+        for panel in panels:
+            tabs.addTab(panel, "Try the model" if panel is self.try_model else panel.title)
+        tabs.setUsesScrollButtons(True)  # many tabs must not set the window's width
+        tabs.currentChanged.connect(lambda _i: self.refresh(force=True))
+        return tabs
 
-    def _build_docks(self) -> None:
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.data_dock = self._dock("Data", self.data_panel, right)
-        self.training_dock = self._dock("Training", self.training_panel, right)
-        self.plots_dock = self._dock("Plots", self.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
-        anchor = getattr(self.window, "history_dock", None)
-        if anchor is not None:
-            self.window.tabifyDockWidget(anchor, self.data_dock)
-        self.window.tabifyDockWidget(self.data_dock, self.training_dock)
-        summary = getattr(self.window, "summary_dock", None)
-        if summary is not None:
-            self.window.tabifyDockWidget(summary, self.plots_dock)
+    def _build_pages(self) -> None:
+        """Each mode page gets its panels, then the layout the student left it in."""
+        workspace = self.window.workspace
+        workspace.page("data").setCentralWidget(self.data_panel)
+        train = workspace.page("train")
+        self.train_split = QSplitter(Qt.Orientation.Horizontal)
+        self.train_split.setObjectName("settings_plots")
+        self.train_split.setChildrenCollapsible(False)
+        self.train_split.addWidget(self.training_panel)
+        self.train_split.addWidget(self.tabs)
+        self.train_split.setStretchFactor(1, 1)
+        train.setCentralWidget(self.train_split)
+        workspace.page("evaluate").setCentralWidget(self.eval_tabs)
+        settings = self.window.settings
+        if not train.restore_layout(settings):
+            width = max(self.training_panel.minimumSizeHint().width(),
+                        min(420, int(self.window.width() * 0.3)))
+            self.train_split.setSizes([width, max(1, self.window.width() - width)])
+        for mode in ("data", "evaluate"):
+            workspace.page(mode).restore_layout(settings)
 
     def _build_menu(self) -> None:
         w = self.window
-        self.act_start = QAction("&Start Training", w)
-        self.act_start.setShortcut(QKeySequence("F5"))
-        self.act_start.triggered.connect(self.start)
-        self.act_pause = QAction("&Pause / Resume", w)
-        self.act_pause.setShortcut(QKeySequence("F6"))
-        self.act_pause.triggered.connect(self.toggle_pause)
-        self.act_stop = QAction("S&top Training", w)
-        self.act_stop.setShortcut(QKeySequence("Shift+F5"))
-        self.act_stop.triggered.connect(self.stop)
-        menu = w.menuBar().addMenu("&Training")
-        help_action = next((a for a in w.menuBar().actions()
-                            if a.text().replace("&", "") == "Help"), None)
-        if help_action is not None:  # keep Help last, where people look for it
-            w.menuBar().insertMenu(help_action, menu)
-        menu.addActions([self.act_start, self.act_pause, self.act_stop])
-        menu.addSeparator()
-        for dock in (self.data_dock, self.training_dock, self.plots_dock):
-            menu.addAction(dock.toggleViewAction())
-        self.menu = menu
+        self.act_start, self.act_pause, self.act_stop = w.act_train, w.act_pause, w.act_stop
+        self.menu = w.training_menu
         self._set_state("idle")
 
     # -- project sections -------------------------------------------------------------------
     def project_opened(self) -> None:
         project = self.window.project
         if self.running:
-            self.stop()
+            self.finish_run()
+        self._retire_model("")
         self.data_panel.load_section(project.data)
+        if not project.data:
+            # A blank network's empty section shows the first source: store it, so what
+            # the panel shows is what trains (not an edit: the title's "*" stays off).
+            project.data = copy.deepcopy(self.data_panel.section)
         self.training_panel.load_config(project.training)
         self.data_panel.set_loader(self.training_panel.batch.value())
         self.store.open(getattr(self.window, "path", None))
@@ -149,21 +151,48 @@ class TrainingDocks(QObject):
         if self.store.error:
             self.training_panel.append_log(self.store.error)
 
-    def _mark_modified(self) -> None:
-        # Settings are not undoable edits, but they are unsaved changes: the title's "*"
-        # and the autosaver both read the undo stack's clean state.
-        self.window.session.stack.resetClean()
-
     def _data_changed(self) -> None:
-        self.window.project.data = copy.deepcopy(self.data_panel.section)
-        self._mark_modified()
+        """A Data-mode edit: one undoable step (the panel re-stating what is stored is
+        none)."""
+        self.window.session.set_section("data", self.data_panel.section, "Change the data")
 
     def _training_changed(self) -> None:
         cfg = self.training_panel.config()
         if cfg is not None:
-            self.window.project.training = cfg.to_dict()
             self.data_panel.set_loader(cfg.batch_size, cfg.drop_last)
-            self._mark_modified()
+            if cfg.to_dict() != _normalised(self.window.project.training):
+                self.window.session.set_section("training", cfg.to_dict())
+
+    def _section_changed(self, name: str) -> None:
+        """Undo / redo of a section: the panel shows the stored value again."""
+        project = self.window.project
+        if name == "data" and project.data != self.data_panel.section:
+            self.data_panel.load_section(project.data)
+        elif name == "training":
+            shown = self.training_panel.config()
+            if shown is not None and shown.to_dict() == _normalised(project.training):
+                return
+            self.training_panel.load_config(project.training)
+            self.data_panel.set_loader(self.training_panel.batch.value())
+
+    # -- the trained model ------------------------------------------------------------------
+    def _network_changed(self, change: Change) -> None:
+        if change.kind != "node_moved" and self.trained is not None:
+            self._retire_model("The network changed since the last run: train it again to "
+                               "try it or to save its weights.")
+
+    def _retire_model(self, why: str) -> None:
+        self.trained = None
+        self.try_model.set_model(None, None)
+        if why:
+            self.try_model.answer.setText(why)
+
+    def adopt_model(self, model: Any, bundle: Any = None, device: Any = None,
+                    eval_steps: list[dict] | None = None) -> None:
+        """The network on screen now has these weights (a finished run or loaded ones)."""
+        self.trained = model
+        bundle = bundle if bundle is not None else self.data_panel.bundle
+        self.try_model.set_model(model, bundle, device, eval_steps)
 
     # -- run control --------------------------------------------------------------------------
     @property
@@ -174,7 +203,14 @@ class TrainingDocks(QObject):
         self.training_panel.set_state(state)
         self.act_start.setEnabled(state == "idle")
         self.act_pause.setEnabled(state in ("running", "paused"))
+        self.act_pause.setText("Resume" if state == "paused" else "Pause")
         self.act_stop.setEnabled(state in ("running", "paused"))
+        self.window.set_network_locked(state != "idle")
+        if state == "paused":
+            self._paused_at = time.perf_counter()
+        elif self._paused_at is not None:
+            self._paused_total += time.perf_counter() - self._paused_at
+            self._paused_at = None
 
     def start(self) -> bool:
         """Start a run with the panels' settings; False (with the reason shown) if not."""
@@ -185,23 +221,24 @@ class TrainingDocks(QObject):
             return False
         run_config = copy.deepcopy(config)
         doc = self.window.session.doc
-        if run_config.probes.activation_layers is None:
-            run_config.probes.activation_layers = probe_layers(doc)
         data = copy.deepcopy(self.window.project.data)
         self.run = RunHistory(self.store.next_name(), config.to_dict(), data, doc.to_dict())
         self.store.add(self.run)
         self.compare.set_runs(self.store.runs)
         self.health.set_network({n.name: n.type for n in doc.nodes},
-                                [n.name for n in doc.nodes if n.type == "Output"])
-        self.try_model.set_model(None, None)
+                                doc.ends(Role.OUTPUT))
+        self._retire_model("")
         self.worker = self._make_worker(doc, data, run_config)
         self.training_panel.show_error("")
         self.training_panel.append_log(f"{self.run.name}: starting ({config.epochs} epochs, "
                                        f"batch {config.batch_size}, {config.optimizer.name})")
         self._started_wall = time.perf_counter()
+        self._paused_total, self._paused_at = 0.0, None
         self._set_state("running")
-        self.plots_dock.raise_()
-        self.training_dock.raise_()
+        if self.window.workspace.mode in ("design", "data"):
+            self.window.set_mode("train")  # F5, then watch the plots
+        self.window.run_progress.setRange(0, 0)  # busy until the first batch reports
+        self.window.run_status.setText("loading data…")
         self.worker.start()
         self._timer.start()
         return True
@@ -218,7 +255,7 @@ class TrainingDocks(QObject):
         worker.dataReady.connect(lambda bundle: setattr(run, "class_names",
                                                         bundle.class_names))
         worker.runStarted.connect(self._run_started)
-        worker.ended.connect(self._run_ended)
+        worker.ended.connect(lambda result: self._run_ended(result, worker))
         return worker
 
     def pause(self) -> None:
@@ -242,11 +279,19 @@ class TrainingDocks(QObject):
             self._set_state("stopping")
             self.training_panel.append_log("stopping after the current batch…")
 
+    def finish_run(self) -> None:
+        """Stop the run and wait for it to end (the network on screen is being replaced)."""
+        worker = self.worker
+        if worker is None or not worker.isRunning():
+            return
+        worker.stop_and_wait(self.window.statusBar().showMessage)
+        if worker.result is not None:
+            self._run_ended(worker.result, worker)  # its queued `ended` is then ignored
+
     def shutdown(self) -> None:
         """Stop a run and wait for its thread (the window is going away)."""
         if self.running:
-            self.worker.stop()
-            self.worker.wait(STOP_WAIT_MS)
+            self.worker.stop_and_wait(self.window.statusBar().showMessage)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.window and event.type() == QEvent.Type.Close:
@@ -261,10 +306,14 @@ class TrainingDocks(QObject):
             f"training on {event.device}: {event.parameters:,} parameters, "
             f"{event.steps_per_epoch} batches per epoch{notes}")
         self._started_wall = time.perf_counter()
+        self._paused_total = 0.0
 
-    def _run_ended(self, result: RunFinished | RunFailed) -> None:
+    def _run_ended(self, result: RunFinished | RunFailed, worker: TrainingWorker) -> None:
+        if worker is not self.worker or getattr(worker, "handled", False):
+            return  # finish_run() has dealt with it already
+        worker.handled = True
         self._timer.stop()
-        run, worker = self.run, self.worker
+        run = self.run
         if run is not None:
             run.add(result)
         if isinstance(result, RunFailed):
@@ -273,12 +322,13 @@ class TrainingDocks(QObject):
             self.training_panel.append_log(f"failed: {result.reason}")
         else:
             self.training_panel.append_log(_finished_line(result))
-        if worker is not None and worker.model is not None and worker.bundle is not None:
-            self.try_model.set_model(worker.model, worker.bundle, worker.trainer.device,
-                                     (worker.data or {}).get("eval_transforms")
-                                     if isinstance(worker.data, dict) else None)
+        if worker.model is not None and worker.bundle is not None:
+            self.adopt_model(worker.model, worker.bundle, worker.trainer.device,
+                             (worker.data or {}).get("eval_transforms")
+                             if isinstance(worker.data, dict) else None)
         self._set_state("idle")
         self.refresh(force=True, everything=True)
+        self._show_result(result)
         self.compare.set_runs(self.store.runs)
         self.store.save(getattr(self.window, "path", None))
         self.runEnded.emit(result)
@@ -290,9 +340,8 @@ class TrainingDocks(QObject):
         run = self.run
         if run is None:
             return
-        current = self.tabs.currentWidget()
         for panel in self.plots:
-            if everything or panel is current or panel is self.health:
+            if everything or panel.isVisible() or panel is self.health:
                 panel.refresh(run, force)
         self._emit_health()
         self._show_progress(run)
@@ -310,10 +359,40 @@ class TrainingDocks(QObject):
         per = max(1, s.steps_per_epoch)
         done = (b.epoch - 1) * per + b.batch - s.start_epoch * per
         remaining = s.epochs * per - (b.epoch - 1) * per - b.batch
-        elapsed = time.perf_counter() - self._started_wall
+        paused = self._paused_total + (time.perf_counter() - self._paused_at
+                                       if self._paused_at is not None else 0.0)
+        elapsed = time.perf_counter() - self._started_wall - paused
         eta = remaining * elapsed / done if done > 0 else float("nan")
         self.training_panel.show_progress(b.epoch, s.epochs, b.batch, per, b.samples_per_s,
                                           eta)
+        bar = self.window.run_progress
+        bar.setRange(0, max(1, s.epochs * per))
+        bar.setValue(min(bar.maximum(), (b.epoch - 1) * per + b.batch))
+        self.window.run_status.setText(f"epoch {b.epoch}/{s.epochs} · ETA {clock(eta)}")
+
+    def _show_result(self, result: RunFinished | RunFailed) -> None:
+        """The toolbar's summary of the run that just ended."""
+        bar = self.window.run_progress
+        if bar.maximum() == 0:
+            bar.setRange(0, 1)
+        if isinstance(result, RunFailed):
+            self.window.run_status.setText("failed: see Train")
+            self.window.run_status.setToolTip(result.reason)
+            return
+        acc = result.metrics.get("val_accuracy", result.metrics.get("train_accuracy"))
+        score = f" · acc {acc:.1%}" if isinstance(acc, float) else ""
+        self.window.run_status.setText(f"{result.reason}{score}")
+        self.window.run_status.setToolTip(_finished_line(result))
+        if result.reason == "completed":
+            bar.setValue(bar.maximum())
+
+
+def _normalised(training: dict[str, Any]) -> dict[str, Any] | None:
+    """A training section as the panel would write it (None if it is not valid)."""
+    try:
+        return TrainConfig.from_dict(training).to_dict()
+    except ConfigError:
+        return None
 
 
 def _finished_line(result: RunFinished) -> str:
@@ -324,11 +403,12 @@ def _finished_line(result: RunFinished) -> str:
 
 
 def install_training_docks(window: QMainWindow) -> TrainingDocks:
-    """Add the Data, Training and Plots docks and the Training menu to the editor window.
+    """Fill the editor window's Data, Train and Evaluate modes and drive its run controls.
 
-    Needs from the window: `session` (EditorSession: .doc, .stack, documentReplaced),
-    `project` (Project with .data and .training dicts, replaced on open), `path` (the
-    project file or None), and optionally `history_dock` / `summary_dock` to tab beside.
+    Needs from the window (app.ui.main_window.MainWindow): `session`, `project` (replaced
+    on open), `path`, `settings`, `workspace` (the mode pages), the run actions
+    `act_train` / `act_pause` / `act_stop` with `run_progress` / `run_status`, the
+    `training_menu`, and `set_network_locked(bool)`.
     """
     docks = TrainingDocks(window)
     window.training_docks = docks

@@ -38,6 +38,7 @@ from app.training.init import INITS
 from app.training.losses import LOSSES
 from app.training.optimizers import OPTIMIZERS
 from app.training.schedulers import MONITORS, SCHEDULERS
+from app.ui.modes import keep_form_whole
 from app.ui.param_form import ParamForm, vertical_scroll
 
 ERROR_STYLE = "background: #ffebee; color: #b71c1c; padding: 6px; border-radius: 4px;"
@@ -80,7 +81,7 @@ class TrainingPanel(QWidget):
         lay.addWidget(self._early_group())
         lay.addStretch(1)
         outer = QVBoxLayout(self)
-        outer.addWidget(vertical_scroll(form), 3)
+        outer.addWidget(keep_form_whole(vertical_scroll(form)), 3)
         outer.addLayout(self._buttons())
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.analysis.evaluation import probabilities
 from app.data.augment import build_pipeline
 from app.data.preview import image_to_display
-from app.ui.training.evaluation import probabilities
 from app.ui.training.images import to_pixmap
 from app.ui.training.plots.base import colour, plot_widget
 

@@ -11,8 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
+from app.analysis.run_history import RunHistory
 from app.ui.training.plots.base import PlotPanel, colour, plot_widget
-from app.ui.training.run_history import RunHistory
 
 GAP = 1  # pixels between channel maps in the mosaic
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.analysis.run_history import RunHistory
 from app.ui import theme
-from app.ui.training.run_history import RunHistory
 
 pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
 

@@ -12,9 +12,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
+from app.analysis.run_history import BoundaryGrid, RunHistory
 from app.ui import theme
 from app.ui.training.plots.base import COLOURS, PlotPanel, plot_widget
-from app.ui.training.run_history import BoundaryGrid, RunHistory
 
 NOT_2D = ("The decision boundary is drawn for data with two input features (moons, "
           "circles, spirals, blobs): train on one of those to see how the network splits "

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.analysis.run_diff import Difference, graph_diff, settings_diff
+from app.analysis.run_history import RunHistory
 from app.ui import theme
 from app.ui.training.plots.base import PlotPanel, add_legend, colour, plot_widget
 from app.ui.training.plots.curves import dashed, finite_xy
-from app.ui.training.run_diff import Difference, graph_diff, settings_diff
-from app.ui.training.run_history import RunHistory
 
 CHANGE_COLOURS = {"added": "#e8f5e9", "removed": "#ffebee", "changed": "#fff8e1"}
 

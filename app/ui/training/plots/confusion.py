@@ -10,9 +10,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
+from app.analysis.run_history import RunHistory
 from app.ui.training.images import fill_grid, thumbnail
 from app.ui.training.plots.base import PlotPanel, plot_widget
-from app.ui.training.run_history import RunHistory
 
 GALLERY_COLUMNS = 8
 MAX_TEXT_CLASSES = 20  # count labels in the cells up to this many classes

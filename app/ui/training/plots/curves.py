@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPen, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QWidget
 
+from app.analysis.run_history import RunHistory
 from app.ui.training.plots.base import PlotPanel, add_legend, colour, plot_widget
-from app.ui.training.run_history import RunHistory
 
 SMOOTHING = 0.8  # exponential moving average weight of the past
 

@@ -10,9 +10,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from app.ui.training.health import layer_of
+from app.analysis.health import layer_of
+from app.analysis.run_history import RunHistory
 from app.ui.training.plots.base import PlotPanel, add_legend, colour, plot_widget
-from app.ui.training.run_history import RunHistory
 
 FLOOR = 1e-12  # log scale: an exactly-zero gradient is drawn at the floor
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
 
-from app.ui.training.health import HealthFlag, check_health
+from app.analysis.health import HealthFlag, check_health
+from app.analysis.run_history import RunHistory
 from app.ui.training.plots.base import PlotPanel
-from app.ui.training.run_history import RunHistory
 
 ICONS = {"exploding": "⚠", "vanishing": "⚠", "dead_relu": "●", "saturated": "●",
          "overfitting": "↗"}

@@ -10,8 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QWidget
 
+from app.analysis.run_history import RunHistory
 from app.ui.training.plots.base import PlotPanel, colour, plot_widget
-from app.ui.training.run_history import RunHistory
 
 COLUMNS = 80  # common bins after resampling every snapshot onto one value range
 

@@ -8,11 +8,10 @@ section is a TrainConfig and refuses unknown fields.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from app.ui.training.run_history import RunHistory
+from app.analysis.run_history import RunHistory
+from app.core.fileio import write_atomic
 
 MAX_RUNS = 20
 
@@ -47,16 +46,13 @@ class RunStore:
         del self.runs[:-MAX_RUNS]
 
     def save(self, project_path: str | None = None) -> None:
-        """Write the finished runs' summaries atomically (temp file, then rename)."""
+        """Write the finished runs' summaries atomically (a crash keeps the previous file)."""
         if project_path is not None:
             self.path = summaries_path(project_path)
         if self.path is None:
             return
         data = [r.summary() for r in self.runs if not r.running]
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, allow_nan=False)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(data, allow_nan=False).encode("utf-8"))
         except (OSError, ValueError) as exc:
             self.error = f"could not save the run summaries: {exc}"

@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 
+from app.analysis.health import check_health, flags_by_node
+from app.analysis.run_diff import graph_diff, settings_diff
+from app.analysis.run_history import RunHistory
+from app.analysis.run_store import RunStore
 from app.training.events import BatchEnd, EpochEnd, RunFinished, RunStarted, Snapshot
-from app.ui.training.health import check_health, flags_by_node
-from app.ui.training.run_diff import graph_diff, settings_diff
-from app.ui.training.run_history import RunHistory
-from app.ui.training.run_store import RunStore
 
 
 def snapshot(norms=None, activations=None, step=1) -> Snapshot:
@@ -101,3 +101,28 @@ def test_histograms_resample_onto_common_bins_without_gaps() -> None:
     assert rows[0].tolist() == [0.0, 1.0, 2.0, 3.0, 0.0, 0.0]
     assert np.allclose(rows[1], 4 / 6)  # one wide bin spreads evenly, no empty columns
     assert rows.sum(axis=1).tolist() == [6.0, 4.0]
+
+
+def test_gui_and_cli_probe_the_same_layers_and_name_keys_by_node() -> None:
+    """One probe policy: a run config without activation_layers (GUI or CLI) probes the
+    convolutions, linear layers and activations, keyed by node name whatever the path."""
+    from torch import nn
+
+    from app.core.compiler import compile_document
+    from app.core.templates import build_template
+    from app.training.events import layer_of, node_key
+    from app.training.probes import auto_layers
+    from app.training.setup import layer_paths
+
+    doc = build_template("lenet5")
+    model = compile_document(doc)
+    layers = layer_paths(doc, model)
+    chosen = auto_layers(model, layers)
+    assert chosen == [n for n in doc.topological_order()
+                      if doc.node(n).type in ("Conv2d", "Linear", "ReLU", "Tanh", "Sigmoid")]
+    assert node_key("layer1.0.conv1.weight", {"layer1.0.conv1": "layer1_0_conv1"}) == \
+        "layer1_0_conv1.weight"
+    assert node_key("enc.attn.in_proj_weight", {"enc": "encoder"}) == "encoder.attn.in_proj_weight"
+    assert layer_of("layer1_0_conv1.weight") == "layer1_0_conv1"
+    assert auto_layers(nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Dropout()),
+                       {"0": "0", "1": "1", "2": "2"}) == ["0", "1"]

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from app.analysis.run_history import BoundaryGrid, Evaluation, Misclassified
 from app.data.preview import image_to_display
-from app.ui.training.run_history import BoundaryGrid, Evaluation, Misclassified
 
 MAX_CHECKED = 1000  # validation samples scanned for mistakes each epoch
 MAX_KEPT = 32  # mistakes kept for the gallery
@@ -100,15 +100,3 @@ def _boundary(model: nn.Module, bundle: Any, device: torch.device) -> BoundaryGr
     conf, cls = probs.max(dim=1)
     return BoundaryGrid(xs, ys, cls.numpy().reshape(GRID, GRID),
                         conf.numpy().reshape(GRID, GRID), points.numpy(), labels.numpy())
-
-
-PROBED_TYPES = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", "ReLU",
-                "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh")
-MAX_PROBED = 12
-
-
-def probe_layers(network: Any) -> list[str]:
-    """Layers whose output the probes record: convolutions and linear layers (for the
-    activation view) and the activations (for dead-ReLU and saturation checks)."""
-    order = network.topological_order()
-    return [n for n in order if network.node(n).type in PROBED_TYPES][:MAX_PROBED]

@@ -1,0 +1,41 @@
+"""One-layer networks around any catalogue entry, built from what its spec declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.catalogue import CATALOGUE, IDS, INDICES
+from app.core.graph import NetworkDocument
+
+SAMPLE_SHAPES = {1: (6,), 2: (4, 9), 3: (4, 8, 8), 4: (4, 5, 6, 6)}
+
+
+def first_rank(layer_type: str) -> int:
+    ranks = CATALOGUE[layer_type].ranks
+    return ranks[0] if ranks else 1
+
+
+def one_layer_network(layer_type: str, params: dict[str, Any] | None = None,
+                      rank: int | None = None) -> NetworkDocument:
+    """data -> layer -> result; token-id layers get int64 ids, an indices port a pooling."""
+    spec = CATALOGUE[layer_type]
+    params = params or {}
+    rank = rank or first_rank(layer_type)
+    doc = NetworkDocument()
+    shape, dtype = list(SAMPLE_SHAPES[rank]), "float32"
+    if spec.inputs[0].dtypes == IDS:
+        shape, dtype = [7], "int64"
+    doc.add_node("Input", {"shape": shape, "dtype": dtype}, name="data")
+    source = "data"
+    if any(p.kind == INDICES for p in spec.inputs):
+        window = {k: params[k] for k in ("kernel_size", "stride", "padding") if k in params}
+        doc.add_node("MaxPool2d", window | {"return_indices": True}, name="pool")
+        doc.chain("data", "pool")
+        source = "pool"
+    node = doc.add_node(layer_type, params, name="layer")
+    for port in node.input_ports():
+        doc.connect(source, port if spec.input_port(port, node.params).kind == INDICES else "out",
+                    "layer", port)
+    doc.add_node("Output", name="result")
+    doc.chain("layer", "result")
+    return doc

@@ -1,0 +1,49 @@
+"""Every catalogue entry on the palette (under its category) and in the inspector (one
+working editor per parameter, the inferred shape shown); the core half of the walk is
+tests/core/test_registry.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.catalogue import CATALOGUE
+from app.core.shapes import format_shape
+from app.ui.panels.inspector import InspectorPanel
+from app.ui.panels.palette import PalettePanel
+from app.ui.session import EditorSession
+from tests.core.layer_networks import one_layer_network
+
+LAYERS = sorted(t for t, spec in CATALOGUE.items() if spec.has_module)
+
+
+def test_palette_lists_each_entry_once_under_its_category(qtbot) -> None:
+    palette = PalettePanel()
+    qtbot.addWidget(palette)
+    assert set(palette.items) == set(CATALOGUE)
+    for layer_type, item in palette.items.items():
+        assert item.parent().text(0) == CATALOGUE[layer_type].category
+    palette.filter(CATALOGUE["MaxUnpool2d"].type.lower())
+    assert palette.visible_types() == ["MaxUnpool2d"]
+
+
+@pytest.mark.parametrize("layer_type", LAYERS)
+def test_inspector_edits_every_parameter_of_the_entry(layer_type: str, qtbot) -> None:
+    spec = CATALOGUE[layer_type]
+    session = EditorSession(one_layer_network(layer_type))
+    session.infer_now()
+    inspector = InspectorPanel(session)
+    qtbot.addWidget(inspector)
+    inspector.show_node("layer")
+    assert list(inspector.editors) == [p.name for p in spec.params]
+    result = session.result("layer")
+    assert result.ok, result.error
+    assert format_shape(result.shape) in inspector.shape_label.text()
+    node = session.doc.node("layer")
+    for name, editor in inspector.editors.items():
+        shown = node.params[name] if node.params[name] is not None else result.resolved[name]
+        if shown is None:  # an optional setting left to torch: the field is off
+            assert editor.toggle is not None and editor.toggle.isChecked()
+            continue
+        # floats are shown to 6 significant digits (RReLU's upper = 1/3 reads 0.333333)
+        read = editor.param.validate(editor._read())
+        assert read == (pytest.approx(shown, rel=1e-5) if isinstance(shown, float) else shown)
