@@ -27,6 +27,9 @@ def make_app() -> object:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    from app.ui.theme import install_style
+
+    install_style(app)  # before any window takes its standard icons from the style
     app.setDesktopFileName(DESKTOP_ID)  # the window manager matches it to the menu entry
     app.setWindowIcon(QIcon(str(app_icon_path())))
     return app

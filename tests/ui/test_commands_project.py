@@ -6,6 +6,7 @@ import pytest
 
 from app.core.project import Project
 from app.core.templates import build_template, get_template
+from app.ui.canvas.clipboard import selection_payload
 from app.ui.commands import (
     SetParamsCommand,
     SetSectionCommand,
@@ -13,7 +14,6 @@ from app.ui.commands import (
     delete_command,
     paste_command,
 )
-from app.ui.canvas.clipboard import selection_payload
 from app.ui.session import EditorSession
 
 

@@ -166,9 +166,10 @@ def test_compare_runs_overlays_and_diffs(qtbot, make_window, tmp_path):
     assert any(what == "fc1" and "out_features=16" in a and "out_features=8" in b
                for what, a, b in rows)
     compare.list.item(0).setCheckState(Qt.CheckState.Checked)
-    assert docks.curves.others == [docks.store.runs[0]]
-    names = [label.text for _sample, label in docks.curves.loss.getPlotItem().legend.items]
-    assert "run 1 val" in names
+    assert compare.shown_runs() == [docks.store.runs[0]]
+    names = [label.text for _sample, label in compare.loss.getPlotItem().legend.items]
+    assert names == ["run 1 train", "run 1 val"]
+    assert compare.metrics.rowCount() == 1
     # summaries were saved beside the project and come back when it is reopened
     assert (tmp_path / "moons.torchcanvas.runs.json").exists()
     docks.store.open(window.path)

@@ -25,6 +25,7 @@ HEIGHT = 70.0
 HEADER = 24.0
 GRID = 10.0
 LOD_TEXT = 0.4  # below this zoom nodes are drawn as plain blocks
+BADGE_RADIUS = 9.0
 
 # Short labels so the key parameters fit on one line of the node.
 _SHORT = {
@@ -166,7 +167,12 @@ class NodeItem(QGraphicsObject):
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(QRectF(0, 0, WIDTH, HEIGHT), 8, 8)
+        if self.has_badge():  # hovering the "!" shows the tooltip with its message
+            path.addEllipse(QPointF(WIDTH, 0), BADGE_RADIUS, BADGE_RADIUS)
         return path
+
+    def has_badge(self) -> bool:
+        return self.status in ("error", "warning") or bool(self.health)
 
     def centre(self) -> QPointF:
         return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
@@ -195,7 +201,7 @@ class NodeItem(QGraphicsObject):
         self._paint_body(painter, body, colour, t)
         self._paint_text(painter, t)
         self._paint_port_labels(painter, t)
-        if self.status in ("error", "warning") or self.health:
+        if self.has_badge():
             self._paint_badge(painter, t)
 
     def _paint_overview(self, painter: QPainter, body: QRectF, colour: QColor,
@@ -240,14 +246,14 @@ class NodeItem(QGraphicsObject):
     def _paint_text(self, painter: QPainter, t: theme.Theme) -> None:
         title = _font(9.5, bold=True)
         painter.setFont(title)
-        painter.setPen(QColor("#ffffff"))
+        painter.setPen(QColor(theme.NODE_TITLE))
         fm = QFontMetricsF(title)
         type_w = fm.horizontalAdvance(self.layer_type)
         painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER), Qt.AlignmentFlag.AlignVCenter,
                          self.layer_type)
         small = _font(8)
         painter.setFont(small)
-        painter.setPen(QColor(255, 255, 255, 220))
+        painter.setPen(QColor(theme.NODE_TITLE))
         room = WIDTH - 30 - type_w
         name = QFontMetricsF(small).elidedText(self.name, Qt.TextElideMode.ElideMiddle, room)
         painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER),
@@ -283,10 +289,11 @@ class NodeItem(QGraphicsObject):
         centre = QPointF(WIDTH, 0)
         painter.setPen(QPen(QColor(t.node), 2))
         painter.setBrush(colour)
-        painter.drawEllipse(centre, 9, 9)
+        painter.drawEllipse(centre, BADGE_RADIUS, BADGE_RADIUS)
         painter.setFont(_font(9, bold=True))
-        painter.setPen(QColor("#ffffff"))
-        painter.drawText(QRectF(centre.x() - 9, centre.y() - 9, 18, 18),
+        painter.setPen(QColor(theme.readable_text(colour)))
+        r = BADGE_RADIUS
+        painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
                          Qt.AlignmentFlag.AlignCenter, "!")
 
 

@@ -1,14 +1,22 @@
 """Problems: every error and warning of the network; clicking one selects its node.
 
-A node's one-click fixes appear as child rows under its first problem; activating a
-fix row asks the main window to apply it as one undoable command.
+A node's one-click fixes appear as buttons under its first problem; one click (or Enter
+on its row) asks the main window to apply it as one undoable command.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui import theme
 from app.ui.session import EditorSession
@@ -64,14 +72,20 @@ class ProblemsPanel(QWidget):
         self.countChanged.emit(n_errors, n_warnings)
 
     def _add_fix(self, parent: QTreeWidgetItem, fix: object, node: str) -> None:
-        child = QTreeWidgetItem([f"Fix: {fix.label}   (double-click to apply)"])
-        font = QFont(child.font(0))
-        font.setUnderline(True)
-        child.setFont(0, font)
-        child.setForeground(0, QColor(theme.current().accent))
+        child = QTreeWidgetItem()
         child.setData(0, NODE_ROLE, node)
         child.setData(0, FIX_ROLE, fix)
         parent.addChild(child)
+        button = QPushButton(f"Fix: {fix.label}")
+        button.setToolTip("Apply this change to the network (Edit > Undo takes it back)")
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.clicked.connect(lambda _checked=False, f=fix: self.fixRequested.emit(f))
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 2, 0, 2)
+        row.addWidget(button)
+        row.addStretch(1)
+        self.tree.setItemWidget(child, 0, holder)
 
     def _set_summary(self, n_errors: int, n_warnings: int) -> None:
         if not n_errors and not n_warnings:
@@ -87,6 +101,10 @@ class ProblemsPanel(QWidget):
             top = self.tree.topLevelItem(i)
             items += [top.child(j) for j in range(top.childCount())]
         return items
+
+    def fix_buttons(self) -> list[QPushButton]:
+        return [self.tree.itemWidget(item, 0).findChild(QPushButton)
+                for item in self.fix_items()]
 
     def _clicked(self, item: QTreeWidgetItem) -> None:
         node = item.data(0, NODE_ROLE)

@@ -3,12 +3,16 @@ with totals and a memory estimate per sample.
 
 Parameter counts come from building each node's module on the meta device (no memory,
 no initialisation), cached by its resolved parameters so an edit recounts one layer.
+That needs torch: until it is imported (in the background, ~2 s after launch) the table
+already shows every layer and its shape, and the counts follow.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+import sys
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -25,9 +29,12 @@ from PySide6.QtWidgets import (
 
 from app.core.catalogue import Role
 from app.ui import theme
+from app.ui.background import run_in_background
 from app.ui.session import EditorSession
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable")
+MIN_ROWS = 5  # the table never shrinks below this many visible rows
+COUNTING = "…"
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
              "bool": 1}
 
@@ -71,22 +78,32 @@ class SummaryPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)  # compact: more rows
+        self.table.setMinimumHeight(header.sizeHint().height()
+                                    + MIN_ROWS * rows.defaultSectionSize() + 4)
         self.footer = QLabel()
         self.footer.setWordWrap(True)  # one long line would set the whole dock area's width
         self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._torch_loading = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
+        layout.setSpacing(4)
         layout.addWidget(self.table)
         layout.addWidget(self.footer)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)  # one recount per burst of edits
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(lambda: self.refresh(count=self._can_count()))
         session.resultsChanged.connect(lambda _n: self._timer.start())
         session.documentReplaced.connect(self._timer.start)
 
-    def refresh(self) -> None:
+    def refresh(self, count: bool = True) -> None:
+        """Fill the table; `count=False` leaves the parameter columns for later (edits
+        call it so while torch is still loading)."""
         from app.core.shapes import format_shape
 
         doc, results = self.session.doc, self.session.results
@@ -95,19 +112,42 @@ class SummaryPanel(QWidget):
         total = trainable = activations = 0
         for row, name in enumerate(names):
             node, r = doc.node(name), results[name]
-            count, train = self.counter.count(node.spec, r.resolved) if r.ok else (0, 0)
-            total, trainable = total + count, trainable + train
+            params, train = self.counter.count(node.spec, r.resolved) \
+                if r.ok and count else (0, 0)
+            total, trainable = total + params, trainable + train
             if r.ok and node.spec.role is not Role.OUTPUT:
                 activations += sum(math.prod(s) * _ITEMSIZE.get(r.dtypes.get(p, ""), 4)
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else
                      "waiting" if r.blocked else "error")
-            cells = (name, node.type, shape, f"{count:,}" if count else "–",
-                     "yes" if train else ("no" if count else "–"))
-            for col, text in enumerate(cells):
+            if count:
+                numbers = (f"{params:,}" if params else "–",
+                           "yes" if train else ("no" if params else "–"))
+            else:
+                numbers = (COUNTING, COUNTING)
+            for col, text in enumerate((name, node.type, shape, *numbers)):
                 self._set_cell(row, col, text, error=bool(r.error))
-        self.totals = {"params": total, "trainable": trainable, "activations": activations}
-        self._set_footer(total, trainable, activations)
+        if names and self.table.columnWidth(0) <= self.table.horizontalHeader() \
+                .defaultSectionSize():
+            self.table.resizeColumnsToContents()  # once: later the user's widths stay
+        if count:
+            self.totals = {"params": total, "trainable": trainable,
+                           "activations": activations}
+            self._set_footer(total, trainable, activations)
+        else:
+            self.totals = {}
+            self.footer.setText("Counting parameters…")
+
+    def _can_count(self) -> bool:
+        """Counting needs torch; its first import takes seconds, so after an edit it
+        happens off the GUI thread and the table refreshes when it is done."""
+        if "torch" in sys.modules and "app.core.execution" in sys.modules:
+            return True
+        if not self._torch_loading:
+            self._torch_loading = True
+            run_in_background(lambda: importlib.import_module("app.core.execution"),
+                              lambda _module: self.refresh(), self.footer.setText, owner=self)
+        return False
 
     def _set_cell(self, row: int, col: int, text: str, error: bool) -> None:
         item = QTableWidgetItem(text)
@@ -125,8 +165,9 @@ class SummaryPanel(QWidget):
         param_bytes = total * 4
         self.footer.setText(
             f"<b>Total parameters:</b> {total:,} &nbsp; <b>Trainable:</b> {trainable:,} &nbsp; "
-            f"<b>Non-trainable:</b> {total - trainable:,}<br>"
-            f"<b>Memory estimate</b> (float32): parameters {human_bytes(param_bytes)} + "
-            f"activations {human_bytes(activations)} per sample "
-            f"(about ×2 while training, for the gradients) = "
-            f"<b>{human_bytes(param_bytes + activations)}</b> for one sample at inference")
+            f"<b>Non-trainable:</b> {total - trainable:,} &nbsp;·&nbsp; "
+            f"<b>Memory</b> (float32, one sample): "
+            f"<b>{human_bytes(param_bytes + activations)}</b>")
+        self.footer.setToolTip(
+            f"Parameters {human_bytes(param_bytes)} + activations {human_bytes(activations)} "
+            "per sample at inference; training needs about twice as much for the gradients.")

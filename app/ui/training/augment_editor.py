@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,6 +34,7 @@ from app.data.augment import (
 from app.data.datasets import TransformedDataset
 from app.data.errors import AugmentError
 from app.data.preview import image_to_display
+from app.ui import theme
 from app.ui.background import run_in_background
 from app.ui.param_form import ParamForm
 from app.ui.training.images import fill_grid, thumbnail
@@ -110,7 +112,7 @@ class AugmentEditor(QWidget):
         self.form.changed.connect(self._params_changed)
         self.step_help = QLabel()
         self.step_help.setWordWrap(True)
-        self.step_help.setStyleSheet("color: #555;")
+        theme.mute(self.step_help)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.which)
@@ -150,7 +152,7 @@ class AugmentEditor(QWidget):
         head.addWidget(shuffle)
         self.preview_error = QLabel()
         self.preview_error.setWordWrap(True)
-        self.preview_error.setStyleSheet("color: #c62828;")
+        self.preview_error.setForegroundRole(QPalette.ColorRole.BrightText)  # the error red
         self.grid_widget = QWidget()
         self.grid = QGridLayout(self.grid_widget)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)

@@ -36,6 +36,7 @@ from app.data.preview import preview
 from app.data.sources import SOURCES
 from app.training.errors import ConfigError
 from app.training.sections import check_data_section
+from app.ui import theme
 from app.ui.background import run_in_background
 from app.ui.modes import keep_form_whole
 from app.ui.param_form import ParamForm, vertical_scroll
@@ -109,7 +110,7 @@ class DataPanel(QWidget):
         self.source.currentIndexChanged.connect(self._source_chosen)
         self.help = QLabel()
         self.help.setWordWrap(True)
-        self.help.setStyleSheet("color: #555;")
+        theme.mute(self.help)
         self.params = ParamForm()
         self.params.changed.connect(self._params_changed)
         self.status = QLabel()
@@ -190,8 +191,8 @@ class DataPanel(QWidget):
         finally:
             self._loading_ui = False
         if problem:
-            self.status.setText(f"<span style='color:#c62828'>The project's data settings "
-                                f"are not valid ({html.escape(problem)}); the defaults are "
+            self.status.setText(f"<span style='color:{theme.current().error}'>The project's "
+                                f"data settings are not valid ({html.escape(problem)}); the defaults are "
                                 f"shown instead.</span>")
             return
         self.schedule_load()
@@ -259,7 +260,7 @@ class DataPanel(QWidget):
     def _failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.bundle = None
-            self.status.setText(f"<span style='color:#c62828'>{message}</span>")
+            self.status.setText(f"<span style='color:{theme.current().error}'>{message}</span>")
 
     def _loaded(self, generation: int, bundle: Any) -> None:
         if generation != self._generation:

@@ -98,7 +98,6 @@ class TrainingDocks(QObject):
         self.training_panel.pauseRequested.connect(self.pause)
         self.training_panel.resumeRequested.connect(self.resume)
         self.training_panel.stopRequested.connect(self.stop)
-        self.compare.overlaysChanged.connect(self._overlays_changed)
 
     def _tab_widget(self, panels: list[Any]) -> QTabWidget:
         tabs = QTabWidget()
@@ -392,10 +391,6 @@ class TrainingDocks(QObject):
         self.window.run_status.setToolTip(_finished_line(result))
         if result.reason == "completed":
             bar.setValue(bar.maximum())
-
-    def _overlays_changed(self, runs: list[RunHistory]) -> None:
-        self.curves.others = [r for r in runs if r is not self.run]
-        self.curves.refresh(self.run or (runs[0] if runs else None), force=True)
 
 
 def _normalised(training: dict[str, Any]) -> dict[str, Any] | None:

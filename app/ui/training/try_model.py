@@ -75,6 +75,11 @@ class DrawCanvas(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         QPainter(self).drawImage(0, 0, self.image)
 
+    def is_blank(self) -> bool:
+        """Nothing drawn yet (or cleared): there is nothing to predict."""
+        bits = self.image.constBits()
+        return not np.frombuffer(bits, np.uint8).any()
+
     def pixels(self, h: int, w: int) -> np.ndarray:
         """(h, w) floats in [0, 1]; digits are drawn large, shrunk like MNIST's 20-in-28."""
         small = self.image.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio,
@@ -156,10 +161,17 @@ class TryModelPanel(QWidget):
         if not can_draw and self.mode.currentIndex() == 1:
             self.mode.setCurrentIndex(0)
         self.setEnabled(ready)
-        self.answer.setText("" if ready else "Train a classifier first: its predictions "
-                                             "show here when the run ends.")
+        self._clear_prediction("" if ready else "Train a classifier first: its predictions "
+                                                "show here when the run ends.")
         if ready:
             self.predict()
+
+    def _clear_prediction(self, message: str) -> None:
+        """No bars and a message instead of an answer (no model yet, or nothing drawn)."""
+        self.probs = np.zeros(0)
+        self.chart.clear()
+        self.chart.getAxis("bottom").setTicks(None)
+        self.answer.setText(message)
 
     def _mode_changed(self) -> None:
         self.pages.setCurrentIndex(self.mode.currentIndex())
@@ -167,6 +179,10 @@ class TryModelPanel(QWidget):
 
     def _input(self) -> torch.Tensor | None:
         if self.mode.currentData() == "draw":
+            if self.canvas.is_blank():
+                self._clear_prediction("Draw a digit first: hold the mouse button down and "
+                                       "draw in the black square.")
+                return None
             _, h, w = self.bundle.input_shape
             x = torch.from_numpy(self.canvas.pixels(h, w)).unsqueeze(0)
             if self.eval_steps:

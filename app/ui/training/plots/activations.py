@@ -97,7 +97,7 @@ class ActivationPanel(PlotPanel):
         self.plot.getViewBox().invertY(True)
         self.plot.getViewBox().setAspectLocked(True)  # square pixels: maps look like images
         self._show_axes(False)  # mosaic pixel coordinates mean nothing to a student
-        self.plot.setTitle(f"{values.shape[0]} channel maps ({rows} × {cols})", color="#222")
+        self.plot.setTitle(f"{values.shape[0]} channel maps ({rows} × {cols})")
         self.plot.autoRange()
 
     def _show_axes(self, shown: bool) -> None:
@@ -113,7 +113,7 @@ class ActivationPanel(PlotPanel):
         x = np.arange(len(values))
         self.plot.addItem(pg.BarGraphItem(x=x, height=values, width=0.8,
                                           brush=colour(0)))
-        self.plot.setTitle(f"activation vector ({len(values)} units)", color="#222")
+        self.plot.setTitle(f"activation vector ({len(values)} units)")
         self.plot.autoRange()
 
     def _draw_matrix(self, values: np.ndarray) -> None:
@@ -122,8 +122,7 @@ class ActivationPanel(PlotPanel):
         lo, hi = float(values.min()), float(values.max())
         self.image.setImage(values, levels=(lo, hi if hi > lo else lo + 1))
         self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))
-        self.plot.setTitle(f"activations {values.shape[0]} × {values.shape[1]}",
-                           color="#222")
+        self.plot.setTitle(f"activations {values.shape[0]} × {values.shape[1]}")
         self.plot.autoRange()
 
     def table(self) -> tuple[list[str], list[list[Any]]]:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
     QGraphicsItem,
@@ -23,30 +25,77 @@ from PySide6.QtWidgets import (
 )
 
 from app.analysis.run_history import RunHistory
+from app.ui import theme
 
 pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
 
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+# Class colours (decision boundary, data scatter): the same in both themes, like categories.
+COLOURS = theme.LIGHT.series
+TITLE_SIZE = "10pt"
+LEGEND_SIZE = "9pt"
 
 
 def colour(i: int) -> str:
-    return COLOURS[i % len(COLOURS)]
+    """The i-th series colour of the current theme."""
+    return theme.series_colour(i)
+
+
+def apply_plot_theme(t: theme.Theme) -> None:
+    """pyqtgraph's defaults for plots made from now on (existing ones: style_plot)."""
+    pg.setConfigOptions(background=t.base, foreground=t.text)
+
+
+apply_plot_theme(theme.current())
+theme.notifier.changed.connect(apply_plot_theme)
+
+
+def style_plot(w: pg.PlotWidget) -> None:
+    """Background, title, axes, grid and legend in the current theme's colours."""
+    t = theme.current()
+    item = w.getPlotItem()
+    w.setBackground(t.base)
+    item.titleLabel.setText(item.titleLabel.text, color=t.text, size=TITLE_SIZE)
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setTextPen(t.text)
+        axis.setPen(t.muted)
+    w.showGrid(x=True, y=True, alpha=t.plot_grid_alpha)
+    legend = item.legend
+    if legend is not None:
+        legend.setLabelTextColor(t.text)
+        legend.setBrush(QColor(t.base).lighter(100) if t.name == "light" else t.alt_base)
+        legend.setPen(t.grid)
+
+
+class _FollowTheme(QObject):
+    """Restyles its plot (its parent) on a theme switch; deleted with the plot."""
+
+    def restyle(self, _theme: theme.Theme) -> None:
+        style_plot(self.parent())
 
 
 def plot_widget(title: str = "", left: str = "", bottom: str = "") -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
-    w.setTitle(title, color="#222", size="10pt")
+    """A plot in the current theme that follows later theme switches by itself."""
+    w = pg.PlotWidget()
+    w.setTitle(title, size=TITLE_SIZE)
     w.setLabel("left", left)
     w.setLabel("bottom", bottom)
-    w.showGrid(x=True, y=True, alpha=0.25)
     for axis in ("left", "bottom"):
-        w.getAxis(axis).setTextPen("#333")
-        w.getAxis(axis).setPen("#888")
         # The grid is drawn by the axes: uncached it costs ~25 ms per repaint (measured),
         # cached it is redrawn only when the axis range or size changes.
         w.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    style_plot(w)
+    w.theme_follower = _FollowTheme(w)  # a Python reference keeps its method alive
+    theme.notifier.changed.connect(w.theme_follower.restyle)
     return w
+
+
+def add_legend(w: pg.PlotWidget) -> pg.LegendItem:
+    """A legend in the top-right corner, in the theme's colours, on a solid background so
+    the curves under it do not garble its text."""
+    legend = w.addLegend(offset=(-6, 6), labelTextSize=LEGEND_SIZE, verSpacing=-6)
+    style_plot(w)
+    return legend
 
 
 class PlotPanel(QWidget):
@@ -56,10 +105,12 @@ class PlotPanel(QWidget):
         super().__init__(parent)
         self.run: RunHistory | None = None
         self.drawn_version = -1
+        self.theme_name = theme.current().name
+        theme.notifier.changed.connect(self._theme_switched)
         self.controls = QHBoxLayout()
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.note = QLabel()
-        self.note.setStyleSheet("color: #666;")
+        self.note.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted, both themes
         # a changing text must not change the size hint: that would re-lay out and
         # repaint the whole dock on every refresh
         self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -80,6 +131,15 @@ class PlotPanel(QWidget):
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addLayout(top)
         outer.addLayout(self.body, 1)
+
+    def _theme_switched(self, t: theme.Theme) -> None:
+        if t.name != self.theme_name:
+            self.theme_name = t.name
+            self.theme_changed()
+
+    def theme_changed(self) -> None:
+        """The plots restyle themselves (plot_widget); data colours are redrawn here."""
+        self.redraw()
 
     # -- drawing ------------------------------------------------------------------------
     def refresh(self, run: RunHistory | None, force: bool = False) -> None:

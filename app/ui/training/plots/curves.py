@@ -1,5 +1,5 @@
-"""Loss, accuracy and learning rate: per batch (smoothed) and per epoch, with earlier
-runs overlaid (dashed) for comparison."""
+"""Loss, accuracy and learning rate of the current run: per batch (smoothed) and per epoch.
+Training lines are solid, validation lines dashed, here and in Compare runs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPen, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QWidget
 
 from app.analysis.run_history import RunHistory
-from app.ui.training.plots.base import PlotPanel, colour, plot_widget
+from app.ui.training.plots.base import PlotPanel, add_legend, colour, plot_widget
 
 SMOOTHING = 0.8  # exponential moving average weight of the past
 
@@ -28,68 +29,131 @@ def smooth(values: list[float], weight: float = SMOOTHING) -> np.ndarray:
     return out
 
 
-def _xy(x: list[float], y: list[float]) -> tuple[np.ndarray, np.ndarray]:
+def dashed(colour_: str, width: float = 2) -> QPen:
+    """Validation lines: dashed, so they differ from training lines without colour."""
+    return pg.mkPen(colour_, width=width, style=Qt.PenStyle.DashLine)
+
+
+def finite_xy(x: list[float], y: list[float]) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(x, float), np.asarray(y, float)
     keep = np.isfinite(b)
     return a[keep], b[keep]
 
 
+def loss_label(run: RunHistory | None) -> str:
+    """'loss (CrossEntropy)': the axis names the quantity and, as its unit, the loss."""
+    loss = (run.config.get("loss") or {}).get("type") if run is not None else None
+    return f"loss ({loss})" if loss else "loss"
+
+
+def epoch_plot(title: str, left: str) -> pg.PlotWidget:
+    w = plot_widget(title, left, "epoch")
+    w.setMinimumSize(160, 140)
+    return w
+
+
 class CurvesPanel(PlotPanel):
     title = "Loss and accuracy"
+    WIDE = 2.0  # width / height above which the three plots stand in one row
+    SHORT = 420  # below this height they always do: two rows would squash them
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.others: list[RunHistory] = []  # earlier runs to overlay, set by CompareView
         self.raw = QCheckBox("raw batch loss")
         self.raw.setToolTip("Also draw the unsmoothed batch loss")
         self.raw.toggled.connect(self.redraw)
         self.controls.addWidget(self.raw)
-        self.loss = plot_widget("Loss", "loss", "epoch")
-        self.acc = plot_widget("Accuracy", "accuracy", "epoch")
-        self.acc.setYRange(0, 1, padding=0.02)  # a fixed scale reads better and repaints less
-        self.lr = plot_widget("Learning rate", "lr", "epoch")
-        for w in (self.loss, self.acc):
-            w.addLegend(offset=(-10, 10), labelTextColor="#222")
-        grid = QGridLayout()
-        grid.addWidget(self.loss, 0, 0, 1, 2)
-        grid.addWidget(self.acc, 1, 0)
-        grid.addWidget(self.lr, 1, 1)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(1, 2)
-        self.body.addLayout(grid)
+        self.loss = epoch_plot("Loss", "loss")
+        self.acc = epoch_plot("Accuracy", "accuracy (%)")
+        self.acc.setYRange(0, 100, padding=0.02)  # a fixed scale reads better, repaints less
+        self.lr = epoch_plot("Learning rate", "learning rate")
+        # 0.001 reads better to a student than pyqtgraph's "(x0.001)" prefix on the title
+        self.lr.getAxis("left").enableAutoSIPrefix(False)
+        add_legend(self.loss)
+        add_legend(self.acc).anchor((1, 1), (1, 1), offset=(-6, -6))  # rising curves: low
+        self.grid = QGridLayout()
+        self.grid.setSpacing(4)
+        self.body.addLayout(self.grid, 1)
+        self.wide: bool | None = None
+        self._arrange(wide=False)
         self.items: dict[str, pg.PlotDataItem] = {}
+
+    def _arrange(self, wide: bool) -> None:
+        """Short and wide (a strip under the canvas): one row; otherwise loss on top, the
+        smaller two below. Either way each plot keeps room for its labels."""
+        if wide == self.wide:
+            return
+        self.wide = wide
+        for w in (self.loss, self.acc, self.lr):
+            self.grid.removeWidget(w)
+        for i in range(3):
+            self.grid.setRowStretch(i, 0)
+            self.grid.setColumnStretch(i, 0)
+        if wide:
+            for col, w in enumerate((self.loss, self.acc, self.lr)):
+                self.grid.addWidget(w, 0, col)
+            self.grid.setColumnStretch(0, 3)
+            self.grid.setColumnStretch(1, 2)
+            self.grid.setColumnStretch(2, 2)
+            self.grid.setRowStretch(0, 1)
+        else:
+            self.grid.addWidget(self.loss, 0, 0, 1, 2)
+            self.grid.addWidget(self.acc, 1, 0)
+            self.grid.addWidget(self.lr, 1, 1)
+            self.grid.setRowStretch(0, 3)
+            self.grid.setRowStretch(1, 2)
+            self.grid.setColumnStretch(0, 1)
+            self.grid.setColumnStretch(1, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        size = event.size()
+        self._arrange(wide=size.height() < self.SHORT
+                      or size.width() >= self.WIDE * max(1, size.height()))
+        super().resizeEvent(event)
 
     def _make_items(self) -> None:
         """Curves are created once and updated with setData: clearing and re-adding
         items (and their legend entries) costs tens of milliseconds per redraw."""
-        def line(w: pg.PlotWidget, pen: str, name: str | None, width: float = 2,
-                 symbol: bool = False) -> pg.PlotDataItem:
-            extra = {"symbol": "o", "symbolSize": 6, "symbolBrush": pen, "symbolPen": pen} \
-                if symbol else {}
-            return w.plot([], [], pen=pg.mkPen(pen, width=width), name=name, **extra)
+        def line(w: pg.PlotWidget, pen: QPen, name: str | None, symbol: bool = False
+                 ) -> pg.PlotDataItem:
+            extra = {"symbol": "o", "symbolSize": 6, "symbolBrush": pen.color(),
+                     "symbolPen": pen.color()} if symbol else {}
+            return w.plot([], [], pen=pen, name=name, **extra)
+        train, val = colour(0), colour(1)
+        faint = QColor(train)
+        faint.setAlpha(90)
         self.items = {
-            "raw": line(self.loss, "#9ecae1", None, 1),
-            "batch": line(self.loss, colour(0), "train (batches, smoothed)", 1.5),
-            "train_loss": line(self.loss, colour(0), "train (epoch)", symbol=True),
-            "val_loss": line(self.loss, colour(1), "validation", symbol=True),
-            "train_acc": line(self.acc, colour(0), "train", symbol=True),
-            "val_acc": line(self.acc, colour(1), "validation", symbol=True),
-            "lr": line(self.lr, colour(2), None, 1.5)}
-        self.overlay_items: list[pg.PlotDataItem] = []
-        self.overlaid: tuple[int, ...] = ()
+            "raw": line(self.loss, pg.mkPen(faint, width=1), None),
+            "batch": line(self.loss, pg.mkPen(train, width=1.5), "train (batches, smoothed)"),
+            "train_loss": line(self.loss, pg.mkPen(train, width=2), "train (epoch)", True),
+            "val_loss": line(self.loss, dashed(val), "validation", True),
+            "train_acc": line(self.acc, pg.mkPen(train, width=2), "train", True),
+            "val_acc": line(self.acc, dashed(val), "validation", True),
+            "lr": line(self.lr, pg.mkPen(colour(2), width=1.5), None)}
+
+    def theme_changed(self) -> None:
+        for item in self.items.values():
+            for w in (self.loss, self.acc, self.lr):
+                if item in w.getPlotItem().items:
+                    w.removeItem(item)
+        self.items = {}
+        self.redraw()
 
     def draw(self, run: RunHistory) -> None:
         if not self.items:
             self._make_items()
-        self._sync_overlays()
         x = run.batch_epochs()
         it = self.items
-        it["raw"].setData(*_xy(x, run.batch_loss) if self.raw.isChecked() else ([], []))
-        it["batch"].setData(*_xy(x, list(smooth(run.batch_loss))))
-        for key, values in (("train_loss", run.train_loss), ("val_loss", run.val_loss),
-                            ("train_acc", run.train_acc), ("val_acc", run.val_acc)):
-            it[key].setData(*_xy(run.epochs, values))
-        it["lr"].setData(*_xy(x, run.lrs))
+        it["raw"].setData(*finite_xy(x, run.batch_loss) if self.raw.isChecked() else ([], []))
+        it["batch"].setData(*finite_xy(x, list(smooth(run.batch_loss))))
+        for key, values, scale in (("train_loss", run.train_loss, 1),
+                                   ("val_loss", run.val_loss, 1),
+                                   ("train_acc", run.train_acc, 100),
+                                   ("val_acc", run.val_acc, 100)):
+            ex, ey = finite_xy(run.epochs, values)
+            it[key].setData(ex, ey * scale)
+        it["lr"].setData(*finite_xy(x, run.lrs))
+        self.loss.setLabel("left", loss_label(run))
         self._fix_epoch_axis(run)
         if run.lrs and max(run.lrs) == min(run.lrs):  # constant: a sane range, not ±400
             self.lr.setYRange(0, 2 * run.lrs[0] or 1.0)
@@ -104,28 +168,6 @@ class CurvesPanel(PlotPanel):
         last = max([*run.epochs, *run.batch_epochs(), planned, 1])
         for w in (self.loss, self.acc, self.lr):
             w.setXRange(0, last, padding=0.02)
-
-    def _sync_overlays(self) -> None:
-        wanted = tuple(id(r) for r in self.others)
-        if wanted == self.overlaid:
-            return
-        for item in self.overlay_items:
-            for w in (self.loss, self.acc):
-                if item in w.getPlotItem().items:
-                    w.removeItem(item)
-        self.overlay_items = []
-        for i, other in enumerate(self.others):
-            self._overlay(other, i)
-        self.overlaid = wanted
-
-    def _overlay(self, other: RunHistory, i: int) -> None:
-        pen = pg.mkPen(colour(3 + i), width=1.5, style=Qt.PenStyle.DashLine)
-        for w, values, label in ((self.loss, other.val_loss, "val"),
-                                 (self.loss, other.train_loss, "train"),
-                                 (self.acc, other.val_acc, "val")):
-            x, y = _xy(other.epochs, values)
-            if len(x):
-                self.overlay_items.append(w.plot(x, y, pen=pen, name=f"{other.name} {label}"))
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         run = self.run

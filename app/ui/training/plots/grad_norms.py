@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.analysis.health import layer_of
 from app.analysis.run_history import RunHistory
-from app.ui.training.plots.base import PlotPanel, colour, plot_widget
+from app.ui.training.plots.base import PlotPanel, add_legend, colour, plot_widget
 
 FLOOR = 1e-12  # log scale: an exactly-zero gradient is drawn at the floor
 
@@ -38,7 +38,7 @@ class GradNormPanel(PlotPanel):
         super().__init__(parent)
         self.plot = plot_widget("Gradient norm per layer (log scale)", "‖grad‖", "step")
         self.plot.setLogMode(y=True)
-        self.plot.addLegend(offset=(-10, 10), labelTextColor="#222")
+        add_legend(self.plot)
         self.body.addWidget(self.plot)
         self.data: tuple[list[int], dict[str, list[float]]] = ([], {})
 
