@@ -45,3 +45,19 @@ def test_a_new_project_forgets_the_old_data_sample(qtbot) -> None:
 
 def test_blank_project_stores_the_default_data_source() -> None:
     assert blank_project().data == {"source": "digits"}
+
+
+def test_problems_panel_shows_the_data_fix_as_a_button(qtbot) -> None:
+    from app.ui.panels.problems import ProblemsPanel
+
+    session = _session_with_input([3, 32, 32])
+    panel = ProblemsPanel(session)
+    qtbot.addWidget(panel)
+    session.set_data_sample((1, 28, 28), "float32", "the digits data")
+    session.infer_now()
+    panel.refresh()
+    labels = [b.text() for b in panel.fix_buttons()]
+    assert "Fix: Set Input to 1×28×28 from the dataset" in labels
+    with qtbot.waitSignal(panel.fixRequested) as got:
+        panel.fix_buttons()[labels.index("Fix: Set Input to 1×28×28 from the dataset")].click()
+    assert got.args[0].value == [1, 28, 28]

@@ -62,12 +62,14 @@ class ProblemsPanel(QWidget):
             item.setToolTip(0, problem.message)
             item.setData(0, NODE_ROLE, problem.node)
             self.tree.addTopLevelItem(item)
+            fixes = list(problem.fixes)
             result = self.session.result(problem.node) if problem.node else None
             if result is not None and problem.node not in shown_fixes and result.fixes:
                 shown_fixes.add(problem.node)
-                for fix in result.fixes:
-                    self._add_fix(item, fix, problem.node)
-                item.setExpanded(True)
+                fixes += result.fixes
+            for fix in fixes:
+                self._add_fix(item, fix, problem.node)
+            item.setExpanded(bool(fixes))
         self._set_summary(n_errors, n_warnings)
         self.countChanged.emit(n_errors, n_warnings)
 
