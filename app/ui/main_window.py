@@ -425,7 +425,13 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addActions([self.act_undo, self.act_redo])
         tools.addSeparator()
-        tools.addActions([self.act_layout, self.act_fit, self.act_export])
+        # Words, not icons: no stock icon says "auto layout" or "export code" to a newcomer.
+        for action, text in ((self.act_layout, "Layout"), (self.act_fit, "Fit"),
+                             (self.act_export, "Export .py")):
+            action.setIconText(text)
+            tools.addAction(action)
+            tools.widgetForAction(action).setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonTextOnly)
         tools.addSeparator()
         for action in self.mode_actions.values():
             tools.addAction(action)
