@@ -208,7 +208,11 @@ class FloatEditor(TextEditor):
     """A text field, so 1e-05 stays readable; parsed and range-checked on Enter."""
 
     def _show(self, value: Any) -> None:
-        self.field.setText(f"{float(value):g}")
+        # Short form when it reads back exactly; otherwise every digit, so committing an
+        # untouched field (RReLU's upper = 1/3) never changes the value.
+        value = float(value)
+        short = f"{value:g}"
+        self.field.setText(short if float(short) == value else repr(value))
 
     def _read(self) -> Any:
         return float(self.field.text().strip())

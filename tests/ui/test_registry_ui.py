@@ -44,6 +44,5 @@ def test_inspector_edits_every_parameter_of_the_entry(layer_type: str, qtbot) ->
         if shown is None:  # an optional setting left to torch: the field is off
             assert editor.toggle is not None and editor.toggle.isChecked()
             continue
-        # floats are shown to 6 significant digits (RReLU's upper = 1/3 reads 0.333333)
-        read = editor.param.validate(editor._read())
-        assert read == (pytest.approx(shown, rel=1e-5) if isinstance(shown, float) else shown)
+        # exactly, floats included (RReLU's upper = 1/3 must not come back as 0.333333)
+        assert editor.param.validate(editor._read()) == shown
