@@ -94,8 +94,10 @@ def _scratch_settings() -> object:
 
     from PySide6.QtCore import QSettings
 
-    folder = tempfile.mkdtemp(prefix="torchcanvas-shot-")
-    return QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
+    # Kept on the function so the folder lives as long as the process, then is removed.
+    folder = tempfile.TemporaryDirectory(prefix="torchcanvas-shot-")
+    _scratch_settings.folder = folder
+    return QSettings(str(Path(folder.name) / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def _open_initial(window: object, args: argparse.Namespace) -> bool:
