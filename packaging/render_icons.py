@@ -17,7 +17,7 @@ SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)  # the sizes Windows Explorer asks an .ico for
 
 
-def render(size: int) -> "QImage":  # noqa: F821 - Qt is imported on call
+def render(size: int) -> QImage:  # noqa: F821 - Qt is imported on call
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer

@@ -27,17 +27,6 @@ LAUNCHER = f"""#!/bin/sh
 # TorchCanvas: the editor, or a command (torchcanvas export --template lenet5 -o m.py).
 exec /{INSTALL_DIR}/TorchCanvas "$@"
 """
-# Refresh the menu and icon caches if the desktop has them; both are optional.
-CACHE_REFRESH = """#!/bin/sh
-set -e
-if command -v update-desktop-database >/dev/null 2>&1; then
-    update-desktop-database -q /usr/share/applications || true
-fi
-if command -v gtk-update-icon-cache >/dev/null 2>&1; then
-    gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor || true
-fi
-exit 0
-"""
 # zstd -9 packs the 4 GB bundle ~18x faster than xz -6 for a 4% larger file (measured on the
 # CUDA libraries); dpkg reads it from 1.21.18 (Debian 12, Ubuntu 22.04). DEB_COMPRESSION=xz
 # builds a package for older systems.
@@ -83,9 +72,9 @@ def stage(bundle: Path, staging: Path, version: str) -> None:
     shutil.copy(ICONS / "torchcanvas.svg", hicolor / "scalable/apps/torchcanvas.svg")
     installed = sum(p.stat().st_size for p in staging.rglob("*")
                     if p.is_file() and not p.is_symlink())
+    # No maintainer scripts: the hicolor and desktop-file triggers refresh the icon and menu
+    # caches, and without a postrm `dpkg -r` leaves no record of the package behind.
     _write(staging / "DEBIAN/control", _control(version, installed // 1024))
-    for script in ("postinst", "postrm"):
-        _write(staging / "DEBIAN" / script, CACHE_REFRESH, 0o755)
 
 
 def build_deb(bundle: Path, out_dir: Path, version: str) -> Path:

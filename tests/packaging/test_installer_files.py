@@ -82,6 +82,8 @@ def test_deb_layout_from_a_small_stand_in_bundle(tmp_path: Path) -> None:
                  "./usr/share/icons/hicolor/scalable/apps/torchcanvas.svg"):
         assert path in contents
     assert "root/root" in contents
+    # No maintainer scripts: `dpkg -r` must leave no package record behind.
+    assert sorted(p.name for p in (staging / "DEBIAN").iterdir()) == ["control"]
     info = subprocess.run(["dpkg-deb", "--field", str(package), "Package", "Version"],
                           check=True, capture_output=True, text=True).stdout
     assert info.split() == ["Package:", "torchcanvas", "Version:", "1.2.3"]
