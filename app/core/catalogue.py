@@ -1,8 +1,12 @@
 """The layer catalogue: one LayerSpec per layer or op a student can place on the canvas.
 
-Every consumer (palette, inspector, shape inference, compiler, code generator, docs) reads
-this table; adding a layer means adding one entry here. Nothing in this module imports
-torch, so the window can show the palette before torch has loaded.
+A LayerSpec is the one home of a layer: its parameters, role, typed ports, shape rule,
+student checks, code writer, import hook and parameter count. Every consumer (palette,
+inspector, shape inference, compiler, code generator, importer, docs) reads this table
+and nothing else, so a plain torch layer is one entry here and a special one is one entry
+plus the functions it names (in shape_rules, layer_checks, layer_code, import_hooks,
+param_count). Nothing in this module imports torch, so the window can show the palette
+before torch has loaded.
 """
 
 from __future__ import annotations
@@ -13,7 +17,16 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from app.core import layer_checks as mistakes
+from app.core import layer_code as write
+from app.core import param_count as weights
+from app.core import shape_rules as shape
+from app.core.import_hooks import Traced, cat, merge, reshape
+from app.core.layer_checks import Check
+from app.core.layer_code import Writer
+from app.core.param_count import Counter
 from app.core.params import BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE, Param, validate_params
+from app.core.shape_rules import Rule
 
 CATEGORIES = (
     "Input/Output",
@@ -53,13 +66,18 @@ ANY_DTYPE = ("float32", "int64")
 
 @dataclass(frozen=True)
 class Port:
-    """One input or output of a layer. `enabled_by` names the boolean parameter that
-    switches an optional output on (MaxPool2d's return_indices)."""
+    """One input or output of a layer. An input port takes the element types `dtypes`
+    lists; an output port passes its input's type on when it lists it, else makes the
+    first (an Embedding turns ids into floats, pooling indices are int64). `enabled_by`
+    names the boolean parameter that switches an optional output on (MaxPool2d's
+    return_indices); `ids_below` the parameter that token ids on the port must stay below
+    (an Embedding's num_embeddings)."""
 
     name: str
     kind: str = TENSOR
     dtypes: tuple[str, ...] = FLOATS
     enabled_by: str | None = None
+    ids_below: str | None = None
 
 
 IN = (Port("in"),)
@@ -68,14 +86,20 @@ OUT = (Port("out"),)
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A layer type: its torch class, parameters, role, ports and teaching text.
+    """A layer type: its torch class, parameters, role, ports, teaching text and behaviour.
 
     `ranks` lists the accepted per-sample input ranks (batch dimension excluded);
     None accepts any rank. `module` is "torch.nn.Conv2d" or "app.core.ops.Add".
-    `ctor_exclude` names parameters that shape the graph rather than the torch module.
     `sequence` marks a recurrent layer over a batch-first sequence: torch returns
     (outputs, hidden state) and the node passes on the outputs, every step or only the
     last one as its `output` parameter says.
+
+    Behaviour, each optional: `shape_rule` computes output shapes in closed form (without
+    one the layer runs on meta tensors); `checks` catch mistakes before torch sees them;
+    `code` writes its forward() lines (without one a torch layer is called); `traced`
+    lists the functional calls the importer reads as this layer; `count` gives its
+    learnable parameters (without one it has none); `explain` shows the shape arithmetic
+    with the node's numbers.
     """
 
     type: str
@@ -90,7 +114,11 @@ class LayerSpec:
     inputs: tuple[Port, ...] = IN
     outputs: tuple[Port, ...] = OUT
     sequence: bool = False
-    ctor_exclude: tuple[str, ...] = ()
+    shape_rule: Rule | None = field(default=None, compare=False)
+    checks: tuple[Check, ...] = field(default=(), compare=False)
+    code: Writer | None = field(default=None, compare=False)
+    traced: Traced | None = field(default=None, compare=False)
+    count: Counter | None = field(default=None, compare=False)
     explain: Callable[[Shape, dict[str, Any]], str] | None = field(default=None, compare=False)
 
     @property
@@ -148,7 +176,7 @@ class LayerSpec:
         """Keyword arguments for the torch constructor: tuples for tuple params."""
         kwargs = {}
         for p in self.params:
-            if p.name in self.ctor_exclude:
+            if p.graph_only:
                 continue
             value = resolved[p.name]
             if isinstance(value, list):
@@ -268,7 +296,7 @@ def _rnn_params(kind: str) -> tuple[Param, ...]:
         _bool("bidirectional", False, "Also run the sequence backwards; doubles the features."),
         Param("output", CHOICE, "sequence", "Pass on every time step's output ('sequence') or "
               "only the last step ('last'), as a classifier needs.",
-              choices=("sequence", "last"), key=True),
+              choices=("sequence", "last"), key=True, graph_only=True),
     ]
     return tuple(params)
 
@@ -314,21 +342,35 @@ def _explainer(n: int, transposed: bool = False) -> Callable[[Shape, dict[str, A
 _ACT_HELP = "Applied element by element; the shape does not change."
 
 
-def _activation(type_: str, help: str, *params: Param, module: str | None = None) -> LayerSpec:
-    return LayerSpec(type_, "Activation", module or f"torch.nn.{type_}", tuple(params),
-                     help, "Same shape as the input.", prefix=type_.lower())
+def _activation(type_: str, help: str, *params: Param, **behaviour: Any) -> LayerSpec:
+    behaviour.setdefault("shape_rule", shape.same_shape)
+    return LayerSpec(type_, "Activation", f"torch.nn.{type_}", tuple(params), help,
+                     "Same shape as the input.", prefix=type_.lower(), **behaviour)
 
 
-def _merge(type_: str, help: str, formula: str, *extra: Param,
-           inputs: tuple[Port, ...] = IN) -> LayerSpec:
-    params = (_int("num_inputs", 2, "How many inputs to combine.", minimum=2, maximum=16),) + extra
-    return LayerSpec(type_, "Merge", f"app.core.ops.{type_}", params, help, formula,
-                     prefix=type_.lower(), role=Role.MERGE, inputs=inputs,
-                     ctor_exclude=("num_inputs",))
+def _merge(type_: str, help: str, formula: str, *extra: Param, **behaviour: Any) -> LayerSpec:
+    count = Param("num_inputs", INT, 2, "How many inputs to combine.", minimum=2, maximum=16,
+                  graph_only=True)
+    return LayerSpec(type_, "Merge", f"app.core.ops.{type_}", (count, *extra), help, formula,
+                     prefix=type_.lower(), role=Role.MERGE, **behaviour)
+
+
+def _recurrent(type_: str, help: str, gates: int) -> LayerSpec:
+    return LayerSpec(
+        type_, "Recurrent", f"torch.nn.{type_}", _rnn_params(type_), help,
+        "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
+        ranks=(2,), prefix=type_.lower(), sequence=True, shape_rule=shape.recurrent,
+        checks=(mistakes.recurrent_settings,), code=write.recurrent,
+        count=weights.recurrent(gates))
+
 
 
 # Token ids pass through layers that only move values around.
 _ANY_IN = (Port("in", dtypes=ANY_DTYPE),)
+_ANY_OUT = (Port("out", dtypes=ANY_DTYPE),)
+_CONV = (mistakes.groups_divide, mistakes.window_fits)
+_POOL = (mistakes.window_fits, mistakes.pool_padding)
+_F = "torch.nn.functional."
 _MAX_POOL_OUT = (Port("out"), Port("indices", INDICES, IDS, enabled_by="return_indices"))
 
 
@@ -337,13 +379,12 @@ _SPECS: list[LayerSpec] = [
         "Input", "Input/Output", "app.core.ops.Identity",
         (Param("shape", SHAPE, [1, 28, 28], "Shape of one sample, without the batch "
                "dimension: channels × height × width for images, features for tables, "
-               "sequence length for token ids.", key=True),
+               "sequence length for token ids.", key=True, graph_only=True),
          Param("dtype", CHOICE, "float32", "float32 for images and tables; int64 for token ids "
-               "fed to an Embedding.", choices=("float32", "int64"))),
+               "fed to an Embedding.", choices=("float32", "int64"), graph_only=True)),
         "Where data enters the network. Its shape is one sample's shape; the batch dimension "
         "is added in front automatically.",
         "Produces batch × shape.", prefix="input", role=Role.INPUT, inputs=(),
-        ctor_exclude=("shape", "dtype"),
     ),
     LayerSpec(
         "Output", "Input/Output", "app.core.ops.Identity", (),
@@ -360,6 +401,8 @@ _SPECS: list[LayerSpec] = [
         "A fully connected layer: y = x·Wᵀ + b. Every output is a weighted sum of all inputs. "
         "It acts on the last dimension, so images are usually flattened first.",
         "Last dimension becomes out_features.", prefix="fc",
+        shape_rule=shape.last_dim("out_features"), checks=(mistakes.last_dimension_only,),
+        count=weights.linear,
     ),
     LayerSpec(
         "Conv1d", "Convolution", "torch.nn.Conv1d", _conv_params(1),
@@ -367,6 +410,7 @@ _SPECS: list[LayerSpec] = [
         "or text features.",
         "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; channels "
         "become out_channels.", ranks=(2,), prefix="conv", explain=_explainer(1),
+        shape_rule=shape.sliding(1, "out_channels"), checks=_CONV, count=weights.conv(1),
     ),
     LayerSpec(
         "Conv2d", "Convolution", "torch.nn.Conv2d", _conv_params(2),
@@ -375,12 +419,14 @@ _SPECS: list[LayerSpec] = [
         "feature map. A 1×1 convolution mixes channels without looking at neighbours.",
         "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1 (same for W); "
         "channels become out_channels.", ranks=(3,), prefix="conv", explain=_explainer(2),
+        shape_rule=shape.sliding(2, "out_channels"), checks=_CONV, count=weights.conv(2),
     ),
     LayerSpec(
         "Conv3d", "Convolution", "torch.nn.Conv3d", _conv_params(3),
         "Convolution over volumes or video (channels × depth × height × width).",
         "Each of D, H, W: ⌊(size + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1.",
         ranks=(4,), prefix="conv", explain=_explainer(3),
+        shape_rule=shape.sliding(3, "out_channels"), checks=_CONV, count=weights.conv(3),
     ),
     LayerSpec(
         "ConvTranspose2d", "Convolution", "torch.nn.ConvTranspose2d", _conv_params(2, True),
@@ -388,12 +434,15 @@ _SPECS: list[LayerSpec] = [
         "filters (decoders, segmentation, GAN generators). Not a true inverse of Conv2d.",
         "H_out = (H − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1.",
         ranks=(3,), prefix="deconv", explain=_explainer(2, transposed=True),
+        checks=(mistakes.groups_divide, mistakes.output_padding_fits),
+        count=weights.conv(2, transposed=True),
     ),
     LayerSpec(
         "MaxPool1d", "Pooling", "torch.nn.MaxPool1d", _pool_params(1, max_pool=True),
         "Keeps the largest value of each window along a sequence.",
         "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1.",
         ranks=(2,), prefix="pool", outputs=_MAX_POOL_OUT, explain=_explainer(1),
+        shape_rule=shape.sliding(1), checks=_POOL,
     ),
     LayerSpec(
         "MaxPool2d", "Pooling", "torch.nn.MaxPool2d", _pool_params(2, max_pool=True),
@@ -401,20 +450,26 @@ _SPECS: list[LayerSpec] = [
         "keeps the channels, and makes features tolerant to small shifts. It has no weights.",
         "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; stride "
         "defaults to kernel_size.", ranks=(3,), prefix="pool", outputs=_MAX_POOL_OUT,
-        explain=_explainer(2),
+        explain=_explainer(2), shape_rule=shape.sliding(2), checks=_POOL,
+        traced=Traced((_F + "max_pool2d",), args=("kernel_size", "stride", "padding",
+                                                  "dilation", "ceil_mode", "return_indices")),
     ),
     LayerSpec(
         "AvgPool2d", "Pooling", "torch.nn.AvgPool2d", _pool_params(2, avg=True),
         "Replaces each window by its average (LeNet's subsampling).",
         "H_out = ⌊(H + 2·padding − kernel_size)/stride⌋ + 1; stride defaults to kernel_size.",
-        ranks=(3,), prefix="pool", explain=_explainer(2),
+        ranks=(3,), prefix="pool", explain=_explainer(2), shape_rule=shape.sliding(2),
+        checks=_POOL,
+        traced=Traced((_F + "avg_pool2d",), args=("kernel_size", "stride", "padding",
+                                                  "ceil_mode", "count_include_pad",
+                                                  "divisor_override")),
     ),
     LayerSpec(
         "MaxUnpool2d", "Pooling", "torch.nn.MaxUnpool2d", _pool_params(2),
         "Puts each value back where a MaxPool2d found its maximum and fills the rest with "
         "zeros. Connect the pooling layer's 'indices' output (turn on return_indices there).",
         "H_out = (H − 1)·stride − 2·padding + kernel_size.", ranks=(3,), prefix="unpool",
-        inputs=(Port("in"), Port("indices", INDICES, IDS)),
+        inputs=(Port("in"), Port("indices", INDICES, IDS)), checks=(mistakes.unpool_fits,),
     ),
     LayerSpec(
         "AdaptiveAvgPool2d", "Pooling", "torch.nn.AdaptiveAvgPool2d",
@@ -423,6 +478,8 @@ _SPECS: list[LayerSpec] = [
         "Averages over windows chosen so the output has exactly output_size; with 1 it is "
         "global average pooling, as in ResNet's head.",
         "H_out, W_out = output_size; channels unchanged.", ranks=(3,), prefix="avgpool",
+        shape_rule=shape.adaptive,
+        traced=Traced((_F + "adaptive_avg_pool2d",), args=("output_size",)),
     ),
     LayerSpec(
         "AdaptiveMaxPool2d", "Pooling", "torch.nn.AdaptiveMaxPool2d",
@@ -430,18 +487,21 @@ _SPECS: list[LayerSpec] = [
                2, key=True),),
         "Takes the maximum over windows chosen so the output has exactly output_size.",
         "H_out, W_out = output_size; channels unchanged.", ranks=(3,), prefix="maxpool",
+        shape_rule=shape.adaptive,
     ),
     LayerSpec(
         "BatchNorm1d", "Normalisation", "torch.nn.BatchNorm1d", _norm_params(True, True),
         "Normalises each feature over the batch to zero mean and unit variance, then scales "
         "and shifts. Uses batch statistics in training and running averages in eval mode.",
         "Same shape as the input (features or channels × length).", ranks=(1, 2), prefix="bn",
+        shape_rule=shape.same_shape, count=weights.norm("num_features"),
     ),
     LayerSpec(
         "BatchNorm2d", "Normalisation", "torch.nn.BatchNorm2d", _norm_params(True, True),
         "Normalises each channel over the batch and the image, then scales and shifts. Speeds "
         "up and stabilises training of deep CNNs.",
         "Same shape as the input.", ranks=(3,), prefix="bn",
+        shape_rule=shape.same_shape, count=weights.norm("num_features"),
     ),
     LayerSpec(
         "LayerNorm", "Normalisation", "torch.nn.LayerNorm",
@@ -452,12 +512,14 @@ _SPECS: list[LayerSpec] = [
          _bool("bias", True, "Learn the shift (needs elementwise_affine).")),
         "Normalises each sample over its last dimension(s), independent of the batch; the "
         "standard normalisation of transformers and RNNs.",
-        "Same shape as the input.", prefix="ln",
+        "Same shape as the input.", prefix="ln", shape_rule=shape.same_shape,
+        count=weights.layer_norm,
     ),
     LayerSpec(
         "InstanceNorm2d", "Normalisation", "torch.nn.InstanceNorm2d", _norm_params(False, False),
         "Normalises each channel of each image separately (style transfer).",
-        "Same shape as the input.", ranks=(3,), prefix="inorm",
+        "Same shape as the input.", ranks=(3,), prefix="inorm", shape_rule=shape.same_shape,
+        count=weights.norm("num_features"),
     ),
     LayerSpec(
         "GroupNorm", "Normalisation", "torch.nn.GroupNorm",
@@ -468,6 +530,8 @@ _SPECS: list[LayerSpec] = [
          _bool("affine", True, "Learn a per-channel scale and shift.")),
         "Normalises groups of channels within each sample; works with tiny batches.",
         "Same shape as the input.", ranks=(1, 2, 3, 4), prefix="gn",
+        shape_rule=shape.same_shape, checks=(mistakes.groups_split_channels,),
+        count=weights.norm("num_channels"),
     ),
     LayerSpec(
         "Dropout", "Dropout", "torch.nn.Dropout",
@@ -475,7 +539,8 @@ _SPECS: list[LayerSpec] = [
                 key=True),),
         "In training, zeroes each element with probability p and scales the rest by 1/(1 − p); "
         "does nothing in eval mode. Fights overfitting.",
-        "Same shape as the input.", prefix="dropout",
+        "Same shape as the input.", prefix="dropout", shape_rule=shape.same_shape,
+        traced=Traced((_F + "dropout",), args=("p", "training", "inplace")),
     ),
     LayerSpec(
         "Dropout2d", "Dropout", "torch.nn.Dropout2d",
@@ -483,7 +548,7 @@ _SPECS: list[LayerSpec] = [
                 maximum=1.0, key=True),),
         "Zeroes whole feature maps at random in training (neighbouring pixels are correlated, "
         "so dropping single pixels helps little).",
-        "Same shape as the input.", ranks=(3,), prefix="dropout",
+        "Same shape as the input.", ranks=(3,), prefix="dropout", shape_rule=shape.same_shape,
     ),
     LayerSpec(
         "Flatten", "Reshape", "torch.nn.Flatten",
@@ -492,7 +557,9 @@ _SPECS: list[LayerSpec] = [
         "Joins dimensions into one, e.g. 64×7×7 feature maps into a 3136-vector for a Linear "
         "layer. The batch dimension is kept.",
         "Dimensions start_dim..end_dim become their product.", prefix="flatten",
-        inputs=_ANY_IN,
+        inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.flatten,
+        checks=(mistakes.flatten_range,),
+        traced=Traced(("torch.flatten",), ("flatten",), ("start_dim", "end_dim")),
     ),
     LayerSpec(
         "Reshape", "Reshape", "app.core.ops.Reshape",
@@ -500,7 +567,9 @@ _SPECS: list[LayerSpec] = [
                "be -1 to be inferred.", key=True),),
         "Changes the shape without changing the data, e.g. a 784-vector into 1×28×28. The "
         "number of elements must stay the same.",
-        "batch × shape.", prefix="reshape", inputs=_ANY_IN,
+        "batch × shape.", prefix="reshape", inputs=_ANY_IN, outputs=_ANY_OUT,
+        shape_rule=shape.reshape, checks=(mistakes.reshape_fits,), code=write.reshape,
+        traced=Traced(methods=("view", "reshape"), hook=reshape),
     ),
     LayerSpec(
         "Embedding", "Linear", "torch.nn.Embedding",
@@ -513,47 +582,40 @@ _SPECS: list[LayerSpec] = [
         "A lookup table turning integer token ids into learned vectors; the first layer of "
         "text and sequence models. Its input must be int64 ids.",
         "Adds a last dimension of size embedding_dim.", prefix="embed",
-        inputs=(Port("in", dtypes=IDS),),
+        inputs=(Port("in", dtypes=IDS, ids_below="num_embeddings"),),
+        shape_rule=shape.new_last_dim("embedding_dim"), count=weights.table,
     ),
-    LayerSpec(
-        "RNN", "Recurrent", "torch.nn.RNN", _rnn_params("RNN"),
-        "An Elman recurrent network: h_t = tanh(W_ih·x_t + W_hh·h_(t−1) + b). Reads a sequence "
-        "step by step, carrying a hidden state. Input is batch × sequence × features.",
-        "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
-        ranks=(2,), prefix="rnn", sequence=True, ctor_exclude=("output",),
-    ),
-    LayerSpec(
-        "LSTM", "Recurrent", "torch.nn.LSTM", _rnn_params("LSTM"),
-        "Long short-term memory: gates decide what to keep, forget and output, so gradients "
-        "survive long sequences.",
-        "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
-        ranks=(2,), prefix="lstm", sequence=True, ctor_exclude=("output",),
-    ),
-    LayerSpec(
-        "GRU", "Recurrent", "torch.nn.GRU", _rnn_params("GRU"),
-        "Gated recurrent unit: a lighter LSTM with update and reset gates.",
-        "sequence × hidden_size (× 2 if bidirectional); with output='last' just the features.",
-        ranks=(2,), prefix="gru", sequence=True, ctor_exclude=("output",),
-    ),
-    _activation("ReLU", "max(0, x): the default activation of modern networks. " + _ACT_HELP),
+    _recurrent("RNN", "An Elman recurrent network: h_t = tanh(W_ih·x_t + W_hh·h_(t−1) + b). "
+               "Reads a sequence step by step, carrying a hidden state. Input is batch × "
+               "sequence × features.", gates=1),
+    _recurrent("LSTM", "Long short-term memory: gates decide what to keep, forget and output, "
+               "so gradients survive long sequences.", gates=4),
+    _recurrent("GRU", "Gated recurrent unit: a lighter LSTM with update and reset gates.",
+               gates=3),
+    _activation("ReLU", "max(0, x): the default activation of modern networks. " + _ACT_HELP,
+                traced=Traced(("torch.relu", _F + "relu"), ("relu",))),
     _activation("Sigmoid", "1 / (1 + e^(−x)), squashing to (0, 1); saturates, so deep sigmoid "
-                "networks suffer vanishing gradients. " + _ACT_HELP),
+                "networks suffer vanishing gradients. " + _ACT_HELP,
+                traced=Traced(("torch.sigmoid", _F + "sigmoid"), ("sigmoid",))),
     _activation("Tanh", "(e^x − e^(−x)) / (e^x + e^(−x)), squashing to (−1, 1), zero-centred. "
-                + _ACT_HELP),
+                + _ACT_HELP, traced=Traced(("torch.tanh", _F + "tanh"), ("tanh",))),
     _activation("LeakyReLU", "x for x > 0, negative_slope·x otherwise: keeps a small gradient "
                 "for negative inputs. " + _ACT_HELP,
-                _float("negative_slope", 0.01, "Slope for negative inputs.", key=True)),
+                _float("negative_slope", 0.01, "Slope for negative inputs.", key=True),
+                traced=Traced((_F + "leaky_relu",), args=("negative_slope",))),
     _activation("PReLU", "Like LeakyReLU but the negative slope is learned. " + _ACT_HELP,
                 _int("num_parameters", 1, "1, or the number of channels for one slope per "
                      "channel."),
-                _float("init", 0.25, "Initial slope.")),
+                _float("init", 0.25, "Initial slope."),
+                shape_rule=None, count=weights.per_channel("num_parameters")),
     _activation("RReLU", "LeakyReLU with a random slope from [lower, upper] in training and "
                 "their mean in eval. " + _ACT_HELP,
                 _float("lower", 1 / 8, "Lowest random slope.", minimum=0.0),
                 _float("upper", 1 / 3, "Highest random slope.", minimum=0.0)),
     _activation("ELU", "x for x > 0, alpha·(e^x − 1) otherwise: smooth, with negative outputs "
                 "that push mean activations towards zero. " + _ACT_HELP,
-                _float("alpha", 1.0, "Value approached for large negative inputs.")),
+                _float("alpha", 1.0, "Value approached for large negative inputs."),
+                traced=Traced((_F + "elu",), args=("alpha",))),
     _activation("SELU", "Scaled ELU with fixed constants that keep activations normalised in "
                 "deep MLPs (self-normalising networks). " + _ACT_HELP),
     _activation("Softplus", "(1/beta)·log(1 + e^(beta·x)): a smooth ReLU. " + _ACT_HELP,
@@ -561,23 +623,36 @@ _SPECS: list[LayerSpec] = [
                 _float("threshold", 20.0, "Above beta·x > threshold it is linear.")),
     _activation("GELU", "x·Φ(x): the smooth activation of BERT and GPT. " + _ACT_HELP,
                 Param("approximate", CHOICE, "none", "'tanh' uses the faster approximation.",
-                      choices=("none", "tanh"))),
+                      choices=("none", "tanh")),
+                traced=Traced((_F + "gelu",))),
     _activation("Softmax", "Turns scores into probabilities that sum to 1 along dim. Do not put "
                 "it before CrossEntropyLoss, which applies log-softmax itself.",
                 _int("dim", 1, "Dimension that sums to 1 (1 = classes; 0 is the batch).",
-                     minimum=None, key=True)),
+                     minimum=None, key=True),
+                checks=(mistakes.dim_in_range,),
+                traced=Traced(("torch.softmax", _F + "softmax"), ("softmax",), ("dim",))),
     _activation("LogSoftmax", "log(softmax(x)), computed in a numerically stable way; pair it with NLLLoss "
                 "(together they equal CrossEntropyLoss).",
-                _int("dim", 1, "Dimension to normalise (1 = classes).", minimum=None, key=True)),
+                _int("dim", 1, "Dimension to normalise (1 = classes).", minimum=None, key=True),
+                checks=(mistakes.dim_in_range,), traced=Traced((_F + "log_softmax",), args=("dim",))),
     _merge("Add", "Adds its inputs element by element: the skip connection of a residual "
-           "block. Shapes must match (or broadcast).", "Same shape as the inputs."),
+           "block. Shapes must match (or broadcast).", "Same shape as the inputs.",
+           shape_rule=shape.broadcast, checks=(mistakes.broadcasts("add"),),
+           code=write.operator("+"),
+           traced=Traced(("operator.add", "operator.iadd", "torch.add"), hook=merge)),
     _merge("Multiply", "Multiplies its inputs element by element (gates, attention masks). "
-           "Shapes must match (or broadcast).", "Same shape as the inputs."),
+           "Shapes must match (or broadcast).", "Same shape as the inputs.",
+           shape_rule=shape.broadcast, checks=(mistakes.broadcasts("multiply"),),
+           code=write.operator("*"),
+           traced=Traced(("operator.mul", "operator.imul", "torch.mul"), hook=merge)),
     _merge("Concat", "Joins its inputs along dim, in port order: the channel concatenation of "
            "Inception and DenseNet blocks. All other dimensions must match.",
            "Size along dim is the sum of the inputs' sizes.",
            _int("dim", 1, "Dimension to join along (1 = channels; 0 is the batch).",
-                minimum=None, key=True), inputs=_ANY_IN),
+                minimum=None, key=True),
+           inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.concat,
+           checks=(mistakes.concat_fits,), code=write.concat,
+           traced=Traced(("torch.cat", "torch.concat"), hook=cat)),
 ]
 
 CATALOGUE: dict[str, LayerSpec] = {spec.type: spec for spec in _SPECS}
@@ -592,6 +667,6 @@ def spec_for(layer_type: str) -> LayerSpec:
 
 def by_category() -> dict[str, list[LayerSpec]]:
     groups: dict[str, list[LayerSpec]] = {c: [] for c in CATEGORIES}
-    for spec in _SPECS:
+    for spec in CATALOGUE.values():
         groups[spec.category].append(spec)
     return groups

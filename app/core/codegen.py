@@ -7,7 +7,7 @@ compiled.state_dict())` works with strict=True.
 
 Safety: nothing from a project file is ever pasted into the code as code. Node names are
 re-checked as identifiers, layer classes come from the catalogue (not the file), every
-parameter value goes through `_literal` (repr of a checked int/float/bool/str/tuple), and
+parameter value goes through `literal_code` (repr of a checked int/float/bool/str/tuple), and
 free text (the title) is reduced to harmless characters before it enters a docstring.
 """
 
@@ -15,19 +15,13 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
 from app.core.catalogue import LayerSpec, Role
-from app.core.compiler import (
-    check_compilable,
-    input_specs,
-    network_outputs,
-    network_parameters,
-)
+from app.core.compiler import check_compilable, input_specs, network_outputs, token_limit
 from app.core.graph import (
     DocumentError,
     NetworkDocument,
@@ -36,18 +30,17 @@ from app.core.graph import (
     module_path,
 )
 from app.core.grouping import Block, BlockClass, Group, block, collapse, find_groups
-from app.core.pysource import LiteralError, literal
+from app.core.layer_code import CodegenError, Writer, call, literal_code
+from app.core.param_count import formula_parameters
 from app.core.shapes import NodeResult
+
+__all__ = ["CodegenError", "constructor_call", "generate_code", "reading_order"]
 
 INDENT = "    "
 MAX_LINE = 88  # ruff's and black's default, so the file is clean under a user's own settings
 MAIN_VAR = "x"  # the value flowing down the main path, as torchvision's forward() names it
 # Torch constructors whose leading required arguments torchvision writes by keyword anyway.
 KEYWORD_STYLE = frozenset({"kernel_size"})
-
-
-class CodegenError(ValueError):
-    """The document cannot be written as code (the message says which node and why)."""
 
 
 # -- reading order and variable names ------------------------------------------------------
@@ -129,14 +122,6 @@ def _port_variable(name: str, port: str, taken: set[str]) -> str:
 
 # -- literals and constructor calls -----------------------------------------------------------
 
-def _literal(value: Any) -> str:
-    """Python source for a checked parameter value (lists as tuples); refuses anything else."""
-    try:
-        return literal(value, tuples=True)
-    except LiteralError as exc:
-        raise CodegenError(str(exc)) from None
-
-
 _REQUIRED = inspect.Parameter.empty
 
 
@@ -180,12 +165,12 @@ def constructor_call(spec: LayerSpec, resolved: dict[str, Any],
             continue
         positional = positional and default is _REQUIRED and name not in KEYWORD_STYLE
         value = kwargs.pop(name)
-        text = symbols.get(name) or _literal(value)
+        text = symbols.get(name) or literal_code(value)
         if positional:
             args.append(text)
         elif name in symbols or not _is_default(value, default):
             args.append(f"{name}={text}")
-    args += [f"{name}={_literal(value)}" for name, value in kwargs.items()]
+    args += [f"{name}={literal_code(value)}" for name, value in kwargs.items()]
     return f"nn.{spec.class_name}({', '.join(args)})"
 
 
@@ -201,60 +186,18 @@ def is_positional(spec: LayerSpec, kwarg: str) -> bool:
 
 # -- forward() lines --------------------------------------------------------------------------
 
-# (module reference such as `self.features`, resolved params, argument and output variables)
-Writer = Callable[[str, dict[str, Any], list[str], list[str]], list[str]]
-
-
-def _call(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
-    return [f"{', '.join(outs)} = {ref}({', '.join(args)})"]
-
-
 def _optional(ref: str, resolved: dict[str, Any], args: list[str],
               outs: list[str]) -> list[str]:
     """A block's optional branch (torchvision's `downsample`): skipped when None."""
     return [f"{outs[0]} = {args[0]} if {ref} is None else {ref}({args[0]})"]
 
 
-def _recurrent(ref: str, resolved: dict[str, Any], args: list[str],
-               outs: list[str]) -> list[str]:
-    if resolved["output"] == "sequence":
-        return [f"{outs[0]}, _ = {ref}({args[0]})"]
-    last = "out[:, -1]" if resolved["batch_first"] else "out[-1]"
-    return [f"out, _ = {ref}({args[0]})", f"{outs[0]} = {last}"]
-
-
-def _operator(symbol: str) -> Writer:
-    def write(ref: str, resolved: dict[str, Any], args: list[str],
-              outs: list[str]) -> list[str]:
-        return [f"{outs[0]} = {f' {symbol} '.join(args)}"]
-    return write
-
-
-def _concat(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
-    return [f"{outs[0]} = torch.cat([{', '.join(args)}], dim={_literal(resolved['dim'])})"]
-
-
-def _reshape(ref: str, resolved: dict[str, Any], args: list[str],
-             outs: list[str]) -> list[str]:
-    dims = ", ".join(_literal(int(d)) for d in resolved["shape"])
-    return [f"{outs[0]} = {args[0]}.reshape({args[0]}.size(0), {dims})"]
-
-
-# Canvas ops with no torch layer are written inline, as torchvision writes `out += identity`.
-INLINE: dict[str, Writer] = {
-    "Add": _operator("+"),
-    "Multiply": _operator("*"),
-    "Concat": _concat,
-    "Reshape": _reshape,
-}
-
-
 def _writer(spec: LayerSpec) -> Writer:
-    if spec.type in INLINE:
-        return INLINE[spec.type]
+    if spec.code is not None:
+        return spec.code
     if not spec.is_torch_layer:
         raise CodegenError(f"no code template for {spec.type} nodes")
-    return _recurrent if spec.sequence else _call
+    return call
 
 
 # -- line wrapping ---------------------------------------------------------------------------
@@ -433,8 +376,8 @@ def _sequential(scope: Scope, group: Group) -> str:
 
 def _instance(cls: BlockClass, args: list[Arg], b: Block) -> str:
     i = cls.instances.index(b)
-    values = [_literal(a.values[i]) if a.positional else f"{a.name}={_literal(a.values[i])}"
-              for a in args]
+    values = [literal_code(a.values[i]) if a.positional
+              else f"{a.name}={literal_code(a.values[i])}" for a in args]
     branch = next((g for g in find_groups(b.doc, reading_order(b.doc))
                    if g.attr == cls.optional), None)
     if branch is not None:
@@ -531,7 +474,7 @@ def _forward_lines(scope: Scope, refs: dict[str, str]) -> list[str]:
         args = [flow.names[(incoming[p].src, incoming[p].src_port)] for p in node.input_ports()]
         outs = [flow.names[(name, p)] for p in node.output_ports()]
         if name in scope.groups:
-            write, resolved = (_optional if name == scope.optional else _call), {}
+            write, resolved = (_optional if name == scope.optional else call), {}
         else:
             write, resolved = _writer(node.spec), scope.results[name].resolved
         for line in write(refs[name], resolved, args, outs):
@@ -542,9 +485,7 @@ def _forward_lines(scope: Scope, refs: dict[str, str]) -> list[str]:
 
 def _example_input(shape: tuple[int, ...], dtype: str, doc: NetworkDocument, var: str) -> str:
     if dtype == "int64":
-        vocab = min((n.params["num_embeddings"] for n in doc.nodes if n.type == "Embedding"),
-                    default=10)
-        return f"torch.randint(0, {_literal(vocab)}, (2, *{var}))"
+        return f"torch.randint(0, {literal_code(token_limit(doc))}, (2, *{var}))"
     return f"torch.randn(2, *{var})"
 
 
@@ -570,9 +511,9 @@ def _main_lines(doc: NetworkDocument) -> list[str]:
 def _input_constants(doc: NetworkDocument) -> list[str]:
     specs = input_specs(doc)
     if len(specs) == 1:
-        shape = _literal(specs[0][0])
+        shape = literal_code(specs[0][0])
         return [f"INPUT_SHAPE = {shape}  # one sample; the batch dimension comes first"]
-    shapes = ", ".join(_literal(s) for s, _ in specs)
+    shapes = ", ".join(literal_code(s) for s, _ in specs)
     return [f"INPUT_SHAPES = ({shapes},)  # one per input, without the batch dimension"]
 
 
@@ -584,7 +525,7 @@ def _class_docstring(doc: NetworkDocument, flow: Flow, results: dict[str, NodeRe
     return ['"""' + title, "",
             f"Input: {'; '.join(inputs)}",
             f"Output: {'; '.join(outputs)}",
-            f"Parameters: {network_parameters(doc)[0]:,}",
+            f"Parameters: {formula_parameters(doc, results):,}",
             '"""']
 
 

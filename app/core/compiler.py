@@ -185,29 +185,21 @@ def network_outputs(doc: NetworkDocument) -> list[tuple[str, str]]:
             for n in doc.ends(Role.OUTPUT)]
 
 
-def count_parameters(module: nn.Module) -> tuple[int, int]:
-    """(all, trainable) parameter counts: the one count of the summary, `info`, the
-    exported docstring and the trainer's RunStarted."""
-    params = list(module.parameters())
-    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
-
-
-def network_parameters(doc: NetworkDocument) -> tuple[int, int]:
-    """count_parameters of the compiled document, built on meta tensors (no weights made);
-    raises CompileError when the network has errors."""
-    with torch.device("meta"):
-        return count_parameters(compile_document(doc))
-
-
 def input_specs(doc: NetworkDocument) -> list[tuple[tuple[int, ...], str]]:
     """(shape, dtype) of each Input node, in the order the compiled module takes them."""
     return [(tuple(doc.node(n).params["shape"]), doc.node(n).params["dtype"])
             for n in doc.ends(Role.INPUT)]
 
 
+def token_limit(doc: NetworkDocument, default: int = 10) -> int:
+    """A bound every layer that reads token ids accepts (an Embedding's num_embeddings)."""
+    return min((n.params[port.ids_below] for n in doc.nodes
+                for port in n.spec.input_port_specs(n.params) if port.ids_below),
+               default=default)
+
+
 def example_inputs(doc: NetworkDocument, batch: int = 2) -> list[torch.Tensor]:
     """Random inputs of the right shapes and dtypes (token ids stay below every vocabulary)."""
-    vocab = min((n.params["num_embeddings"] for n in doc.nodes if n.type == "Embedding"),
-                default=10)
+    vocab = token_limit(doc)
     return [torch.randint(0, vocab, (batch, *shape)) if dtype == "int64"
             else torch.randn(batch, *shape) for shape, dtype in input_specs(doc)]

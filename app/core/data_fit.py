@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.core.catalogue import Role
 from app.core.graph import NetworkDocument
 from app.core.shapes import Fix, Problem, format_shape
 
@@ -18,7 +19,7 @@ def input_problems(doc: NetworkDocument, sample_shape: Sequence[int], sample_dty
 
     Only a network with exactly one Input is checked: the data gives one tensor per sample.
     """
-    inputs = [n for n in doc.nodes if n.type == "Input"]
+    inputs = [n for n in doc.nodes if n.spec.role is Role.INPUT]
     if len(inputs) != 1:
         return []
     node = inputs[0]

@@ -175,7 +175,7 @@ def _fixed(node: Any) -> str:
         return ""
     spec = node.spec
     return repr({p.name: node.params[p.name] for p in spec.params
-                 if not spec.is_torch_layer or p.name in spec.ctor_exclude})
+                 if not spec.is_torch_layer or p.graph_only})
 
 
 def _signature(doc: NetworkDocument, skip: frozenset[str] = frozenset(),

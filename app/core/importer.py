@@ -1,8 +1,8 @@
 """An existing nn.Module -> NetworkDocument, by torch.fx symbolic tracing.
 
-Each traced operation is looked up in a registry: torch.nn layers by class (their settings
-read from the module's attributes), and a few functional calls and tensor methods
-(flatten, cat, +, *, view/reshape, relu, pooling, ...) by target. Each node sits at the
+Each traced operation is looked up in the catalogue: torch.nn layers by class (their
+settings read from the module's attributes), functional calls and tensor methods (flatten,
+cat, +, *, view/reshape, relu, pooling, ...) by the names each entry's `traced` lists. Each node sits at the
 traced module path (`layer1.0.conv1`; a functional op in the module whose forward() did it:
 `layer1.0.add`), so the source's state_dict keys carry over unchanged; node names are the
 paths with underscores (`layer1_0_conv1`). Where a path cannot be kept (an nn.Sequential
@@ -13,6 +13,7 @@ dropped silently.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import keyword
 import operator
@@ -25,11 +26,20 @@ from typing import Any
 
 import torch
 import torch.fx
-import torch.nn.functional as F
 from torch import nn
 
 from app.core.catalogue import CATALOGUE, IDS, LayerSpec, Role
 from app.core.graph import RESERVED_NAMES, DocumentError, NetworkDocument, module_path
+from app.core.import_hooks import (
+    UNKNOWN,
+    BatchSize,
+    Hidden,
+    Packed,
+    Port,
+    Sizes,
+    Unsupported,
+    target_name,
+)
 from app.core.params import ParamError
 from app.core.shapes import errors, infer_shapes, network_problems
 
@@ -41,46 +51,8 @@ class ModelImportError(ValueError):
     """The module cannot be turned into a document; one line says why."""
 
 
-class Unsupported(Exception):
-    """One operation has no TorchCanvas equivalent; the message names it."""
-
-
 class _Skip(Exception):
     """An input already failed (and was reported); stay quiet about its consumers."""
-
-
-# -- values flowing through the traced graph --------------------------------------------------
-
-@dataclass(frozen=True)
-class Port:
-    node: str
-    port: str = "out"
-    last_step: bool = False  # a recurrent node's output read as out[:, -1]
-
-
-@dataclass(frozen=True)
-class Packed:
-    """A module that returns a tuple: (sequence, hidden) for RNNs, (out, indices) for pools."""
-
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Hidden:
-    node: str
-
-
-@dataclass(frozen=True)
-class BatchSize:
-    """x.size(0) / x.shape[0]: only meaningful as the first argument of view/reshape."""
-
-
-@dataclass(frozen=True)
-class Sizes:
-    """x.size() / x.shape."""
-
-
-UNKNOWN = object()
 
 
 @dataclass
@@ -96,9 +68,19 @@ class ImportResult:
 
 # -- the tracing context ------------------------------------------------------------------------
 
+# What a traced function or tensor method turns into: a node's output, or a size or tuple
+# that later operations read.
+Handler = Callable[["Context", torch.fx.Node], Any]
+
+
 @dataclass
-class _Context:
+class Context:
+    """What the import knows so far: the document it builds and the value of each fx node."""
+
     root: nn.Module
+    layer_types: dict[type, LayerSpec] = field(default_factory=dict)
+    functions: dict[Any, Handler] = field(default_factory=dict)
+    methods: dict[str, Handler] = field(default_factory=dict)
     doc: NetworkDocument = field(default_factory=NetworkDocument)
     values: dict[torch.fx.Node, Any] = field(default_factory=dict)
     key_map: dict[str, str] = field(default_factory=dict)
@@ -172,6 +154,25 @@ def _layer_types() -> dict[type, LayerSpec]:
     return {spec.module_class(): spec for spec in CATALOGUE.values() if spec.is_torch_layer}
 
 
+def _resolve(dotted: str) -> Any:
+    module, name = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def _traced_calls() -> tuple[dict[Any, Handler], dict[str, Handler]]:
+    """Functions and tensor methods -> their handlers: the size and indexing operations
+    that feed layers, then every layer the catalogue says a call can be."""
+    functions: dict[Any, Handler] = {operator.getitem: _getitem, getattr: _getattr}
+    methods: dict[str, Handler] = {"size": _size, "contiguous": _passthrough}
+    for spec in CATALOGUE.values():
+        if spec.traced is None:
+            continue
+        handler = functools.partial(spec.traced.hook, spec)
+        functions |= {_resolve(name): handler for name in spec.traced.functions}
+        methods |= dict.fromkeys(spec.traced.methods, handler)
+    return functions, methods
+
+
 def _read_attribute(module: nn.Module, name: str) -> Any:
     value = getattr(module, name)
     if name == "bias" and not isinstance(value, bool):
@@ -199,7 +200,7 @@ def _settings(module: nn.Module) -> dict[str, Any]:
 
 def _layer_params(spec: LayerSpec, module: nn.Module, path: str) -> dict[str, Any]:
     params = {p.name: _read_attribute(module, p.name) for p in spec.params
-              if p.name not in spec.ctor_exclude and hasattr(module, p.name)}
+              if not p.graph_only and hasattr(module, p.name)}
     try:
         full = spec.validate(params)
     except ParamError as exc:
@@ -214,16 +215,17 @@ def _layer_params(spec: LayerSpec, module: nn.Module, path: str) -> dict[str, An
     return params
 
 
-def _call_module(ctx: _Context, node: torch.fx.Node) -> Any:
+def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
     path = str(node.target)
     module = ctx.root.get_submodule(path)
     if type(module) is nn.Identity:
         return ctx.tensor(node.args[0])
-    spec = LAYER_TYPES.get(type(module))
+    spec = ctx.layer_types.get(type(module))
     if spec is None:
         raise Unsupported(f"{path} ({type(module).__name__})")
     params = _layer_params(spec, module, path)
-    ports = spec.input_ports(spec.validate(params))
+    full = spec.validate(params)
+    ports = spec.input_ports(full)
     if node.kwargs or len(node.args) != len(ports):
         raise Unsupported(f"{path} called with {len(node.args)} arguments; the "
                           f"{spec.type} node takes {len(ports)} ({', '.join(ports)})")
@@ -237,76 +239,15 @@ def _call_module(ctx: _Context, node: torch.fx.Node) -> Any:
     if spec.sequence:
         ctx.rnn_use[port.node] = set()
         return Packed((port, Hidden(port.node)))
-    if params.get("return_indices"):
-        return Packed((port, Port(port.node, "indices")))
+    outputs = spec.output_ports(full)
+    if len(outputs) > 1:  # torch returns a tuple (a max pooling's values and indices)
+        return Packed(tuple(Port(port.node, name) for name in outputs))
     return port
 
 
 # -- functional calls and tensor methods ---------------------------------------------------------
 
-@dataclass(frozen=True)
-class Functional:
-    """A call like F.max_pool2d(x, 2, stride=1) that is one catalogue layer: its arguments
-    after the input, in torch's order, name the layer's parameters."""
-
-    layer_type: str
-    arg_names: tuple[str, ...] = ()
-
-    def __call__(self, ctx: _Context, node: torch.fx.Node) -> Port:
-        source = ctx.tensor(node.args[0])
-        given = dict(zip(self.arg_names, ctx.value(node.args[1:])))
-        given |= {k: ctx.value(v) for k, v in node.kwargs.items()}
-        spec = CATALOGUE[self.layer_type]
-        known = {p.name for p in spec.params}
-        params = {}
-        for key, value in given.items():
-            if key in known:
-                params[key] = list(value) if isinstance(value, tuple) else value
-            elif key not in IGNORED_ARGUMENTS or value not in IGNORED_ARGUMENTS[key]:
-                raise Unsupported(f"{_target_name(node)}({key}={value!r})")
-        return ctx.add(self.layer_type, params, _hint(node), [source])
-
-
-# Arguments that change nothing in the graph: in-place flags, the training flag that fx
-# freezes at trace time (nn.Dropout follows train/eval mode instead), softmax's dtype=None.
-IGNORED_ARGUMENTS: dict[str, tuple[Any, ...]] = {
-    "inplace": (True, False), "training": (True, False), "_stacklevel": (3, 5), "dtype": (None,),
-}
-
-
-def _merge(layer_type: str) -> Callable[[_Context, torch.fx.Node], Port]:
-    def handle(ctx: _Context, node: torch.fx.Node) -> Port:
-        if node.kwargs:
-            raise Unsupported(f"{_target_name(node)} with {', '.join(node.kwargs)}")
-        values = [ctx.value(a) for a in node.args]
-        if not all(isinstance(v, Port) or v is UNKNOWN for v in values):
-            raise Unsupported(f"{_target_name(node)} with a constant")
-        inputs = [ctx.tensor(a) for a in node.args]
-        return ctx.add(layer_type, {}, _hint(node), inputs)
-    return handle
-
-
-def _cat(ctx: _Context, node: torch.fx.Node) -> Port:
-    tensors = node.args[0] if node.args else node.kwargs["tensors"]
-    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-    inputs = [ctx.tensor(t) for t in tensors]
-    return ctx.add("Concat", {"num_inputs": len(inputs), "dim": dim}, _hint(node), inputs)
-
-
-def _reshape(ctx: _Context, node: torch.fx.Node) -> Port:
-    source = ctx.tensor(node.args[0])
-    dims = ctx.value(node.args[1:])
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        dims = tuple(dims[0])
-    if not dims or not (isinstance(dims[0], BatchSize) or dims[0] == -1) or not all(
-            isinstance(d, int) and not isinstance(d, bool) for d in dims[1:]):
-        raise Unsupported(f"{_target_name(node)} that does not keep the batch dimension")
-    if dims[0] == -1 and -1 in dims[1:]:
-        raise Unsupported(f"{_target_name(node)}(-1, ..., -1)")
-    return ctx.add("Reshape", {"shape": list(dims[1:])}, _hint(node), [source])
-
-
-def _size(ctx: _Context, node: torch.fx.Node) -> Any:
+def _size(ctx: Context, node: torch.fx.Node) -> Any:
     ctx.tensor(node.args[0])
     dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
     if dim is None:
@@ -316,7 +257,7 @@ def _size(ctx: _Context, node: torch.fx.Node) -> Any:
     raise Unsupported(f"x.size({dim!r})")
 
 
-def _getattr(ctx: _Context, node: torch.fx.Node) -> Any:
+def _getattr(ctx: Context, node: torch.fx.Node) -> Any:
     if node.args[1] == "shape":
         ctx.tensor(node.args[0])
         return Sizes()
@@ -330,7 +271,7 @@ def _is_last_step(index: Any, batch_first: bool) -> bool:
     return index == -1
 
 
-def _getitem(ctx: _Context, node: torch.fx.Node) -> Any:
+def _getitem(ctx: Context, node: torch.fx.Node) -> Any:
     container, index = ctx.value(node.args[0]), node.args[1]
     if container is UNKNOWN:
         raise _Skip
@@ -345,68 +286,15 @@ def _getitem(ctx: _Context, node: torch.fx.Node) -> Any:
     raise Unsupported(f"indexing x[{index!r}]")
 
 
-def _passthrough(ctx: _Context, node: torch.fx.Node) -> Port:
+def _passthrough(ctx: Context, node: torch.fx.Node) -> Port:
     return ctx.tensor(node.args[0])
 
 
-def _flatten(ctx: _Context, node: torch.fx.Node) -> Port:
-    return Functional("Flatten", ("start_dim", "end_dim"))(ctx, node)
-
-
-FUNCTIONS: dict[Any, Callable[[_Context, torch.fx.Node], Any]] = {
-    torch.flatten: _flatten,
-    torch.cat: _cat, torch.concat: _cat,
-    operator.add: _merge("Add"), operator.iadd: _merge("Add"), torch.add: _merge("Add"),
-    operator.mul: _merge("Multiply"), operator.imul: _merge("Multiply"),
-    torch.mul: _merge("Multiply"),
-    operator.getitem: _getitem, getattr: _getattr,
-    torch.relu: Functional("ReLU"), F.relu: Functional("ReLU"),
-    torch.sigmoid: Functional("Sigmoid"), F.sigmoid: Functional("Sigmoid"),
-    torch.tanh: Functional("Tanh"), F.tanh: Functional("Tanh"),
-    F.gelu: Functional("GELU"), F.elu: Functional("ELU", ("alpha",)),
-    F.leaky_relu: Functional("LeakyReLU", ("negative_slope",)),
-    F.softmax: Functional("Softmax", ("dim",)), torch.softmax: Functional("Softmax", ("dim",)),
-    F.log_softmax: Functional("LogSoftmax", ("dim",)),
-    F.max_pool2d: Functional("MaxPool2d", ("kernel_size", "stride", "padding", "dilation",
-                                           "ceil_mode", "return_indices")),
-    F.avg_pool2d: Functional("AvgPool2d", ("kernel_size", "stride", "padding", "ceil_mode",
-                                           "count_include_pad", "divisor_override")),
-    F.adaptive_avg_pool2d: Functional("AdaptiveAvgPool2d", ("output_size",)),
-    F.dropout: Functional("Dropout", ("p", "training", "inplace")),
-}
-
-METHODS: dict[str, Callable[[_Context, torch.fx.Node], Any]] = {
-    "view": _reshape, "reshape": _reshape, "flatten": _flatten,
-    "size": _size, "contiguous": _passthrough,
-    "relu": Functional("ReLU"), "sigmoid": Functional("Sigmoid"), "tanh": Functional("Tanh"),
-    "softmax": Functional("Softmax", ("dim",)),
-}
-
-
-def _hint(node: torch.fx.Node) -> str:
-    """A name for a functional op: fx's own (`add`, `flatten`) prefixed with the path of the
-    module whose forward() did it, so `out += identity` in layer1.0 becomes layer1_0_add."""
-    stack = node.meta.get("nn_module_stack") or {}
-    owner = next(reversed(stack), "") if stack else ""
-    base = re.sub(r"_\d+$", "", node.name)
-    return f"{owner}.{base}" if owner else base
-
-
-def _target_name(node: torch.fx.Node) -> str:
-    if node.op == "call_method":
-        return f"x.{node.target}"
-    target = node.target
-    module = getattr(target, "__module__", None) or ""
-    name = getattr(target, "__name__", str(target))
-    return f"{module}.{name}" if module and module != "_operator" else f"operator.{name}"
-
-
-def _call(ctx: _Context, node: torch.fx.Node) -> Any:
-    table, key = (METHODS, node.target) if node.op == "call_method" else (FUNCTIONS,
-                                                                           node.target)
-    handler = table.get(key) if _hashable(key) else None
+def _call(ctx: Context, node: torch.fx.Node) -> Any:
+    table = ctx.methods if node.op == "call_method" else ctx.functions
+    handler = table.get(node.target) if _hashable(node.target) else None
     if handler is None:
-        raise Unsupported(_target_name(node))
+        raise Unsupported(target_name(node))
     return handler(ctx, node)
 
 
@@ -420,12 +308,12 @@ def _hashable(value: Any) -> bool:
 
 # -- the whole graph -----------------------------------------------------------------------------
 
-def _placeholder(ctx: _Context, node: torch.fx.Node, shape: Sequence[int]) -> Port:
+def _placeholder(ctx: Context, node: torch.fx.Node, shape: Sequence[int]) -> Port:
     hint = node.name if node.name not in RESERVED_NAMES else "input"
     return ctx.add("Input", {"shape": list(shape)}, hint, [])
 
 
-def _outputs(ctx: _Context, node: torch.fx.Node) -> None:
+def _outputs(ctx: Context, node: torch.fx.Node) -> None:
     result = node.args[0]
     items = list(result) if isinstance(result, (tuple, list)) else [result]
     for i, item in enumerate(items, start=1):
@@ -433,7 +321,7 @@ def _outputs(ctx: _Context, node: torch.fx.Node) -> None:
         ctx.add("Output", {}, "output" if len(items) == 1 else f"output{i}", [source])
 
 
-def _finish_recurrent(ctx: _Context, problems: list[str]) -> None:
+def _finish_recurrent(ctx: Context, problems: list[str]) -> None:
     for name, uses in ctx.rnn_use.items():
         if uses == {"last"}:
             ctx.doc.set_params(name, {"output": "last"})
@@ -441,7 +329,7 @@ def _finish_recurrent(ctx: _Context, problems: list[str]) -> None:
             problems.append(f"{name} (uses both the full sequence and the last step)")
 
 
-def _finish_inputs(ctx: _Context) -> None:
+def _finish_inputs(ctx: Context) -> None:
     """Inputs that feed an Embedding carry token ids."""
     for node in ctx.doc.nodes:
         if node.spec.role is Role.INPUT and any(
@@ -464,7 +352,7 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
     """The document for `module`, given one per-sample input shape (no batch) per input."""
     label = label or type(module).__name__
     traced = _trace(module, label)
-    ctx = _Context(traced)
+    ctx = Context(traced, _layer_types(), *_traced_calls())
     problems: list[str] = []
     shapes = iter(input_shapes)
     for node in traced.graph.nodes:
@@ -573,5 +461,3 @@ def import_file(path: str | Path, class_name: str | None = None,
                                    " the file has no INPUT_SHAPE")
     return import_module(model.eval(), input_shapes, label=class_name or Path(path).stem)
 
-
-LAYER_TYPES = _layer_types()

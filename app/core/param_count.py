@@ -1,23 +1,26 @@
-"""Learnable parameter counts by formula, from a node's resolved parameters.
+"""Learnable parameter counts by formula: the `count` a catalogue entry names.
 
-`info` reports the count of a network without importing torch (seconds on a small
-machine); tests/perf compares every template's count with the compiled torch module's.
-Types missing from COUNTERS have no learnable parameters (activations, pooling, merges).
+The one parameter count of the app (`info`, the summary, the exported file's header, the
+trainer's RunStarted), computed from a node's resolved parameters without torch, so
+`info` never imports it. A spec without `count` has no learnable parameters
+(activations, pooling, merges). tests/core/test_layer_spec.py checks every entry against
+torch's module and tests/perf every template against its compiled module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.core.graph import NetworkDocument
-from app.core.shapes import NodeResult
+if TYPE_CHECKING:
+    from app.core.graph import NetworkDocument
+    from app.core.shapes import NodeResult
 
 Counter = Callable[[dict[str, Any]], int]
 
 
-def _window(value: Any, n: int) -> int:
+def _taps(value: Any, n: int) -> int:
     """Number of taps of a kernel given as one int or one int per spatial dimension."""
     return prod(value) if isinstance(value, (list, tuple)) else value ** n
 
@@ -26,25 +29,23 @@ def _bias(p: dict[str, Any], size: int) -> int:
     return size if p.get("bias", True) else 0
 
 
-def _conv(n: int) -> Counter:
+def conv(n: int, transposed: bool = False) -> Counter:
+    """torch's weight is out × in/groups × kernel, in × out/groups × kernel transposed."""
+    outer, inner = ("in_channels", "out_channels") if transposed else ("out_channels",
+                                                                        "in_channels")
+
     def count(p: dict[str, Any]) -> int:
-        weight = p["out_channels"] * (p["in_channels"] // p["groups"])
-        return weight * _window(p["kernel_size"], n) + _bias(p, p["out_channels"])
+        weight = p[outer] * (p[inner] // p["groups"])
+        return weight * _taps(p["kernel_size"], n) + _bias(p, p["out_channels"])
     return count
 
 
-def _conv_transposed(n: int) -> Counter:
-    def count(p: dict[str, Any]) -> int:
-        weight = p["in_channels"] * (p["out_channels"] // p["groups"])
-        return weight * _window(p["kernel_size"], n) + _bias(p, p["out_channels"])
-    return count
-
-
-def _norm(features: str) -> Counter:
+def norm(features: str) -> Counter:
+    """A per-channel scale and shift when `affine`."""
     return lambda p: 2 * p[features] if p["affine"] else 0
 
 
-def _layer_norm(p: dict[str, Any]) -> int:
+def layer_norm(p: dict[str, Any]) -> int:
     if not p["elementwise_affine"]:
         return 0
     shape = p["normalized_shape"]
@@ -52,7 +53,7 @@ def _layer_norm(p: dict[str, Any]) -> int:
     return size + _bias(p, size)
 
 
-def _recurrent(gates: int) -> Counter:
+def recurrent(gates: int) -> Counter:
     """torch's RNN/LSTM/GRU: per layer and direction, W_ih, W_hh and (if bias) b_ih, b_hh."""
     def count(p: dict[str, Any]) -> int:
         hidden, directions = p["hidden_size"], 2 if p["bidirectional"] else 1
@@ -65,28 +66,28 @@ def _recurrent(gates: int) -> Counter:
     return count
 
 
-COUNTERS: dict[str, Counter] = {
-    "Linear": lambda p: p["in_features"] * p["out_features"] + _bias(p, p["out_features"]),
-    "Conv1d": _conv(1),
-    "Conv2d": _conv(2),
-    "Conv3d": _conv(3),
-    "ConvTranspose2d": _conv_transposed(2),
-    "BatchNorm1d": _norm("num_features"),
-    "BatchNorm2d": _norm("num_features"),
-    "InstanceNorm2d": _norm("num_features"),
-    "GroupNorm": _norm("num_channels"),
-    "LayerNorm": _layer_norm,
-    "Embedding": lambda p: p["num_embeddings"] * p["embedding_dim"],
-    "RNN": _recurrent(1),
-    "LSTM": _recurrent(4),
-    "GRU": _recurrent(3),
-    "PReLU": lambda p: p["num_parameters"],
-}
+def linear(p: dict[str, Any]) -> int:
+    return p["in_features"] * p["out_features"] + _bias(p, p["out_features"])
+
+
+def table(p: dict[str, Any]) -> int:
+    """An Embedding's lookup table."""
+    return p["num_embeddings"] * p["embedding_dim"]
+
+
+def per_channel(param: str) -> Counter:
+    """One learned value per `param` (PReLU's slopes)."""
+    return lambda p: p[param]
+
+
+def layer_parameters(doc: NetworkDocument, results: dict[str, NodeResult]) -> dict[str, int]:
+    """Learnable parameters of each node with any, by node name.
+
+    `results` are infer_shapes(doc)'s, free of errors, so automatic sizes are resolved."""
+    return {node.name: node.spec.count(results[node.name].resolved)
+            for node in doc.nodes if node.spec.count is not None}
 
 
 def formula_parameters(doc: NetworkDocument, results: dict[str, NodeResult]) -> int:
-    """Learnable parameters of the network (all trainable: no layer freezes its weights).
-
-    `results` are infer_shapes(doc)'s, free of errors, so automatic sizes are resolved."""
-    return sum(COUNTERS[node.type](results[node.name].resolved)
-               for node in doc.nodes if node.type in COUNTERS)
+    """Learnable parameters of the network (see layer_parameters)."""
+    return sum(layer_parameters(doc, results).values())

@@ -58,6 +58,8 @@ class Param:
     value (torch's own default, or "not given"). `auto` names the input dimension the value
     is read from when left as None ("channels" = dim 1, "features" = the last dim), so
     students only set what matters. `key` params are shown on the canvas node.
+    `graph_only` values shape the graph, not the torch module (a merge's number of inputs,
+    a recurrent layer's output choice), so they are no constructor argument.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Param:
     optional: bool = False
     auto: str | None = None
     key: bool = False
+    graph_only: bool = False
 
     def validate(self, value: Any) -> Any:
         """Return the value normalised to its JSON form, or raise ParamError with the reason."""

@@ -1,4 +1,4 @@
-"""Closed-form output shapes for the common layers, one rule per layer type.
+"""Closed-form output shapes: the `shape_rule` a catalogue entry names.
 
 Running a layer on meta tensors costs 1-7 ms per op with this torch build (its meta
 kernels go through Python decompositions), which makes a 200-node re-inference take
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 Shape = tuple[int, ...]
+# (input shapes in port order, resolved parameters) -> output shapes in port order
 Rule = Callable[[list[Shape], dict[str, Any]], list[Shape]]
 
 
@@ -29,7 +30,9 @@ def _window(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     return out
 
 
-def _sliding(n: int, channels_param: str | None) -> Rule:
+def sliding(n: int, channels_param: str | None = None) -> Rule:
+    """Convolution and pooling windows over the last `n` dims; channels become
+    `channels_param` (a convolution's out_channels) or stay (pooling)."""
     def rule(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
         x = shapes[0]
         k = _n(p["kernel_size"], n)
@@ -44,28 +47,34 @@ def _sliding(n: int, channels_param: str | None) -> Rule:
     return rule
 
 
-def _same(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+def same_shape(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     return [shapes[0]]
 
 
-def _linear(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
-    return [(*shapes[0][:-1], p["out_features"])]
+def last_dim(param: str) -> Rule:
+    """The last dimension becomes the value of `param` (Linear's out_features)."""
+    return lambda shapes, p: [(*shapes[0][:-1], p[param])]
 
 
-def _flatten(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+def new_last_dim(param: str) -> Rule:
+    """A last dimension of size `param` is added (Embedding's embedding_dim)."""
+    return lambda shapes, p: [(*shapes[0], p[param])]
+
+
+def flatten(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     full = (2, *shapes[0])  # batch counted, as torch counts start_dim and end_dim
     start, end = p["start_dim"] % len(full), p["end_dim"] % len(full)
     out = (*full[:start], math.prod(full[start:end + 1]), *full[end + 1:])
     return [out[1:]]
 
 
-def _reshape(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+def reshape(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     total = math.prod(shapes[0])
     known = math.prod(d for d in p["shape"] if d != -1)
     return [tuple(total // known if d == -1 else d for d in p["shape"])]
 
 
-def _concat(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+def concat(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     dim = p["dim"] % (len(shapes[0]) + 1) - 1
     out = list(shapes[0])
     out[dim] = sum(s[dim] for s in shapes)
@@ -77,52 +86,20 @@ def broadcastable(a: Shape, b: Shape) -> bool:
     return all(x == y or 1 in (x, y) for x, y in zip(reversed(a), reversed(b)))
 
 
-def _broadcast(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+def broadcast_shape(shapes: list[Shape]) -> Shape:
     rank = max(len(s) for s in shapes)
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
-    return [tuple(max(dims) if 1 in dims else dims[0] for dims in zip(*padded))]
+    return tuple(max(dims) if 1 in dims else dims[0] for dims in zip(*padded))
 
 
-def _adaptive(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+def broadcast(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    return [broadcast_shape(shapes)]
+
+
+def adaptive(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     return [(shapes[0][0], *_n(p["output_size"], 2))]
 
 
-def _embedding(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
-    return [(*shapes[0], p["embedding_dim"])]
-
-
-def _recurrent(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+def recurrent(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     features = p["hidden_size"] * (2 if p["bidirectional"] else 1)
     return [(features,)] if p["output"] == "last" else [(shapes[0][0], features)]
-
-
-_SAME_SHAPE = ("ReLU", "Sigmoid", "Tanh", "LeakyReLU", "RReLU", "ELU", "SELU",
-               "Softplus", "GELU", "Softmax", "LogSoftmax", "Dropout", "Dropout2d",
-               "BatchNorm1d", "BatchNorm2d", "LayerNorm", "InstanceNorm2d", "GroupNorm")
-
-RULES: dict[str, Rule] = {name: _same for name in _SAME_SHAPE} | {
-    "Linear": _linear,
-    "Conv1d": _sliding(1, "out_channels"),
-    "Conv2d": _sliding(2, "out_channels"),
-    "Conv3d": _sliding(3, "out_channels"),
-    "MaxPool1d": _sliding(1, None),
-    "MaxPool2d": _sliding(2, None),
-    "AvgPool2d": _sliding(2, None),
-    "AdaptiveAvgPool2d": _adaptive,
-    "AdaptiveMaxPool2d": _adaptive,
-    "Flatten": _flatten,
-    "Reshape": _reshape,
-    "Concat": _concat,
-    "Add": _broadcast,
-    "Multiply": _broadcast,
-    "Embedding": _embedding,
-    "RNN": _recurrent,
-    "LSTM": _recurrent,
-    "GRU": _recurrent,
-}
-
-
-def output_dtypes(layer_type: str, input_dtype: str, n_outputs: int) -> list[str]:
-    """Embeddings turn ids into float vectors; pooling indices are int64."""
-    first = "float32" if layer_type == "Embedding" else input_dtype
-    return [first] + ["int64"] * (n_outputs - 1)

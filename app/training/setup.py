@@ -43,6 +43,20 @@ def layer_paths(network: Any, model: nn.Module) -> dict[str, str]:
     return {n.name: module_path(n) for n in nodes if n.spec.has_module}
 
 
+def parameter_counts(network: Any, model: nn.Module, frozen: list[str]) -> tuple[int, int]:
+    """(all, trainable) learnable parameters. A NetworkDocument is counted by the formula
+    every other count uses (app.core.param_count), its `frozen` layers not trainable; a
+    plain nn.Module has no formula, so its own tensors are counted."""
+    if isinstance(network, nn.Module):
+        params = list(model.parameters())
+        return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+    from app.core.param_count import layer_parameters
+    from app.core.shapes import infer_shapes
+
+    counts = layer_parameters(network, infer_shapes(network))
+    return sum(counts.values()), sum(n for name, n in counts.items() if name not in frozen)
+
+
 def submodule(model: nn.Module, layers: dict[str, str], name: str, where: str) -> nn.Module:
     """The module of layer `name` (see layer_paths); a ConfigError lists the valid names."""
     if name not in layers:

@@ -22,7 +22,6 @@ import torch
 from torch import Tensor, nn
 
 from app.core.catalogue import Role
-from app.core.compiler import count_parameters
 from app.training import checkpoints as ckpt
 from app.training.config import TrainConfig
 from app.training.devices import resolve_device
@@ -49,6 +48,7 @@ from app.training.setup import (
     freeze_layers,
     layer_paths,
     param_groups,
+    parameter_counts,
     seed_everything,
     train_loader,
 )
@@ -191,7 +191,7 @@ class Trainer:
 
     def _train(self) -> RunFinished:
         cfg = self.config
-        params, trainable = count_parameters(self.model)
+        params, trainable = parameter_counts(self.network, self.model, cfg.freeze)
         self._emit(RunStarted(cfg.epochs, self.steps_per_epoch, str(self.device),
                               self.progress.epoch, params, trainable,
                               getattr(self.data, "task", self.kind.name), list(self.notes)))

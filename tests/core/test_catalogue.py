@@ -129,7 +129,7 @@ def test_entries_have_teaching_text_and_torch_defaults(layer_type: str) -> None:
         cls = torch.nn.RNNBase
     signature = inspect.signature(cls.__init__).parameters
     for p in spec.params:
-        if p.name in spec.ctor_exclude or p.auto or p.name == "nonlinearity":
+        if p.graph_only or p.auto or p.name == "nonlinearity":
             continue  # nonlinearity is nn.RNN's own keyword, documented but not in RNNBase
         assert p.name in signature, f"{layer_type}.{p.name} is not a torch argument"
         torch_default = signature[p.name].default

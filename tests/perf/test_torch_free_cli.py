@@ -66,10 +66,9 @@ def test_formula_count_equals_torch_count(template_id: str) -> None:
 ])
 def test_formula_count_of_layers_outside_the_templates(layer) -> None:
     from app.core.catalogue import spec_for
-    from app.core.param_count import COUNTERS
 
     layer_type, given = layer
     spec = spec_for(layer_type)
     resolved = {**spec.defaults(), **given}
     module = spec.build(resolved)
-    assert COUNTERS[layer_type](resolved) == sum(p.numel() for p in module.parameters())
+    assert spec.count(resolved) == sum(p.numel() for p in module.parameters())

@@ -240,3 +240,20 @@ def test_a_document_names_layers_by_node_wherever_their_modules_sit() -> None:
     assert set(snap.activations) == {"act"}
     failed = Trainer(doc, blobs(), config(freeze=["body.0"])).run()
     assert "no layer named 'body.0' (layers with weights: fc1, head)" in failed.reason
+
+
+def test_a_document_run_counts_parameters_by_formula_frozen_layers_excluded() -> None:
+    from app.core.graph import NetworkDocument
+
+    doc = NetworkDocument()
+    doc.add_node("Input", {"shape": [4]}, name="features")
+    doc.add_node("Linear", {"out_features": 16}, name="fc1")
+    doc.add_node("ReLU", name="act")
+    doc.add_node("Linear", {"out_features": 3}, name="head")
+    doc.add_node("Output", name="logits")
+    doc.chain("features", "fc1", "act", "head", "logits")
+    events, result, _ = run(config(epochs=1, freeze=["fc1"]), net=doc)
+    started = events[0]
+    assert isinstance(result, RunFinished)
+    assert (started.parameters, started.trainable_parameters) == (4 * 16 + 16 + 16 * 3 + 3,
+                                                                   16 * 3 + 3)

@@ -1,19 +1,14 @@
 """Summary: a torchinfo-like table (layer, type, output shape, parameters, trainable)
 with totals and a memory estimate per sample.
 
-Parameter counts come from building each node's module on the meta device (no memory,
-no initialisation), cached by its resolved parameters so an edit recounts one layer.
-That needs torch: until it is imported (in the background, ~2 s after launch) the table
-already shows every layer and its shape, and the counts follow.
+Parameter counts are the catalogue's formulas (app.core.param_count), the count `info`,
+the exported file and the trainer report too; they need no torch, so the table is
+complete from the first paint.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import math
-import sys
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont
@@ -29,32 +24,12 @@ from PySide6.QtWidgets import (
 
 from app.core.catalogue import Role
 from app.ui import theme
-from app.ui.background import run_in_background
 from app.ui.session import EditorSession
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable")
 MIN_ROWS = 5  # the table never shrinks below this many visible rows
-COUNTING = "…"
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
              "bool": 1}
-
-
-class ParamCounter:
-    """(total, trainable) parameters of one layer, cached by type and resolved values."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[int, int]] = {}
-
-    def count(self, spec: Any, resolved: dict[str, Any]) -> tuple[int, int]:
-        if not spec.has_module or not resolved:
-            return 0, 0
-        key = json.dumps([spec.type, resolved], sort_keys=True, default=str)
-        if key not in self._cache:
-            from app.core.compiler import count_parameters
-            from app.core.execution import build_meta
-
-            self._cache[key] = count_parameters(build_meta(spec, resolved))
-        return self._cache[key]
 
 
 def human_bytes(n: float) -> str:
@@ -69,7 +44,6 @@ class SummaryPanel(QWidget):
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.counter = ParamCounter()
         self.totals: dict[str, int] = {}
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -88,7 +62,6 @@ class SummaryPanel(QWidget):
         self.footer = QLabel()
         self.footer.setWordWrap(True)  # one long line would set the whole dock area's width
         self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._torch_loading = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(4)
@@ -97,13 +70,11 @@ class SummaryPanel(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)  # one recount per burst of edits
-        self._timer.timeout.connect(lambda: self.refresh(count=self._can_count()))
+        self._timer.timeout.connect(self.refresh)
         session.resultsChanged.connect(lambda _n: self._timer.start())
         session.documentReplaced.connect(self._timer.start)
 
-    def refresh(self, count: bool = True) -> None:
-        """Fill the table; `count=False` leaves the parameter columns for later (edits
-        call it so while torch is still loading)."""
+    def refresh(self) -> None:
         from app.core.shapes import format_shape
 
         doc, results = self.session.doc, self.session.results
@@ -112,42 +83,22 @@ class SummaryPanel(QWidget):
         total = trainable = activations = 0
         for row, name in enumerate(names):
             node, r = doc.node(name), results[name]
-            params, train = self.counter.count(node.spec, r.resolved) \
-                if r.ok and count else (0, 0)
-            total, trainable = total + params, trainable + train
+            # nothing is frozen while designing: every parameter trains
+            params = node.spec.count(r.resolved) if r.ok and node.spec.count else 0
+            total, trainable = total + params, trainable + params
             if r.ok and node.spec.role is not Role.OUTPUT:
                 activations += sum(math.prod(s) * _ITEMSIZE.get(r.dtypes.get(p, ""), 4)
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else
                      "waiting" if r.blocked else "error")
-            if count:
-                numbers = (f"{params:,}" if params else "–",
-                           "yes" if train else ("no" if params else "–"))
-            else:
-                numbers = (COUNTING, COUNTING)
+            numbers = (f"{params:,}", "yes") if params else ("–", "–")
             for col, text in enumerate((name, node.type, shape, *numbers)):
                 self._set_cell(row, col, text, error=bool(r.error))
         if names and self.table.columnWidth(0) <= self.table.horizontalHeader() \
                 .defaultSectionSize():
             self.table.resizeColumnsToContents()  # once: later the user's widths stay
-        if count:
-            self.totals = {"params": total, "trainable": trainable,
-                           "activations": activations}
-            self._set_footer(total, trainable, activations)
-        else:
-            self.totals = {}
-            self.footer.setText("Counting parameters…")
-
-    def _can_count(self) -> bool:
-        """Counting needs torch; its first import takes seconds, so after an edit it
-        happens off the GUI thread and the table refreshes when it is done."""
-        if "torch" in sys.modules and "app.core.execution" in sys.modules:
-            return True
-        if not self._torch_loading:
-            self._torch_loading = True
-            run_in_background(lambda: importlib.import_module("app.core.execution"),
-                              lambda _module: self.refresh(), self.footer.setText, owner=self)
-        return False
+        self.totals = {"params": total, "trainable": trainable, "activations": activations}
+        self._set_footer(total, trainable, activations)
 
     def _set_cell(self, row: int, col: int, text: str, error: bool) -> None:
         item = QTableWidgetItem(text)

@@ -1,0 +1,148 @@
+"""How a traced functional call or tensor method becomes a layer: a spec's `traced` entry.
+
+The importer reads torch.nn modules by class; calls such as `F.relu(x)`, `torch.cat`,
+`x + y` or `x.view(x.size(0), -1)` are found through the catalogue: each entry lists
+the dotted names of the functions and the tensor methods that are it, and the hook that
+reads the call's arguments into its parameters (by default `functional`: the arguments
+after the input, in torch's order, name the layer's parameters). Nothing here imports
+torch: the names are resolved by the importer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch.fx
+
+    from app.core.catalogue import LayerSpec
+    from app.core.importer import Context
+
+
+class Unsupported(Exception):
+    """One operation has no TorchCanvas equivalent; the message names it."""
+
+
+# -- values flowing through the traced graph --------------------------------------------------
+
+@dataclass(frozen=True)
+class Port:
+    node: str
+    port: str = "out"
+    last_step: bool = False  # a recurrent node's output read as out[:, -1]
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A module that returns a tuple: (sequence, hidden) for RNNs, (out, indices) for pools."""
+
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Hidden:
+    node: str
+
+
+@dataclass(frozen=True)
+class BatchSize:
+    """x.size(0) / x.shape[0]: only meaningful as the first argument of view/reshape."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """x.size() / x.shape."""
+
+
+UNKNOWN = object()
+
+# (the layer's spec, the tracing context, the fx node of the call) -> the new node's output
+Hook = Callable[["LayerSpec", "Context", "torch.fx.Node"], Port]
+
+
+def hint(node: torch.fx.Node) -> str:
+    """A name for a functional op: fx's own (`add`, `flatten`) prefixed with the path of the
+    module whose forward() did it, so `out += identity` in layer1.0 becomes layer1_0_add."""
+    stack = node.meta.get("nn_module_stack") or {}
+    owner = next(reversed(stack), "") if stack else ""
+    base = re.sub(r"_\d+$", "", node.name)
+    return f"{owner}.{base}" if owner else base
+
+
+def target_name(node: torch.fx.Node) -> str:
+    if node.op == "call_method":
+        return f"x.{node.target}"
+    target = node.target
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__name__", str(target))
+    return f"{module}.{name}" if module and module != "_operator" else f"operator.{name}"
+
+
+# Arguments that change nothing in the graph: in-place flags, the training flag that fx
+# freezes at trace time (nn.Dropout follows train/eval mode instead), softmax's dtype=None.
+IGNORED_ARGUMENTS: dict[str, tuple[Any, ...]] = {
+    "inplace": (True, False), "training": (True, False), "_stacklevel": (3, 5), "dtype": (None,),
+}
+
+
+def functional(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """A call like F.max_pool2d(x, 2, stride=1): its arguments after the input, in the
+    order `spec.traced.args` gives, and its keywords are the layer's parameters."""
+    source = ctx.tensor(node.args[0])
+    given = dict(zip(spec.traced.args, ctx.value(node.args[1:])))
+    given |= {k: ctx.value(v) for k, v in node.kwargs.items()}
+    known = {p.name for p in spec.params}
+    params = {}
+    for key, value in given.items():
+        if key in known:
+            params[key] = list(value) if isinstance(value, tuple) else value
+        elif key not in IGNORED_ARGUMENTS or value not in IGNORED_ARGUMENTS[key]:
+            raise Unsupported(f"{target_name(node)}({key}={value!r})")
+    return ctx.add(spec.type, params, hint(node), [source])
+
+
+def merge(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x + y, torch.mul(x, y): every argument is an input of the merge."""
+    if node.kwargs:
+        raise Unsupported(f"{target_name(node)} with {', '.join(node.kwargs)}")
+    values = [ctx.value(a) for a in node.args]
+    if not all(isinstance(v, Port) or v is UNKNOWN for v in values):
+        raise Unsupported(f"{target_name(node)} with a constant")
+    inputs = [ctx.tensor(a) for a in node.args]
+    return ctx.add(spec.type, {}, hint(node), inputs)
+
+
+def cat(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    tensors = node.args[0] if node.args else node.kwargs["tensors"]
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+    inputs = [ctx.tensor(t) for t in tensors]
+    return ctx.add(spec.type, {"num_inputs": len(inputs), "dim": dim}, hint(node), inputs)
+
+
+def reshape(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x.view(x.size(0), ...) / x.reshape(-1, ...): the batch dimension must stay first."""
+    source = ctx.tensor(node.args[0])
+    dims = ctx.value(node.args[1:])
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if not dims or not (isinstance(dims[0], BatchSize) or dims[0] == -1) or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in dims[1:]):
+        raise Unsupported(f"{target_name(node)} that does not keep the batch dimension")
+    if dims[0] == -1 and -1 in dims[1:]:
+        raise Unsupported(f"{target_name(node)}(-1, ..., -1)")
+    return ctx.add(spec.type, {"shape": list(dims[1:])}, hint(node), [source])
+
+
+@dataclass(frozen=True)
+class Traced:
+    """The functional forms of a layer: `functions` by dotted name ("torch.relu",
+    "torch.nn.functional.relu", "operator.add"), tensor `methods` by name ("relu"), the
+    parameters the positional arguments after the input name (`args`), and the `hook`."""
+
+    functions: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    hook: Hook = functional

@@ -1,0 +1,297 @@
+"""Student checks: the mistakes a layer's spec lists in `checks`, in the student's words.
+
+Shape inference runs a layer's checks on its resolved parameters and inputs before it
+computes the output shape. A check either refuses (raises NodeError with a message that
+names the node, says what it expected and what it got, and what to change, often with a
+one-click Fix) or advises (returns an Advice, a warning that does not stop compilation).
+Nothing here imports torch: catalogue entries reference these functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.core.shape_rules import broadcast_shape, broadcastable
+
+if TYPE_CHECKING:
+    from app.core.catalogue import LayerSpec
+    from app.core.graph import Node
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class Fix:
+    """A one-click remedy: set a parameter, or insert a layer in front of an input port."""
+
+    label: str
+    kind: str  # "set_param" | "insert"
+    node: str
+    param: str | None = None
+    value: Any = None
+    layer_type: str | None = None
+    layer_params: dict[str, Any] = field(default_factory=dict)
+    port: str = "in"
+
+
+class NodeError(Exception):
+    def __init__(self, message: str, *fixes: Fix) -> None:
+        super().__init__(message)
+        self.fixes = list(fixes)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A warning about a node that still compiles, with the fixes that remove it."""
+
+    message: str
+    fixes: tuple[Fix, ...] = ()
+
+
+def format_shape(shape: Shape) -> str:
+    return "×".join(str(d) for d in shape) if shape else "scalar"
+
+
+@dataclass
+class LayerInput:
+    """One value arriving at a node: its port, the node it comes from, shape and dtype."""
+
+    port: str
+    src: str
+    shape: Shape
+    dtype: str
+    pooled_from: Shape | None = None  # for pooling indices: the shape that was pooled
+
+    @property
+    def label(self) -> str:
+        return f"{self.port} (from {self.src}, {format_shape(self.shape)})"
+
+
+# (node, its spec, its inputs in port order, its resolved parameters)
+Check = Callable[["Node", "LayerSpec", list[LayerInput], dict[str, Any]], Advice | None]
+
+
+# -- every layer -------------------------------------------------------------------------
+
+_RANK_WORDS = {
+    1: "features",
+    2: "channels × length",
+    3: "channels × height × width",
+    4: "channels × depth × height × width",
+}
+
+
+def rank_fits(node: Node, spec: LayerSpec, x: LayerInput) -> None:
+    """Every layer: the input has a rank the layer takes (`spec.ranks`)."""
+    if spec.ranks is None or len(x.shape) in spec.ranks:
+        return
+    want = " or ".join(f"{r}-D ({_RANK_WORDS[r]})" for r in spec.ranks)
+    if spec.sequence:
+        want = "a 2-D input (sequence × features)"
+    message = (f"{node.name} expects {want} input but gets {format_shape(x.shape)} from "
+               f"{x.src}")
+    fixes = []
+    if len(x.shape) == 1 and 3 in spec.ranks:
+        side = math.isqrt(x.shape[0])
+        for channels in (1, 3):
+            side = math.isqrt(x.shape[0] // channels)
+            if channels * side * side == x.shape[0]:
+                target = [channels, side, side]
+                message += f": insert a Reshape to {format_shape(tuple(target))}"
+                fixes.append(Fix(f"Insert Reshape to {format_shape(tuple(target))}", "insert",
+                                 node.name, layer_type="Reshape",
+                                 layer_params={"shape": target}))
+                break
+    elif len(x.shape) > max(spec.ranks):
+        message += ": insert a Flatten before it, or use a layer for that many dimensions"
+        fixes.append(Fix("Insert Flatten", "insert", node.name, layer_type="Flatten"))
+    raise NodeError(message, *fixes)
+
+
+# -- the checks catalogue entries name ---------------------------------------------------
+
+def _as_list(value: Any, n: int) -> list[int]:
+    return list(value) if isinstance(value, (list, tuple)) else [value] * n
+
+
+def window_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                p: dict[str, Any]) -> None:
+    """Kernel larger than the (padded) input: the most common CNN mistake."""
+    n = spec.ranks[0] - 1
+    spatial = inputs[0].shape[-n:]
+    k = _as_list(p["kernel_size"], n)
+    pad = _as_list(p.get("padding", 0), n)
+    dil = _as_list(p.get("dilation", 1), n)
+    for size, ki, pi, di in zip(spatial, k, pad, dil):
+        if size + 2 * pi < di * (ki - 1) + 1:
+            kernel = "×".join(map(str, k))
+            raise NodeError(
+                f"{node.name}: the {kernel} kernel is larger than its "
+                f"{format_shape(spatial)} input from {inputs[0].src} (with padding "
+                f"{pi}): reduce kernel_size, add padding, or remove a pooling layer upstream")
+
+
+def pool_padding(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                 p: dict[str, Any]) -> None:
+    n = spec.ranks[0] - 1
+    for ki, pi in zip(_as_list(p["kernel_size"], n), _as_list(p.get("padding", 0), n)):
+        if pi * 2 > ki:
+            raise NodeError(f"{node.name}: padding {pi} is more than half the kernel size {ki};"
+                            " torch only allows padding ≤ kernel_size / 2")
+
+
+def groups_divide(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                  p: dict[str, Any]) -> None:
+    for name in ("in_channels", "out_channels"):
+        if p[name] % p["groups"]:
+            raise NodeError(f"{node.name}: {name}={p[name]} is not divisible by "
+                            f"groups={p['groups']}; pick a groups value that divides both")
+
+
+def output_padding_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                        p: dict[str, Any]) -> None:
+    n = spec.ranks[0] - 1
+    for op, st, dil in zip(*(_as_list(p[k], n) for k in ("output_padding", "stride",
+                                                          "dilation"))):
+        if op >= max(st, dil):
+            raise NodeError(f"{node.name}: output padding {op} must be smaller than stride "
+                            f"({st}) or dilation ({dil}); lower output_padding or raise stride")
+
+
+def groups_split_channels(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                          p: dict[str, Any]) -> None:
+    if p["num_channels"] % p["num_groups"]:
+        raise NodeError(f"{node.name}: {p['num_channels']} channels cannot be split into "
+                        f"{p['num_groups']} groups; num_groups must divide the channel count")
+
+
+def checked_dim(node: Node, dim: int, rank: int) -> int:
+    """Validate a torch dim (batch counted) against a per-sample rank."""
+    full = rank + 1
+    if not -full <= dim < full:
+        raise NodeError(f"{node.name}: dim={dim} is out of range for a {full}-D tensor "
+                        f"(batch × {format_shape(()) if rank == 0 else rank}-D sample)")
+    dim %= full
+    if dim == 0:
+        raise NodeError(f"{node.name}: dim=0 is the batch dimension; use dim=1 or later")
+    return dim
+
+
+def dim_in_range(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                 p: dict[str, Any]) -> None:
+    checked_dim(node, p["dim"], len(inputs[0].shape))
+
+
+def concat_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                p: dict[str, Any]) -> None:
+    first = inputs[0]
+    ranks = {len(x.shape) for x in inputs}
+    if len(ranks) > 1:
+        raise NodeError(f"{node.name}: inputs must have the same number of dimensions: "
+                        + ", ".join(x.label for x in inputs))
+    dim = checked_dim(node, p["dim"], len(first.shape)) - 1
+    for x in inputs[1:]:
+        other = [d for i, d in enumerate(x.shape) if i != dim]
+        if other != [d for i, d in enumerate(first.shape) if i != dim]:
+            fixes = []
+            if len(x.shape) == 3 and dim == 0:
+                size = list(first.shape[1:])
+                fixes.append(Fix(f"Insert AdaptiveAvgPool2d to {format_shape(tuple(size))} on "
+                                 f"{x.port}", "insert", node.name, layer_type="AdaptiveAvgPool2d",
+                                 layer_params={"output_size": size}, port=x.port))
+            raise NodeError(
+                f"{node.name} joins along dim {p['dim']}, so all other dimensions must match: "
+                f"{first.label} vs {x.label}; change the layers feeding it so they agree",
+                *fixes)
+
+
+def broadcasts(verb: str) -> Check:
+    """Element-wise merges: every input broadcasts against the ones before it."""
+    def check(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+              p: dict[str, Any]) -> None:
+        first, combined = inputs[0], inputs[0].shape
+        for x in inputs[1:]:
+            if broadcastable(combined, x.shape):
+                combined = broadcast_shape([combined, x.shape])
+                continue
+            fixes = []
+            hint = "make the shapes equal"
+            if len(x.shape) == len(first.shape) == 3 and x.shape[1:] == first.shape[1:]:
+                hint = (f"set {x.src}'s out_channels={first.shape[0]} or insert a 1×1 "
+                        f"convolution on {x.port}")
+                fixes.append(Fix(f"Insert 1×1 Conv2d to {first.shape[0]} channels on {x.port}",
+                                 "insert", node.name, layer_type="Conv2d",
+                                 layer_params={"out_channels": first.shape[0], "kernel_size": 1},
+                                 port=x.port))
+            raise NodeError(f"{node.name} cannot {verb} {first.label} and {x.label}: shapes "
+                            f"must match (or broadcast); {hint}", *fixes)
+    return check
+
+
+def reshape_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                 p: dict[str, Any]) -> None:
+    total = math.prod(inputs[0].shape)
+    known = math.prod(d for d in p["shape"] if d != -1)
+    fits = total % known == 0 if -1 in p["shape"] else total == known
+    if not fits:
+        raise NodeError(f"{node.name} cannot reshape {format_shape(inputs[0].shape)} ({total} "
+                        f"values) into {format_shape(tuple(p['shape']))}: the sizes must "
+                        f"multiply to {total}")
+
+
+def flatten_range(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                  p: dict[str, Any]) -> None:
+    rank = len(inputs[0].shape) + 1
+    start, end = (checked_dim(node, p[k], rank - 1) if -rank <= p[k] < rank else None
+                  for k in ("start_dim", "end_dim"))
+    if start is None or end is None or start > end:
+        raise NodeError(f"{node.name}: start_dim={p['start_dim']} and end_dim={p['end_dim']} "
+                        f"do not describe a range of the {rank}-D input (batch is dim 0); "
+                        "use start_dim=1, end_dim=-1 to flatten each sample")
+
+
+def recurrent_settings(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                       p: dict[str, Any]) -> None:
+    if not p["batch_first"]:
+        raise NodeError(f"{node.name}: with batch_first off, torch reads the batch dimension as "
+                        "time; canvas tensors are batch × sequence × features, so turn "
+                        "batch_first on",
+                        Fix("Turn batch_first on", "set_param", node.name, "batch_first", True))
+    if p["dropout"] > 0 and p["num_layers"] == 1:
+        raise NodeError(f"{node.name}: dropout only acts between stacked layers; set "
+                        "num_layers > 1 or dropout = 0",
+                        Fix("Set dropout = 0", "set_param", node.name, "dropout", 0.0))
+
+
+def unpool_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                p: dict[str, Any]) -> None:
+    values, indices = inputs
+    if indices.dtype != "int64" or indices.pooled_from is None:
+        raise NodeError(f"{node.name}.indices needs the 'indices' output of a MaxPool2d")
+    if values.shape != indices.shape:
+        raise NodeError(f"{node.name}: values {values.label} and indices {indices.label} must "
+                        "have the same shape; feed it the pooling layer's output and indices")
+    k, s, pad = (_as_list(p[name], 2) for name in ("kernel_size", "stride", "padding"))
+    s = s if p["stride"] is not None else k
+    restored = tuple((h - 1) * si - 2 * pi + ki for h, si, pi, ki in
+                     zip(values.shape[1:], s, pad, k))
+    original = indices.pooled_from[1:]
+    if restored != original:
+        raise NodeError(f"{node.name} restores {format_shape(restored)} but {indices.src} pooled "
+                        f"a {format_shape(original)} input, so some positions in its indices do "
+                        "not fit: give it the same kernel_size, stride and padding as the "
+                        "pooling layer and an input size the pooling divides exactly")
+
+
+def last_dimension_only(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                        p: dict[str, Any]) -> Advice | None:
+    """A Linear on feature maps: legal in torch, but rarely what a student means."""
+    if len(inputs[0].shape) < 3:
+        return None
+    flat = math.prod(inputs[0].shape)
+    return Advice(f"{node.name} acts on the last dimension only of "
+                  f"{format_shape(inputs[0].shape)}; insert a Flatten to use all {flat} features",
+                  (Fix("Insert Flatten", "insert", node.name, layer_type="Flatten"),))

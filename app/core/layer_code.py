@@ -1,0 +1,57 @@
+"""How a layer reads in an exported forward(): the `code` writer a catalogue entry names.
+
+A torch layer without a writer is called (`x = self.conv1(x)`); a recurrent layer
+unpacks torch's (outputs, hidden state); canvas ops with no torch layer are written
+inline, as torchvision writes `out += identity`. Every value goes through
+`literal_code`, so nothing from a project file becomes code. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.core.pysource import LiteralError, literal
+
+# (module reference such as `self.features`, resolved params, argument and output variables)
+Writer = Callable[[str, dict[str, Any], list[str], list[str]], list[str]]
+
+
+class CodegenError(ValueError):
+    """The document cannot be written as code (the message says which node and why)."""
+
+
+def literal_code(value: Any) -> str:
+    """Python source for a checked parameter value (lists as tuples); refuses anything else."""
+    try:
+        return literal(value, tuples=True)
+    except LiteralError as exc:
+        raise CodegenError(str(exc)) from None
+
+
+def call(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    return [f"{', '.join(outs)} = {ref}({', '.join(args)})"]
+
+
+def recurrent(ref: str, resolved: dict[str, Any], args: list[str],
+              outs: list[str]) -> list[str]:
+    if resolved["output"] == "sequence":
+        return [f"{outs[0]}, _ = {ref}({args[0]})"]
+    last = "out[:, -1]" if resolved["batch_first"] else "out[-1]"
+    return [f"out, _ = {ref}({args[0]})", f"{outs[0]} = {last}"]
+
+
+def operator(symbol: str) -> Writer:
+    def write(ref: str, resolved: dict[str, Any], args: list[str],
+              outs: list[str]) -> list[str]:
+        return [f"{outs[0]} = {f' {symbol} '.join(args)}"]
+    return write
+
+
+def concat(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    return [f"{outs[0]} = torch.cat([{', '.join(args)}], dim={literal_code(resolved['dim'])})"]
+
+
+def reshape(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    dims = ", ".join(literal_code(int(d)) for d in resolved["shape"])
+    return [f"{outs[0]} = {args[0]}.reshape({args[0]}.size(0), {dims})"]
