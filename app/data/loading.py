@@ -9,19 +9,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from app.data.errors import DataSourceError
-
-
-@dataclass
-class SplitConfig:
-    """Fractions of the training pool held out, and the seed of the shuffle.
-
-    Sources with an official test split (MNIST, CIFAR-10) keep it and ignore
-    ``test_fraction``.
-    """
-
-    val_fraction: float = 0.2
-    test_fraction: float = 0.0
-    seed: int = 0
+from app.data.splits import SplitConfig
 
 
 @dataclass

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.params import FLOAT, INT, Param
 from app.core.project import field_name
+from app.data.splits import SPLIT
 from app.training.errors import ConfigError, checked_object, checked_params
 
 DATA_FIELDS = ("source", "params", "split", "train_transforms", "eval_transforms")
-# The GUI's spin boxes allow up to 0.9 each; together they must leave training samples.
-SPLIT = (Param("val_fraction", FLOAT, 0.2, minimum=0.0, maximum=0.9),
-         Param("test_fraction", FLOAT, 0.0, minimum=0.0, maximum=0.9),
-         Param("seed", INT, 0, minimum=0))
 # Training runs in float32: a larger value becomes inf inside torch and fails there.
 FLOAT32_MAX = 3.4028234663852886e38
 # No TorchCanvas layer makes sparse gradients, which SparseAdam needs for every weight.

@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.params import LARGEST
 from app.data.loading import LoaderConfig, describe_iterations
 from app.data.preview import preview
 from app.data.sources import SOURCES
+from app.data.splits import SPLIT, SplitConfig
 from app.training.errors import ConfigError
 from app.training.sections import check_data_section
 from app.ui import theme
@@ -124,15 +126,13 @@ class DataPanel(QWidget):
         f = QFormLayout(box)
         self.val_fraction = QDoubleSpinBox()
         self.test_fraction = QDoubleSpinBox()
-        for w, tip in ((self.val_fraction, "share of the data held out for validation"),
-                       (self.test_fraction, ("share held out for testing (ignored when the "
-                                            "source has an official test set)"))):
-            w.setRange(0.0, 0.9)
-            w.setSingleStep(0.05)
-            w.setToolTip(tip)
-            w.valueChanged.connect(self._split_changed)
         self.split_seed = QSpinBox()
-        self.split_seed.setRange(0, 2**31 - 1)
+        for w, p in zip((self.val_fraction, self.test_fraction, self.split_seed), SPLIT):
+            w.setRange(p.minimum, p.maximum if p.maximum is not None else LARGEST)
+            w.setToolTip(p.help)
+        for w in (self.val_fraction, self.test_fraction):
+            w.setSingleStep(0.05)
+            w.valueChanged.connect(self._split_changed)
         self.split_seed.valueChanged.connect(self._split_changed)
         self.sizes = QLabel()
         self.iterations = QLabel()
@@ -180,10 +180,10 @@ class DataPanel(QWidget):
             spec = SOURCES[self.source.currentData()]
             self.params.set_params(spec.params, params if index >= 0 else {})
             self.help.setText(spec.help)
-            split = self.section.get("split") or {}
-            self.val_fraction.setValue(float(split.get("val_fraction", 0.2)))
-            self.test_fraction.setValue(float(split.get("test_fraction", 0.0)))
-            self.split_seed.setValue(int(split.get("seed", 0)))
+            split = SplitConfig(**self.section.get("split") or {})
+            self.val_fraction.setValue(split.val_fraction)
+            self.test_fraction.setValue(split.test_fraction)
+            self.split_seed.setValue(split.seed)
             self.augment.set_pipelines(self.section.get("train_transforms"),
                                        self.section.get("eval_transforms"))
             if not source:
