@@ -39,13 +39,20 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load_tensors(path: str | os.PathLike[str], what: str,
+                 error: Callable[[str], Exception] = TrainingError) -> Any:
+    """torch.load(weights_only=True) onto the CPU, so nothing in the file can run code. A
+    missing or unreadable file raises `error` with one line naming `what` and the path."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise TrainingError(f"checkpoint {path}: no such file") from None
+        raise error(f"{what} {path}: no such file") from None
     except Exception as exc:  # noqa: BLE001 -- unpickling errors vary: refused globals, truncation
-        raise TrainingError(f"checkpoint {path}: cannot be loaded ({first_line(exc)})") from None
+        raise error(f"{what} {path}: cannot be loaded ({first_line(exc)})") from None
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    state = load_tensors(path, "checkpoint")
     if not isinstance(state, dict) or "model" not in state:
         raise TrainingError(f"checkpoint {path}: not a TorchCanvas checkpoint")
     problem = _problem(state)

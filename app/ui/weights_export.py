@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core.fileio import write_atomic
 from app.core.graph import NetworkDocument
-from app.training.checkpoints import first_line, save_checkpoint
+from app.training.checkpoints import load_tensors, save_checkpoint
 
 WEIGHTS_FILTER = "PyTorch weights (*.pt *.pth);;All files (*)"
 
@@ -46,12 +46,7 @@ def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A plain state_dict, or the "model" entry of a TorchCanvas checkpoint."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise WeightsError(f"{path}: no such file") from None
-    except Exception as exc:  # noqa: BLE001 -- unpickling errors vary: refused globals, truncation
-        raise WeightsError(f"{path}: not a weights file ({first_line(exc)})") from None
+    state = load_tensors(path, "weights file", WeightsError)
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
