@@ -355,6 +355,14 @@ def _merge(type_: str, help: str, formula: str, *extra: Param, **behaviour: Any)
                      prefix=type_.lower(), role=Role.MERGE, **behaviour)
 
 
+def _convolution(n: int, help: str, formula: str) -> LayerSpec:
+    return LayerSpec(
+        f"Conv{n}d", "Convolution", f"torch.nn.Conv{n}d", _conv_params(n), help, formula,
+        ranks=(n + 1,), prefix="conv", explain=_explainer(n),
+        shape_rule=shape.sliding(n, "out_channels"),
+        checks=(mistakes.groups_divide, mistakes.window_fits), count=weights.conv(n))
+
+
 def _recurrent(type_: str, help: str, gates: int) -> LayerSpec:
     return LayerSpec(
         type_, "Recurrent", f"torch.nn.{type_}", _rnn_params(type_), help,
@@ -368,7 +376,6 @@ def _recurrent(type_: str, help: str, gates: int) -> LayerSpec:
 # Token ids pass through layers that only move values around.
 _ANY_IN = (Port("in", dtypes=ANY_DTYPE),)
 _ANY_OUT = (Port("out", dtypes=ANY_DTYPE),)
-_CONV = (mistakes.groups_divide, mistakes.window_fits)
 _POOL = (mistakes.window_fits, mistakes.pool_padding)
 _F = "torch.nn.functional."
 _MAX_POOL_OUT = (Port("out"), Port("indices", INDICES, IDS, enabled_by="return_indices"))
@@ -404,30 +411,19 @@ _SPECS: list[LayerSpec] = [
         shape_rule=shape.last_dim("out_features"), checks=(mistakes.last_dimension_only,),
         count=weights.linear,
     ),
-    LayerSpec(
-        "Conv1d", "Convolution", "torch.nn.Conv1d", _conv_params(1),
-        "Slides out_channels learned filters along a sequence (channels × length), e.g. audio "
-        "or text features.",
-        "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; channels "
-        "become out_channels.", ranks=(2,), prefix="conv", explain=_explainer(1),
-        shape_rule=shape.sliding(1, "out_channels"), checks=_CONV, count=weights.conv(1),
-    ),
-    LayerSpec(
-        "Conv2d", "Convolution", "torch.nn.Conv2d", _conv_params(2),
-        "Slides out_channels learned filters over an image (channels × height × width). Each "
-        "filter sees kernel_size × kernel_size pixels of every input channel and produces one "
-        "feature map. A 1×1 convolution mixes channels without looking at neighbours.",
-        "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1 (same for W); "
-        "channels become out_channels.", ranks=(3,), prefix="conv", explain=_explainer(2),
-        shape_rule=shape.sliding(2, "out_channels"), checks=_CONV, count=weights.conv(2),
-    ),
-    LayerSpec(
-        "Conv3d", "Convolution", "torch.nn.Conv3d", _conv_params(3),
-        "Convolution over volumes or video (channels × depth × height × width).",
-        "Each of D, H, W: ⌊(size + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1.",
-        ranks=(4,), prefix="conv", explain=_explainer(3),
-        shape_rule=shape.sliding(3, "out_channels"), checks=_CONV, count=weights.conv(3),
-    ),
+    _convolution(1, "Slides out_channels learned filters along a sequence (channels × length), "
+                 "e.g. audio or text features.",
+                 "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; "
+                 "channels become out_channels."),
+    _convolution(2, "Slides out_channels learned filters over an image (channels × height × "
+                 "width). Each filter sees kernel_size × kernel_size pixels of every input "
+                 "channel and produces one feature map. A 1×1 convolution mixes channels "
+                 "without looking at neighbours.",
+                 "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1 (same "
+                 "for W); channels become out_channels."),
+    _convolution(3, "Convolution over volumes or video (channels × depth × height × width).",
+                 "Each of D, H, W: ⌊(size + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋"
+                 " + 1."),
     LayerSpec(
         "ConvTranspose2d", "Convolution", "torch.nn.ConvTranspose2d", _conv_params(2, True),
         "The gradient of a convolution used as a layer: it upsamples an image with learned "
