@@ -12,7 +12,6 @@ before torch has loaded.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -26,7 +25,7 @@ from app.core.layer_checks import Check
 from app.core.layer_code import Writer
 from app.core.param_count import Counter
 from app.core.params import BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE, Param, validate_params
-from app.core.shape_rules import Rule
+from app.core.shape_rules import Explain, Rule
 
 CATEGORIES = (
     "Input/Output",
@@ -40,8 +39,6 @@ CATEGORIES = (
     "Merge",
     "Reshape",
 )
-
-Shape = tuple[int, ...]
 
 
 class Role(StrEnum):
@@ -119,7 +116,7 @@ class LayerSpec:
     code: Writer | None = field(default=None, compare=False)
     traced: Traced | None = field(default=None, compare=False)
     count: Counter | None = field(default=None, compare=False)
-    explain: Callable[[Shape, dict[str, Any]], str] | None = field(default=None, compare=False)
+    explain: Explain | None = field(default=None, compare=False)
 
     @property
     def class_name(self) -> str:
@@ -301,42 +298,6 @@ def _rnn_params(kind: str) -> tuple[Param, ...]:
     return tuple(params)
 
 
-# -- shape explanations with numbers ----------------------------------------------------
-
-def _pair(value: Any, n: int) -> list[int]:
-    return list(value) if isinstance(value, (list, tuple)) else [value] * n
-
-
-def _explain_window(in_shape: Shape, p: dict[str, Any], n: int, transposed: bool = False) -> str:
-    spatial = in_shape[-n:]
-    k = _pair(p["kernel_size"], n)
-    s = _pair(p.get("stride") or p["kernel_size"], n)
-    pad = _pair(p.get("padding", 0), n)
-    d = _pair(p.get("dilation", 1), n)
-    ceil = p.get("ceil_mode", False)
-    dims = {1: "L", 2: "HW", 3: "DHW"}[n]
-    lines = []
-    for i, size in enumerate(spatial):
-        if transposed:
-            op = _pair(p.get("output_padding", 0), n)[i]
-            out = (size - 1) * s[i] - 2 * pad[i] + d[i] * (k[i] - 1) + op + 1
-            lines.append(f"{dims[i]}_out = ({size} − 1)·{s[i]} − 2·{pad[i]} + {d[i]}·({k[i]} − 1) + {op} + 1"
-                         f" = {out}")
-            continue
-        span = f"{k[i]}" if d[i] == 1 else f"{d[i]}·({k[i]} − 1) − 1"
-        num = size + 2 * pad[i] - d[i] * (k[i] - 1) - 1
-        out = (-(-num // s[i]) if ceil else num // s[i]) + 1
-        bracket = "⌈⌉" if ceil else "⌊⌋"
-        expr = (f"({size} − {span} + 2·{pad[i]})" if d[i] == 1
-                else f"({size} + 2·{pad[i]} − {span})")
-        lines.append(f"{dims[i]}_out = {bracket[0]}{expr}/{s[i]}{bracket[1]} + 1 = {out}")
-    return "\n".join(lines)
-
-
-def _explainer(n: int, transposed: bool = False) -> Callable[[Shape, dict[str, Any]], str]:
-    return lambda shape, params: _explain_window(shape, params, n, transposed)
-
-
 # -- the table ----------------------------------------------------------------------------
 
 _ACT_HELP = "Applied element by element; the shape does not change."
@@ -358,7 +319,7 @@ def _merge(type_: str, help: str, formula: str, *extra: Param, **behaviour: Any)
 def _convolution(n: int, help: str, formula: str) -> LayerSpec:
     return LayerSpec(
         f"Conv{n}d", "Convolution", f"torch.nn.Conv{n}d", _conv_params(n), help, formula,
-        ranks=(n + 1,), prefix="conv", explain=_explainer(n),
+        ranks=(n + 1,), prefix="conv", explain=shape.explain_window(n),
         shape_rule=shape.sliding(n, "out_channels"),
         checks=(mistakes.groups_divide, mistakes.window_fits), count=weights.conv(n))
 
@@ -429,7 +390,7 @@ _SPECS: list[LayerSpec] = [
         "The gradient of a convolution used as a layer: it upsamples an image with learned "
         "filters (decoders, segmentation, GAN generators). Not a true inverse of Conv2d.",
         "H_out = (H − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1.",
-        ranks=(3,), prefix="deconv", explain=_explainer(2, transposed=True),
+        ranks=(3,), prefix="deconv", explain=shape.explain_window(2, transposed=True),
         checks=(mistakes.groups_divide, mistakes.output_padding_fits),
         count=weights.conv(2, transposed=True),
     ),
@@ -437,7 +398,7 @@ _SPECS: list[LayerSpec] = [
         "MaxPool1d", "Pooling", "torch.nn.MaxPool1d", _pool_params(1, max_pool=True),
         "Keeps the largest value of each window along a sequence.",
         "L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1.",
-        ranks=(2,), prefix="pool", outputs=_MAX_POOL_OUT, explain=_explainer(1),
+        ranks=(2,), prefix="pool", outputs=_MAX_POOL_OUT, explain=shape.explain_window(1),
         shape_rule=shape.sliding(1), checks=_POOL,
     ),
     LayerSpec(
@@ -446,7 +407,7 @@ _SPECS: list[LayerSpec] = [
         "keeps the channels, and makes features tolerant to small shifts. It has no weights.",
         "H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1)/stride⌋ + 1; stride "
         "defaults to kernel_size.", ranks=(3,), prefix="pool", outputs=_MAX_POOL_OUT,
-        explain=_explainer(2), shape_rule=shape.sliding(2), checks=_POOL,
+        explain=shape.explain_window(2), shape_rule=shape.sliding(2), checks=_POOL,
         traced=Traced((_F + "max_pool2d",), args=("kernel_size", "stride", "padding",
                                                   "dilation", "ceil_mode", "return_indices")),
     ),
@@ -454,7 +415,7 @@ _SPECS: list[LayerSpec] = [
         "AvgPool2d", "Pooling", "torch.nn.AvgPool2d", _pool_params(2, avg=True),
         "Replaces each window by its average (LeNet's subsampling).",
         "H_out = ⌊(H + 2·padding − kernel_size)/stride⌋ + 1; stride defaults to kernel_size.",
-        ranks=(3,), prefix="pool", explain=_explainer(2), shape_rule=shape.sliding(2),
+        ranks=(3,), prefix="pool", explain=shape.explain_window(2), shape_rule=shape.sliding(2),
         checks=_POOL,
         traced=Traced((_F + "avg_pool2d",), args=("kernel_size", "stride", "padding",
                                                   "ceil_mode", "count_include_pad",
