@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.core.shape_rules import broadcast_shape, broadcastable
+from app.core.shape_rules import broadcast_shape, broadcastable, per_dim
 
 if TYPE_CHECKING:
     from app.core.catalogue import LayerSpec
@@ -113,18 +113,14 @@ def rank_fits(node: Node, spec: LayerSpec, x: LayerInput) -> None:
 
 # -- the checks catalogue entries name ---------------------------------------------------
 
-def _as_list(value: Any, n: int) -> list[int]:
-    return list(value) if isinstance(value, (list, tuple)) else [value] * n
-
-
 def window_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                 p: dict[str, Any]) -> None:
     """Kernel larger than the (padded) input: the most common CNN mistake."""
     n = spec.ranks[0] - 1
     spatial = inputs[0].shape[-n:]
-    k = _as_list(p["kernel_size"], n)
-    pad = _as_list(p.get("padding", 0), n)
-    dil = _as_list(p.get("dilation", 1), n)
+    k = per_dim(p["kernel_size"], n)
+    pad = per_dim(p.get("padding", 0), n)
+    dil = per_dim(p.get("dilation", 1), n)
     for size, ki, pi, di in zip(spatial, k, pad, dil):
         if size + 2 * pi < di * (ki - 1) + 1:
             kernel = "×".join(map(str, k))
@@ -137,7 +133,7 @@ def window_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
 def pool_padding(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                  p: dict[str, Any]) -> None:
     n = spec.ranks[0] - 1
-    for ki, pi in zip(_as_list(p["kernel_size"], n), _as_list(p.get("padding", 0), n)):
+    for ki, pi in zip(per_dim(p["kernel_size"], n), per_dim(p.get("padding", 0), n)):
         if pi * 2 > ki:
             raise NodeError(f"{node.name}: padding {pi} is more than half the kernel size {ki};"
                             " torch only allows padding ≤ kernel_size / 2")
@@ -154,7 +150,7 @@ def groups_divide(node: Node, spec: LayerSpec, inputs: list[LayerInput],
 def output_padding_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                         p: dict[str, Any]) -> None:
     n = spec.ranks[0] - 1
-    for op, st, dil in zip(*(_as_list(p[k], n) for k in ("output_padding", "stride",
+    for op, st, dil in zip(*(per_dim(p[k], n) for k in ("output_padding", "stride",
                                                           "dilation"))):
         if op >= max(st, dil):
             raise NodeError(f"{node.name}: output padding {op} must be smaller than stride "
@@ -274,7 +270,7 @@ def unpool_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
     if values.shape != indices.shape:
         raise NodeError(f"{node.name}: values {values.label} and indices {indices.label} must "
                         "have the same shape; feed it the pooling layer's output and indices")
-    k, s, pad = (_as_list(p[name], 2) for name in ("kernel_size", "stride", "padding"))
+    k, s, pad = (per_dim(p[name], 2) for name in ("kernel_size", "stride", "padding"))
     s = s if p["stride"] is not None else k
     restored = tuple((h - 1) * si - 2 * pi + ki for h, si, pi, ki in
                      zip(values.shape[1:], s, pad, k))

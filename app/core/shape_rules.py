@@ -20,7 +20,8 @@ Rule = Callable[[list[Shape], dict[str, Any]], list[Shape]]
 Explain = Callable[[Shape, dict[str, Any]], str]
 
 
-def _n(value: Any, n: int) -> list[int]:
+def per_dim(value: Any, n: int) -> list[int]:
+    """kernel_size=3 or (3, 5) as one value per spatial dimension."""
     return list(value) if isinstance(value, (list, tuple)) else [value] * n
 
 
@@ -37,9 +38,9 @@ def sliding(n: int, channels_param: str | None = None) -> Rule:
     `channels_param` (a convolution's out_channels) or stay (pooling)."""
     def rule(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
         x = shapes[0]
-        k = _n(p["kernel_size"], n)
-        s = _n(p["stride"], n) if p.get("stride") is not None else k
-        pad, dil = _n(p.get("padding", 0), n), _n(p.get("dilation", 1), n)
+        k = per_dim(p["kernel_size"], n)
+        s = per_dim(p["stride"], n) if p.get("stride") is not None else k
+        pad, dil = per_dim(p.get("padding", 0), n), per_dim(p.get("dilation", 1), n)
         ceil_mode = p.get("ceil_mode", False)
         spatial = tuple(_window(x[-n + i], k[i], s[i], pad[i], dil[i], ceil_mode)
                         for i in range(n))
@@ -99,7 +100,7 @@ def broadcast(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
 
 
 def adaptive(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
-    return [(shapes[0][0], *_n(p["output_size"], 2))]
+    return [(shapes[0][0], *per_dim(p["output_size"], 2))]
 
 
 def recurrent(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
@@ -111,16 +112,16 @@ def recurrent(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
 
 def _window_arithmetic(in_shape: Shape, p: dict[str, Any], n: int, transposed: bool) -> str:
     spatial = in_shape[-n:]
-    k = _n(p["kernel_size"], n)
-    s = _n(p.get("stride") or p["kernel_size"], n)
-    pad = _n(p.get("padding", 0), n)
-    d = _n(p.get("dilation", 1), n)
+    k = per_dim(p["kernel_size"], n)
+    s = per_dim(p.get("stride") or p["kernel_size"], n)
+    pad = per_dim(p.get("padding", 0), n)
+    d = per_dim(p.get("dilation", 1), n)
     ceil = p.get("ceil_mode", False)
     dims = {1: "L", 2: "HW", 3: "DHW"}[n]
     lines = []
     for i, size in enumerate(spatial):
         if transposed:
-            op = _n(p.get("output_padding", 0), n)[i]
+            op = per_dim(p.get("output_padding", 0), n)[i]
             out = (size - 1) * s[i] - 2 * pad[i] + d[i] * (k[i] - 1) + op + 1
             lines.append(f"{dims[i]}_out = ({size} − 1)·{s[i]} − 2·{pad[i]} + {d[i]}·({k[i]} − 1)"
                          f" + {op} + 1 = {out}")
