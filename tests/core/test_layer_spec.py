@@ -41,6 +41,30 @@ def test_a_new_plain_layer_is_one_entry(monkeypatch: pytest.MonkeyPatch,
     round_trip("Hardtanh", tmp_path)  # shapes, compile, codegen and import, values compared
 
 
+def test_a_new_entry_names_its_functional_form_for_the_importer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from torch import nn
+
+    from app.core.import_hooks import Traced
+    from app.core.importer import ModelImportError, import_module
+
+    class Clipped(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.hardtanh(x.flatten(1), -0.5, max_val=0.25)
+
+    with pytest.raises(ModelImportError, match="hardtanh"):
+        import_module(Clipped(), [(3, 4)])
+    spec = replace(HARDTANH, traced=Traced(("torch.nn.functional.hardtanh",),
+                                           args=("min_val", "max_val")))
+    monkeypatch.setitem(CATALOGUE, spec.type, spec)
+    doc = import_module(Clipped(), [(3, 4)]).doc
+    clip = next(n for n in doc.nodes if n.type == "Hardtanh")
+    assert clip.params == {"min_val": -0.5, "max_val": 0.25}
+    assert infer_shapes(doc)[clip.name].shape == (12,)
+
+
 LAYERS = sorted(t for t, spec in CATALOGUE.items() if spec.has_module)
 
 
