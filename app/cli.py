@@ -265,6 +265,12 @@ def _size(text: str) -> tuple[int, int]:
     return parse_size(text)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number, at least 1")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="TorchCanvas: build, "
                                      "train and export PyTorch networks visually.")
@@ -280,7 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the mode to open in (design, data, train, evaluate)")
     p.add_argument("--theme", choices=("light", "dark"), help="colour theme")
     p.add_argument("--train", action="store_true",
-                   help="start training at once (as F5; it waits for the training tools)")
+                   help="start training at once (as F5; it waits for the training tools); "
+                   "with --screenshot, the picture is taken when the run ends (at most "
+                   "about a minute)")
+    p.add_argument("--epochs", type=_positive, metavar="N",
+                   help="with --train: train for N epochs instead of the project's count")
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser("templates", help="list built-in templates")

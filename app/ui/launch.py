@@ -14,6 +14,9 @@ import time
 ORGANISATION = "TorchCanvas"
 APPLICATION = "TorchCanvas"
 SCREENSHOT_WAIT_MS = 120_000
+# A screenshot after a run (--train) stops the run after this long, so a template with
+# many epochs still gives its picture within about a minute; --epochs shortens it instead.
+SCREENSHOT_TRAIN_MS = 60_000
 DESKTOP_ID = "torchcanvas"  # resources/torchcanvas.desktop
 
 
@@ -62,10 +65,15 @@ def launch(args: argparse.Namespace) -> int:
         window.resize(*size)
     window.show()
     opened = _open_initial(window, args)
+    epochs = getattr(args, "epochs", None)
     if opened and getattr(args, "train", False) and not screenshot:
+        if epochs:
+            window.trainingReady.connect(lambda: _set_epochs(window, epochs))
         window.train()  # as F5: queued until the training tools are ready
     if screenshot:
-        return _screenshot(app, window, screenshot)
+        trained = opened and getattr(args, "train", False)
+        return _screenshot(app, window, screenshot, train=trained, epochs=epochs,
+                           mode=getattr(args, "mode", None) or "design")
     if opened:  # with a file: its own autosave, if the last session crashed editing it
         window.offer_recovery(for_path=window.path if getattr(args, "file", None) else None)
     app.processEvents()
@@ -106,24 +114,61 @@ def _open_initial(window: object, args: argparse.Namespace) -> bool:
     return window.open_template(getattr(args, "template", None) or "lenet5")
 
 
-def _screenshot(app: object, window: object, path: str) -> int:
+def _set_epochs(window: object, epochs: int) -> None:
+    """--epochs: the run length as if typed into the Train settings (it is undoable)."""
+    window.training_docks.training_panel.epochs.setValue(epochs)
+
+
+def _wait(app: object, done: object, clock: object, limit_ms: int) -> bool:
+    while not done() and clock.elapsed() < limit_ms:
+        app.processEvents()
+        time.sleep(0.02)
+    return bool(done())
+
+
+def _train_for_screenshot(app: object, window: object, epochs: int | None,
+                          mode: str) -> bool:
+    """Train (the project's epochs, or `epochs`) until the run ends or
+    SCREENSHOT_TRAIN_MS pass, then stop it; the plots are drawn from the finished run and
+    the requested mode is shown again (F5 switches to Train). False if no run started."""
+    from PySide6.QtCore import QElapsedTimer
+
+    docks = window.training_docks
+    ended: list[object] = []
+    docks.runEnded.connect(ended.append)
+    if epochs:
+        _set_epochs(window, epochs)
+    if not window.train():
+        return False
+    clock = QElapsedTimer()
+    clock.start()
+    if not _wait(app, lambda: ended, clock, SCREENSHOT_TRAIN_MS):
+        window.stop_training()
+        _wait(app, lambda: ended, clock, SCREENSHOT_TRAIN_MS + SCREENSHOT_WAIT_MS)
+    window.set_mode(mode)
+    return bool(ended)
+
+
+def _screenshot(app: object, window: object, path: str, train: bool = False,
+                epochs: int | None = None, mode: str = "design") -> int:
     """Render the window once shapes, summary, code and the training modes are up to
-    date, save it, exit."""
+    date (after a run when `train`), save it, exit."""
     from PySide6.QtCore import QElapsedTimer
 
     clock = QElapsedTimer()
     clock.start()
-    while window.training_docks is None and clock.elapsed() < SCREENSHOT_WAIT_MS:
-        app.processEvents()
-        time.sleep(0.02)
+    _wait(app, lambda: window.training_docks is not None, clock, SCREENSHOT_WAIT_MS)
+    if train and window.training_docks is not None \
+            and not _train_for_screenshot(app, window, epochs, mode):
+        print("error: --train: the run did not start (see the Train mode's message)",
+              file=sys.stderr)
+        return 1
     window.session.infer_now()
     window.summary.refresh()
     window.code_view.wait_idle()
     docks = window.training_docks
     if docks is not None:
-        while docks.data_panel.bundle is None and clock.elapsed() < SCREENSHOT_WAIT_MS:
-            app.processEvents()
-            time.sleep(0.02)
+        _wait(app, lambda: docks.data_panel.bundle is not None, clock, SCREENSHOT_WAIT_MS)
     app.processEvents()
     window.view.show_network()
     app.processEvents()

@@ -270,7 +270,7 @@ def test_try_the_model_uses_the_network_on_screen(qtbot, make_window) -> None:
     assert docks.try_model.model is not None  # moving a layer changes nothing
     window.session.push(SetParamsCommand(window.session, "fc1", {"out_features": 8}))
     assert docks.try_model.model is None and docks.trained is None
-    assert "changed" in docks.try_model.answer.text()
+    assert docks.try_model.showing_message and "changed" in docks.try_model.message.text()
 
 
 # -- point 9: quit -> Discard after an edit ------------------------------------------------

@@ -140,6 +140,9 @@ class TrainingDocks(QObject):
         if self.running:
             self.finish_run()
         self._retire_model("")
+        self.run = None  # the last run's plots belonged to the network just replaced
+        for panel in self.plots:
+            panel.refresh(None)
         self.data_panel.load_section(project.data)
         if not project.data:
             # A blank network's empty section shows the first source: store it, so what
@@ -191,7 +194,7 @@ class TrainingDocks(QObject):
         self.trained = None
         self.try_model.set_model(None, None)
         if why:
-            self.try_model.answer.setText(why)
+            self.try_model.show_message(why)
 
     def adopt_model(self, model: Any, bundle: Any = None, device: Any = None,
                     eval_steps: list[dict] | None = None) -> None:

@@ -26,10 +26,13 @@ from app.analysis.evaluation import probabilities
 from app.data.augment import build_pipeline
 from app.data.preview import image_to_display
 from app.ui.training.images import to_pixmap
-from app.ui.training.plots.base import colour, plot_widget
+from app.ui.training.plots.base import colour, message_label, plot_widget
 
 CANVAS = 224  # drawing surface in pixels; downsampled to the network's input size
 PEN_WIDTH = 18
+NO_MODEL = ("Train the network (F5) to try it: pick a validation sample, or draw a digit, "
+            "and see the probability it gives each class.")
+NOT_CLASSIFIER = "Try the model shows class probabilities: train a classifier to use it."
 
 
 class DrawCanvas(QWidget):
@@ -142,9 +145,26 @@ class TryModelPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.answer)
         right.addWidget(self.chart, 1)
-        outer = QHBoxLayout(self)
-        outer.addLayout(left)
-        outer.addLayout(right, 1)
+        self.content = QWidget()
+        both = QHBoxLayout(self.content)
+        both.addLayout(left)
+        both.addLayout(right, 1)
+        self.message = message_label(NO_MODEL)
+        self.views = QStackedWidget()
+        self.views.addWidget(self.message)
+        self.views.addWidget(self.content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.views)
+
+    def show_message(self, text: str) -> None:
+        """No model to try (none trained yet, or the network changed since)."""
+        self.message.setText(text)
+        self.views.setCurrentWidget(self.message)
+
+    @property
+    def showing_message(self) -> bool:
+        return self.views.currentWidget() is self.message
 
     def set_model(self, model: Any, bundle: Any, device: Any = None,
                   eval_steps: list[dict] | None = None) -> None:
@@ -160,11 +180,12 @@ class TryModelPanel(QWidget):
         self.mode.model().item(1).setEnabled(can_draw)
         if not can_draw and self.mode.currentIndex() == 1:
             self.mode.setCurrentIndex(0)
-        self.setEnabled(ready)
-        self._clear_prediction("" if ready else "Train a classifier first: its predictions "
-                                                "show here when the run ends.")
+        self._clear_prediction("")
         if ready:
+            self.views.setCurrentWidget(self.content)
             self.predict()
+        else:
+            self.show_message(NO_MODEL if model is None else NOT_CLASSIFIER)
 
     def _clear_prediction(self, message: str) -> None:
         """No bars and a message instead of an answer (no model yet, or nothing drawn)."""

@@ -34,6 +34,8 @@ def mosaic(maps: np.ndarray) -> tuple[np.ndarray, int, int]:
 
 class ActivationPanel(PlotPanel):
     title = "Activations"
+    empty = ("Train the network (F5) to see what each layer makes of one fixed sample: "
+             "the feature maps of convolutions, the activation vector of linear layers.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,8 +72,10 @@ class ActivationPanel(PlotPanel):
     def draw(self, run: RunHistory) -> None:
         snaps = [s for s in run.snapshots if s.activations]
         if not snaps:
-            self.note.setText("no activations yet (they are recorded at each snapshot)")
+            self.show_message("The activations appear at the first snapshot of the run."
+                              if run.running else "This run recorded no activations.")
             return
+        self.show_content()
         snap = snaps[-1]
         self._sync_layers(snap.activations)
         values = snap.activations.get(self.layer.currentText())

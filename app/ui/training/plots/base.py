@@ -1,7 +1,9 @@
 """PlotPanel: a plot with its own controls, redrawn from a RunHistory, exportable.
 
 Panels never redraw on events: the docks' timer calls `refresh(run)` at most ~10 times a
-second, and only when the run's `version` moved since the last drawing.
+second, and only when the run's `version` moved since the last drawing. A panel with
+nothing to draw yet (no run, or no epoch so far) shows a message page saying what will
+appear and when, instead of empty axes.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -98,8 +101,22 @@ def add_legend(w: pg.PlotWidget) -> pg.LegendItem:
     return legend
 
 
+def message_label(text: str = "") -> QLabel:
+    """The centred, wrapped text of an empty panel's message page."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setMargin(24)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.15)
+    label.setFont(font)
+    return label
+
+
 class PlotPanel(QWidget):
     title = "Plot"
+    # Shown before any run; None: the panel's own (empty) view is telling enough.
+    empty: str | None = "Train the network (F5) to see this plot."
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,14 +131,20 @@ class PlotPanel(QWidget):
         # a changing text must not change the size hint: that would re-lay out and
         # repaint the whole dock on every refresh
         self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.body = QVBoxLayout()
+        self.content = QWidget()
+        self.body = QVBoxLayout(self.content)
         self.body.setContentsMargins(0, 0, 0, 0)
+        self.message = message_label(self.empty or "")
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.message)
+        self.pages.addWidget(self.content)
         png = QPushButton("Save PNG…")
         png.setToolTip("Save this plot as a picture")
         png.clicked.connect(self._save_png_dialog)
         data = QPushButton("Save CSV…")
         data.setToolTip("Save the numbers behind this plot")
         data.clicked.connect(self._save_csv_dialog)
+        self.save_buttons = (png, data)
         top = QHBoxLayout()
         top.addLayout(self.controls)
         top.addWidget(self.note, 1)
@@ -130,7 +153,34 @@ class PlotPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addLayout(top)
-        outer.addLayout(self.body, 1)
+        outer.addWidget(self.pages, 1)
+        if self.empty:
+            self.show_message(self.empty)
+        else:
+            self.show_content()
+
+    # -- pages --------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        """Nothing to draw: say what will appear here, and when."""
+        self.message.setText(text)
+        self.pages.setCurrentWidget(self.message)
+        self.note.setText("")
+        for button in self.save_buttons:
+            button.setEnabled(False)
+
+    def show_content(self) -> None:
+        self.pages.setCurrentWidget(self.content)
+        for button in self.save_buttons:
+            button.setEnabled(True)
+
+    @property
+    def showing_message(self) -> bool:
+        return self.pages.currentWidget() is self.message
+
+    def clear_view(self) -> None:
+        """No run (none yet, or another network was opened)."""
+        if self.empty:
+            self.show_message(self.empty)
 
     def _theme_switched(self, t: theme.Theme) -> None:
         if t.name != self.theme_name:
@@ -147,6 +197,8 @@ class PlotPanel(QWidget):
         if run is not self.run:
             self.run, force = run, True
         if run is None:
+            self.drawn_version = -1
+            self.clear_view()
             return
         key = self.key(run)
         if not force and key == self.drawn_version:

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.analysis.run_history import BoundaryGrid, RunHistory
 from app.ui import theme
@@ -37,6 +37,8 @@ def class_image(grid: BoundaryGrid, background: str = "#ffffff") -> np.ndarray:
 
 class BoundaryPanel(PlotPanel):
     title = "Decision boundary"
+    empty = ("Train the network (F5) to see its decision boundary: how it splits the plane "
+             "of data with two input features (moons, circles, spirals, blobs).")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,14 +47,7 @@ class BoundaryPanel(PlotPanel):
         self.plot.addItem(self.image)
         self.scatter = pg.ScatterPlotItem(size=6)
         self.plot.addItem(self.scatter)
-        self.message = QLabel(NOT_2D)
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setMargin(24)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.message)
-        self.pages.addWidget(self.plot)
-        self.body.addWidget(self.pages)
+        self.body.addWidget(self.plot)
         self.grid: BoundaryGrid | None = None
 
     def key(self, run: RunHistory) -> object:
@@ -62,11 +57,9 @@ class BoundaryPanel(PlotPanel):
         ev = run.evaluation
         if ev is None or ev.boundary is None:
             self.grid = None
-            self.message.setText(WAITING if ev is None and run.running else NOT_2D)
-            self.pages.setCurrentWidget(self.message)
-            self.note.setText("")
+            self.show_message(WAITING if ev is None and run.running else NOT_2D)
             return
-        self.pages.setCurrentWidget(self.plot)
+        self.show_content()
         g = self.grid = ev.boundary
         self.image.setImage(class_image(g, theme.current().base))
         dx, dy = g.xs[1] - g.xs[0], g.ys[1] - g.ys[0]

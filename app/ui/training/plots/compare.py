@@ -62,6 +62,9 @@ class CompareView(PlotPanel):
     own colour, training solid, validation dashed), then what differs between two runs."""
 
     title = "Compare runs"
+    empty = ("Train the network (F5), change something, and train again: every run is "
+             "listed here with its final metrics and curves side by side, and what differs "
+             "between two runs in their settings and networks.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -144,6 +147,10 @@ class CompareView(PlotPanel):
             item.setIcon(_swatch(run_colour(i)))
             self.list.addItem(item)
         self.list.blockSignals(False)
+        if self.runs:
+            self.show_content()
+        else:
+            self.show_message(self.empty)
         for combo, keep, default in ((self.left, pair[0], -2), (self.right, pair[1], -1)):
             combo.blockSignals(True)
             combo.clear()
@@ -216,7 +223,7 @@ class CompareView(PlotPanel):
         self._show_results()
         pair = self._pair()
         if pair is None:
-            self.note.setText("finish a run to compare it with the next one")
+            self.note.setText("")
             return
         a, b = pair
         settings = settings_diff({"training": a.config, "data": a.data},
@@ -254,6 +261,9 @@ class CompareView(PlotPanel):
             if r is run and i < self.list.count():
                 self.list.item(i).setText(describe(r))
         self._show_results()
+
+    def clear_view(self) -> None:
+        """The page follows the project's stored runs, not the current one."""
 
     def theme_changed(self) -> None:
         self.set_runs(self.runs)

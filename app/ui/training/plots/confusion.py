@@ -18,8 +18,15 @@ GALLERY_COLUMNS = 8
 MAX_TEXT_CLASSES = 20  # count labels in the cells up to this many classes
 
 
+WAITING = "The confusion matrix appears after the first epoch."
+NONE = ("This run has no confusion matrix: it is drawn for classification with a "
+        "validation set.")
+
+
 class ConfusionPanel(PlotPanel):
     title = "Confusion matrix"
+    empty = ("Train the network (F5) to see its confusion matrix (true class against "
+             "predicted class) and the validation samples it gets wrong.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,21 +56,21 @@ class ConfusionPanel(PlotPanel):
         self.body.addWidget(split)
         self.matrix = np.zeros((0, 0), dtype=np.int64)
         self.texts: list[pg.TextItem] = []
-        self.gallery_epoch = -1
+        self.gallery_of: Any = None  # the evaluation the gallery shows (runs restart epochs)
 
     def key(self, run: RunHistory) -> object:
         return (len(run.epochs), run.evaluation.epoch if run.evaluation else None)
 
     def draw(self, run: RunHistory) -> None:
         e = run.last_epoch
-        if e is not None and e.confusion is not None:
-            self._draw_matrix(np.asarray(e.confusion), run.class_names)
-        else:
-            self.note.setText("the confusion matrix appears after the first epoch "
-                              "(classification with a validation set)")
+        if e is None or e.confusion is None:
+            self.show_message(WAITING if run.running else NONE)
+            return
+        self.show_content()
+        self._draw_matrix(np.asarray(e.confusion), run.class_names)
         ev = run.evaluation
-        if ev is not None and ev.epoch != self.gallery_epoch:
-            self.gallery_epoch = ev.epoch
+        if ev is not None and ev is not self.gallery_of:
+            self.gallery_of = ev
             self._draw_gallery(ev, run.class_names)
 
     def _draw_matrix(self, m: np.ndarray, names: list[str] | None) -> None:

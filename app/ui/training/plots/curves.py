@@ -52,8 +52,12 @@ def epoch_plot(title: str, left: str) -> pg.PlotWidget:
     return w
 
 
+WAITING = "Press Train (F5): loss, accuracy and learning rate are drawn here as it trains."
+
+
 class CurvesPanel(PlotPanel):
     title = "Loss and accuracy"
+    empty = None  # the empty axes show where each curve will be; the note says when
     WIDE = 2.0  # width / height above which the three plots stand in one row
     SHORT = 420  # below this height they always do: two rows would squash them
 
@@ -77,6 +81,12 @@ class CurvesPanel(PlotPanel):
         self.wide: bool | None = None
         self._arrange(wide=False)
         self.items: dict[str, pg.PlotDataItem] = {}
+        self.note.setText(WAITING)
+
+    def clear_view(self) -> None:
+        for item in self.items.values():
+            item.setData([], [])
+        self.note.setText(WAITING)
 
     def _arrange(self, wide: bool) -> None:
         """Short and wide (a strip under the canvas): one row; otherwise loss on top, the

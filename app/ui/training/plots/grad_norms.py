@@ -33,6 +33,8 @@ def layer_norms(run: RunHistory) -> tuple[list[int], dict[str, list[float]]]:
 
 class GradNormPanel(PlotPanel):
     title = "Gradient norms"
+    empty = ("Train the network (F5) to see the gradient norm of each layer over time: "
+             "vanishing gradients sink to the bottom, exploding ones shoot up.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,21 +48,22 @@ class GradNormPanel(PlotPanel):
         return len(run.snapshots)
 
     def draw(self, run: RunHistory) -> None:
-        self.plot.clear()
         steps, layers = self.data = layer_norms(run)
+        if not layers:
+            self.show_message("The gradient norms appear at the first snapshot of the run."
+                              if run.running else "This run recorded no gradients.")
+            return
+        self.show_content()
+        self.plot.clear()
         x = np.asarray(steps, float)
         for i, (layer, values) in enumerate(layers.items()):
             y = np.maximum(np.asarray(values, float), FLOOR)
             keep = np.isfinite(y)
             self.plot.plot(x[keep], y[keep], pen=pg.mkPen(colour(i), width=2), symbol="o",
                            symbolSize=4, symbolBrush=colour(i), symbolPen=None, name=layer)
-        if not layers:
-            self.note.setText("no gradients yet")
-        else:
-            last = {k: v[-1] for k, v in layers.items() if math.isfinite(v[-1])}
-            low, high = min(last, key=last.get, default=""), max(last, key=last.get,
-                                                                 default="")
-            self.note.setText(f"smallest: {low} · largest: {high}" if last else "")
+        last = {k: v[-1] for k, v in layers.items() if math.isfinite(v[-1])}
+        low, high = min(last, key=last.get, default=""), max(last, key=last.get, default="")
+        self.note.setText(f"smallest: {low} · largest: {high}" if last else "")
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         steps, layers = self.data

@@ -16,6 +16,9 @@ ICONS = {"exploding": "⚠", "vanishing": "⚠", "dead_relu": "●", "saturated"
 
 class HealthView(PlotPanel):
     title = "Training health"
+    empty = ("Train the network (F5): its health is checked at every snapshot for "
+             "vanishing or exploding gradients, dead ReLUs, saturated Sigmoid/Tanh units "
+             "and overfitting, each with what to try.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +42,7 @@ class HealthView(PlotPanel):
         return (len(run.snapshots), len(run.epochs))
 
     def draw(self, run: RunHistory) -> None:
+        self.show_content()
         self.flags = check_health(run, self.node_types, self.outputs)
         self.list.clear()
         for flag in self.flags:

@@ -35,6 +35,8 @@ def resample(hists: list[tuple[np.ndarray, np.ndarray]], columns: int = COLUMNS
 
 class HistogramPanel(PlotPanel):
     title = "Histograms"
+    empty = ("Train the network (F5) to see how the weights and gradients of each layer "
+             "spread out over time; they are recorded a few times per epoch.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,13 +82,18 @@ class HistogramPanel(PlotPanel):
         return len(run.snapshots)
 
     def draw(self, run: RunHistory) -> None:
+        if not run.snapshots:
+            self.show_message("The histograms appear at the first snapshot of the run."
+                              if run.running else "This run recorded no snapshot.")
+            return
+        self.show_content()
         hists = self._hists(run)
         self._sync_names(list(hists))
         chosen = hists.get(self.param.currentText())
         self.latest.clear()
         if not chosen:
             self.image.clear()
-            self.note.setText("no snapshot yet" if not run.snapshots else "")
+            self.note.setText("")
             return
         self.matrix, lo, hi = resample(chosen)
         self.range = (lo, hi)
