@@ -174,3 +174,25 @@ def test_one_cycle_without_momentum_is_a_config_error() -> None:
     cfg = config(optimizer={"name": "Adagrad"}, scheduler={"name": "OneCycleLR"})
     result = Trainer(small_net(), blobs(), cfg).run()
     assert "OneCycleLR" in result.reason and "momentum" in result.reason
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_fused_adam_steps_like_the_default_and_is_written_only_when_asked(name) -> None:
+    from app.training.optimizers import OptimizerConfig, build_optimizer
+
+    torch.manual_seed(0)
+    start = torch.randn(5, 3)
+    grads = [torch.randn(5, 3) for _ in range(3)]
+    stepped = []
+    for params in ({}, {"fused": True}):
+        weight = torch.nn.Parameter(start.clone())
+        opt = build_optimizer(OptimizerConfig(name, 0.01, params), [{"params": [weight]}])
+        assert opt.defaults["fused"] is params.get("fused")
+        for g in grads:
+            weight.grad = g.clone()
+            opt.step()
+        stepped.append(weight.detach())
+    assert torch.allclose(*stepped, atol=1e-6) and not torch.equal(stepped[0], start)
+    assert "fused" not in OPTIMIZERS[name].code(0.01, {}, "model.parameters()").code
+    assert "fused=True" in OPTIMIZERS[name].code(0.01, {"fused": True},
+                                                  "model.parameters()").code
