@@ -61,7 +61,7 @@ def test_train_mode_gives_the_curves_the_window(qtbot, make_window) -> None:
     curves = window.training_docks.curves
     assert curves.isVisible()
     assert curves.loss.height() >= 300
-    assert min(curves.acc.height(), curves.lr.height()) >= 180
+    assert min(curves.acc.height(), curves.lr.height()) >= 300
     assert curves.loss.width() >= 700  # beside the settings, not under them
 
 

@@ -8,14 +8,22 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.analysis.run_history import RunHistory
+from app.ui import theme
 from app.ui.training.images import fill_grid, thumbnail
 from app.ui.training.plots.base import PlotPanel, plot_widget
 
 GALLERY_COLUMNS = 8
 MAX_TEXT_CLASSES = 20  # count labels in the cells up to this many classes
+# The fullest cell's colour; empty cells are the plot's background, in either theme.
+FULL = {"light": "#084594", "dark": "#3b82f6"}
+
+
+def cell_colours(t: theme.Theme) -> pg.ColorMap:
+    return pg.ColorMap([0.0, 1.0], [QColor(t.base), QColor(FULL.get(t.name, FULL["light"]))])
 
 
 WAITING = "The confusion matrix appears after the first epoch."
@@ -34,7 +42,6 @@ class ConfusionPanel(PlotPanel):
         self.plot.getViewBox().invertY(True)
         self.plot.getViewBox().setAspectLocked(True)
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.ColorMap([0.0, 1.0], [(255, 255, 255), (8, 69, 148)]))
         self.plot.addItem(self.image)
         self.gallery = QWidget()
         self.grid = QGridLayout(self.gallery)
@@ -76,6 +83,8 @@ class ConfusionPanel(PlotPanel):
     def _draw_matrix(self, m: np.ndarray, names: list[str] | None) -> None:
         self.matrix = m
         n = len(m)
+        colours = cell_colours(theme.current())
+        self.image.setColorMap(colours)
         self.image.setImage(m.astype(float), levels=(0, max(1, m.max())))
         self.image.setRect(QRectF(0, 0, n, n))
         for t in self.texts:
@@ -85,8 +94,9 @@ class ConfusionPanel(PlotPanel):
             top = m.max() or 1
             for i in range(n):
                 for j in range(n):
+                    cell = colours.map(m[i, j] / top, mode="qcolor")
                     t = pg.TextItem(str(int(m[i, j])), anchor=(0.5, 0.5),
-                                    color="w" if m[i, j] > top / 2 else "#222")
+                                    color=theme.readable_text(cell))
                     t.setPos(j + 0.5, i + 0.5)
                     self.plot.addItem(t)
                     self.texts.append(t)

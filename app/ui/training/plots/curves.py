@@ -90,7 +90,7 @@ class CurvesPanel(PlotPanel):
 
     def _arrange(self, wide: bool) -> None:
         """Short and wide (a strip under the canvas): one row; otherwise loss on top, the
-        smaller two below. Either way each plot keeps room for its labels."""
+        other two below. Either way each plot keeps room for its labels."""
         if wide == self.wide:
             return
         self.wide = wide
@@ -110,8 +110,9 @@ class CurvesPanel(PlotPanel):
             self.grid.addWidget(self.loss, 0, 0, 1, 2)
             self.grid.addWidget(self.acc, 1, 0)
             self.grid.addWidget(self.lr, 1, 1)
-            self.grid.setRowStretch(0, 3)
-            self.grid.setRowStretch(1, 2)
+            # equal rows: at 1366×768 each plot still gets over 300 px
+            self.grid.setRowStretch(0, 1)
+            self.grid.setRowStretch(1, 1)
             self.grid.setColumnStretch(0, 1)
             self.grid.setColumnStretch(1, 1)
 
