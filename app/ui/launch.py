@@ -17,6 +17,7 @@ SCREENSHOT_WAIT_MS = 120_000
 # A screenshot after a run (--train) stops the run after this long, so a template with
 # many epochs still gives its picture within about a minute; --epochs shortens it instead.
 SCREENSHOT_TRAIN_MS = 60_000
+SCREENSHOT_SETTLE_MS = 600  # debounced views (the augmentation preview) draw meanwhile
 DESKTOP_ID = "torchcanvas"  # resources/torchcanvas.desktop
 
 
@@ -67,7 +68,9 @@ def launch(args: argparse.Namespace) -> int:
     opened = _open_initial(window, args)
     epochs = getattr(args, "epochs", None)
     if opened and getattr(args, "train", False) and not screenshot:
-        if epochs:
+        if epochs and window.training_docks is not None:
+            _set_epochs(window, epochs)
+        elif epochs:  # before the queued start, which also waits for this signal
             window.trainingReady.connect(lambda: _set_epochs(window, epochs))
         window.train()  # as F5: queued until the training tools are ready
     if screenshot:
@@ -169,6 +172,7 @@ def _screenshot(app: object, window: object, path: str, train: bool = False,
     docks = window.training_docks
     if docks is not None:
         _wait(app, lambda: docks.data_panel.bundle is not None, clock, SCREENSHOT_WAIT_MS)
+        _wait(app, lambda: False, clock, clock.elapsed() + SCREENSHOT_SETTLE_MS)
     app.processEvents()
     window.view.show_network()
     app.processEvents()

@@ -240,6 +240,7 @@ class MainWindow(QMainWindow):
 
     def _mode_changed(self, mode: str) -> None:
         self.mode_actions[mode].setChecked(True)
+        self.zoom_status.setVisible(mode == "design")  # the canvas zoom means nothing elsewhere
         if self.training_docks is not None:
             self.training_docks.refresh(force=True)
 

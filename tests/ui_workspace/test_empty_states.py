@@ -43,6 +43,11 @@ def test_before_a_run_each_panel_shows_a_message(qtbot, make_window) -> None:
     # the curves keep their (empty) axes, so the student sees where each curve will go
     show_tab(window, docks.curves)
     assert docks.curves.loss.isVisible() and "Train (F5)" in docks.curves.note.text()
+    names = [label.text for _s, label in docks.curves.loss.getPlotItem().legend.items]
+    assert "validation" in names  # the legend names the curves to come
+    docks.training_panel.epochs.setValue(7)
+    low, high = docks.curves.acc.getViewBox().viewRange()[0]
+    assert low < 0.5 and 6.9 < high < 7.5  # the epochs the run will train, not 0…1
 
 
 def test_after_a_run_the_plots_replace_the_messages(qtbot, make_window) -> None:
@@ -55,6 +60,11 @@ def test_after_a_run_the_plots_replace_the_messages(qtbot, make_window) -> None:
         docks.refresh(force=True)
         assert not panel.showing_message, name
         assert not panel.message.isVisible(), name
+    # switching tabs redraws, but the toolbar keeps the run's result, not "ETA 00:00"
+    assert "completed" in window.run_status.text()
+    # one run: nothing to compare it with yet, and no "run 1 <-> run 1: same settings"
+    assert "train again" in docks.compare.settings_title.text()
+    assert docks.compare.settings.rowCount() == 0 and docks.compare.graph_title.text() == ""
     show_tab(window, docks.confusion)
     assert docks.confusion.plot.isVisible()
     assert docks.confusion.matrix.sum() == 100  # the 25% of 400 moons held out

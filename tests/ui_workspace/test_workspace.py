@@ -388,3 +388,13 @@ def test_screenshot_of_a_mode_at_a_size(qtbot, tmp_path) -> None:
     assert (image.width(), image.height()) == (1366, 768)
     with pytest.raises(argparse.ArgumentTypeError, match="WIDTHxHEIGHT"):
         parse_size("big")
+
+
+def test_canvas_zoom_shows_only_in_design(qtbot, make_window) -> None:
+    window = make_window(ready=False)
+    assert window.zoom_status.isVisible()
+    for mode in ("data", "train", "evaluate"):
+        window.set_mode(mode)
+        assert not window.zoom_status.isVisible(), mode
+    window.set_mode("design")
+    assert window.zoom_status.isVisible()

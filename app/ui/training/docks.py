@@ -150,6 +150,7 @@ class TrainingDocks(QObject):
             project.data = copy.deepcopy(self.data_panel.section)
         self.training_panel.load_config(project.training)
         self.data_panel.set_loader(self.training_panel.batch.value())
+        self.curves.show_plan(self.training_panel.epochs.value())
         self.store.open(getattr(self.window, "path", None))
         self.compare.set_runs(self.store.runs)
         if self.store.error:
@@ -164,6 +165,7 @@ class TrainingDocks(QObject):
         cfg = self.training_panel.config()
         if cfg is not None:
             self.data_panel.set_loader(cfg.batch_size, cfg.drop_last)
+            self.curves.show_plan(cfg.epochs)
             if cfg.to_dict() != _normalised(self.window.project.training):
                 self.window.session.set_section("training", cfg.to_dict())
 
@@ -353,7 +355,8 @@ class TrainingDocks(QObject):
             if everything or panel.isVisible() or panel is self.health:
                 panel.refresh(run, force)
         self._emit_health()
-        self._show_progress(run)
+        if self.running or everything:  # afterwards the toolbar shows the run's result
+            self._show_progress(run)
 
     def _emit_health(self) -> None:
         flags = flags_by_node(self.health.flags)

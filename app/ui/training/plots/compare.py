@@ -222,7 +222,13 @@ class CompareView(PlotPanel):
     def _show_diff(self) -> None:
         self._show_results()
         pair = self._pair()
-        if pair is None:
+        if pair is None or pair[0] is pair[1]:
+            self._fill(self.settings, [])
+            self._fill(self.graph, [])
+            self.settings_title.setText("Change a setting or a layer and train again to see "
+                                        "here what differs between two runs" if pair else "")
+            self.graph_title.setText("")
+            self.rows = []
             self.note.setText("")
             return
         a, b = pair

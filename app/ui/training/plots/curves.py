@@ -81,7 +81,14 @@ class CurvesPanel(PlotPanel):
         self.wide: bool | None = None
         self._arrange(wide=False)
         self.items: dict[str, pg.PlotDataItem] = {}
+        self._make_items()  # the legends name the curves before the first run
         self.note.setText(WAITING)
+
+    def show_plan(self, epochs: int) -> None:
+        """Before a run the epoch axes span the epochs it will train (not 0…1)."""
+        if self.run is None:
+            for w in (self.loss, self.acc, self.lr):
+                w.setXRange(0, max(1, epochs), padding=0.02)
 
     def clear_view(self) -> None:
         for item in self.items.values():
@@ -147,12 +154,10 @@ class CurvesPanel(PlotPanel):
             for w in (self.loss, self.acc, self.lr):
                 if item in w.getPlotItem().items:
                     w.removeItem(item)
-        self.items = {}
+        self._make_items()
         self.redraw()
 
     def draw(self, run: RunHistory) -> None:
-        if not self.items:
-            self._make_items()
         x = run.batch_epochs()
         it = self.items
         it["raw"].setData(*finite_xy(x, run.batch_loss) if self.raw.isChecked() else ([], []))
