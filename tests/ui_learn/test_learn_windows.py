@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox
 from torch import nn
 
 from app.learn.optim_playground import HIMMELBLAU_MINIMA
@@ -106,15 +107,17 @@ def test_activation_explorer_overlays_and_edits_live(qtbot, window) -> None:
     assert "vanishing" in ex.note.text()
     ex.list.setCurrentRow(ex.types.index("LeakyReLU"))
     assert "LeakyReLU" in ex.shown() and len(curve_data(ex.values_plot)) == 4
-    spin = ex.params_box.findChildren(type(ex.span))[0]
+    spin = ex.params_box.findChildren(QDoubleSpinBox)[0]
     before = ex.curves["LeakyReLU"].slopes.copy()
     spin.setValue(0.3)
     after = ex.curves["LeakyReLU"].slopes
     assert before[0] == pytest.approx(0.01) and after[0] == pytest.approx(0.3)
     assert any(np.allclose(y, after) for _x, y in curve_data(ex.slopes_plot))
     ex.list.setCurrentRow(ex.types.index("GELU"))
-    combo = ex.params_box.findChildren(type(ex.list.parent().findChild(type(ex.span))))
-    assert combo == []  # GELU's only parameter is a choice, not a number
+    assert len(ex.params_box.findChildren(QComboBox)) == 1  # approximate: none / tanh
+    assert ex.params_box.findChildren(QDoubleSpinBox) == []
+    ex.params_box.findChildren(QComboBox)[0].setCurrentText("tanh")
+    assert ex.values["GELU"] == {"approximate": "tanh"}
     ex.span.setValue(2.0)
     xs, _ = curve_data(ex.values_plot)[0]
     assert xs[0] == -2.0 and xs[-1] == 2.0

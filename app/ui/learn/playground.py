@@ -287,7 +287,7 @@ class OptimizerPlayground(QDialog):
         self._draw_runs()
 
     @property
-    def finished(self) -> bool:
+    def done(self) -> bool:
         limit = self.steps.value()
         return all(r.steps >= limit or r.diverged for r in self.runners.values())
 
@@ -295,7 +295,7 @@ class OptimizerPlayground(QDialog):
         if self.timer.isActive():
             self.pause()
         else:
-            if self.finished:
+            if self.done:
                 self.reset()
             self.timer.start()
             self.play_button.setText("Pause")
@@ -306,7 +306,7 @@ class OptimizerPlayground(QDialog):
 
     def _tick(self) -> None:
         self.advance(self.speed.value())
-        if self.finished:
+        if self.done:
             self.pause()
 
     def _draw_runs(self) -> None:
