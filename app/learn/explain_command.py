@@ -112,12 +112,16 @@ def explain_sample(project: Any, model: torch.nn.Module, bundle: Any, index: int
 
 
 def write_png(picture: np.ndarray, path: str) -> None:
-    from torchvision.io import encode_png
+    """Pillow (torchvision's own image dependency) encodes; the file is written atomically."""
+    import io
+
+    from PIL import Image
 
     from app.core.fileio import write_atomic
 
-    data = encode_png(torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1))
-    write_atomic(Path(path), data.numpy().tobytes())
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture)).save(buffer, format="PNG")
+    write_atomic(Path(path), buffer.getvalue())
 
 
 def run_explain_command(args: Any) -> int:
