@@ -17,19 +17,19 @@ from app.learn.gradient_check import (
 
 class Cube(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x):  # noqa: ANN001, ANN205
+    def forward(ctx, x):
         ctx.save_for_backward(x)
         return x ** 3
 
     @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
+    def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return 3 * x ** 2 * grad
 
 
 class WrongCube(Cube):
     @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
+    def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return 2 * x ** 2 * grad  # the derivative of x³ is 3x², not 2x²
 

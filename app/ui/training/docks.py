@@ -26,6 +26,7 @@ from app.core.graph import Change
 from app.training.config import TrainConfig
 from app.training.errors import ConfigError
 from app.training.events import RunFailed, RunFinished, RunStarted
+from app.ui.learn.saliency_panel import SaliencyPanel
 from app.ui.training.data_panel import DataPanel
 from app.ui.training.plots.activations import ActivationPanel
 from app.ui.training.plots.base import PlotPanel
@@ -37,7 +38,6 @@ from app.ui.training.plots.grad_norms import GradNormPanel
 from app.ui.training.plots.health_view import HealthView
 from app.ui.training.plots.histograms import HistogramPanel
 from app.ui.training.training_panel import TrainingPanel, clock
-from app.ui.learn.saliency_panel import SaliencyPanel
 from app.ui.training.try_model import TryModelPanel
 from app.ui.worker import TrainingWorker
 
