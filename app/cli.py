@@ -149,6 +149,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from app.learn.explain_command import ExplainError, run_explain_command
+
+    try:
+        return run_explain_command(args)
+    except ExplainError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
     """--option num_classes=10 --option input_size=32 -> {"num_classes": 10, ...}."""
     options: dict[str, Any] = {}
@@ -322,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
     p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard events")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("explain", help="saliency map (Grad-CAM) of a trained classifier")
+    p.add_argument("file", help="project file")
+    p.add_argument("--checkpoint", required=True, metavar="CKPT",
+                   help="weights from train --out (last.pt or best.pt)")
+    p.add_argument("--sample", type=int, default=0, metavar="N", help="validation sample")
+    p.add_argument("--method", choices=("gradcam", "gradient", "smoothgrad"),
+                   default="gradcam")
+    p.add_argument("--layer", help="Grad-CAM's Conv2d layer (node name; default the last)")
+    p.add_argument("--class", dest="target", type=int, metavar="C",
+                   help="class to explain (default: the predicted one)")
+    p.add_argument("--opacity", type=float, default=0.5, help="map over image, 0..1")
+    p.add_argument("-o", "--output", required=True, metavar="PNG")
+    p.set_defaults(func=cmd_explain)
+
     p = sub.add_parser("export", help="write a standalone PyTorch .py file")
     p.add_argument("file", nargs="?", help="project file")
     p.add_argument("--template", help="export a built-in template instead")

@@ -1,7 +1,8 @@
 """The import contract of the architecture (DESIGN.md, "The rules of the architecture").
 
 core imports nothing of the other packages; data imports only core; training core and
-data; analysis anything but the ui; and nothing below the ui imports Qt. Checked twice:
+data; analysis anything but the ui; learn (the learning aids) anything but the ui; and
+nothing below the ui imports Qt. Checked twice:
 statically over every import statement (function-level ones included), and by importing
 each layer in a fresh interpreter and looking at what landed in `sys.modules`, which
 also catches an indirect import through a third-party module.
@@ -23,8 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "data": {"core", "data"},
     "training": {"core", "data", "training"},
     "analysis": {"core", "data", "training", "analysis"},
+    "learn": {"core", "data", "training", "analysis", "learn"},
 }
-APP_PACKAGES = ("core", "data", "training", "analysis", "ui")
+APP_PACKAGES = ("core", "data", "training", "analysis", "learn", "ui")
 
 
 def imported_modules(path: Path, package: str) -> set[str]:
@@ -95,3 +97,11 @@ def test_the_checker_catches_forbidden_imports(tmp_path: Path) -> None:
     analysis.mkdir()
     (analysis / "view.py").write_text("from app.training import events\nimport app.ui.theme\n")
     assert violations(tmp_path, "analysis") == ["app/analysis/view.py imports app.ui.theme"]
+    learn = tmp_path / "app" / "learn"
+    learn.mkdir()
+    (learn / "aid.py").write_text("from app.analysis import evaluation\nimport pyqtgraph\n"
+                                  "from app.ui.learn import menu\n")
+    (analysis / "uses_learn.py").write_text("from app.learn import aid\n")
+    assert violations(tmp_path, "learn") == ["app/learn/aid.py imports app.ui.learn",
+                                             "app/learn/aid.py imports Qt (pyqtgraph)"]
+    assert "app/analysis/uses_learn.py imports app.learn" in violations(tmp_path, "analysis")

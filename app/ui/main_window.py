@@ -375,6 +375,9 @@ class MainWindow(QMainWindow):
             self.panels_menu.addAction(dock.toggleViewAction())
         self.training_menu = bar.addMenu("&Training")
         self.training_menu.addActions([self.act_train, self.act_pause, self.act_stop])
+        from app.ui.learn.menu import install_learn_menu
+
+        self.learn_actions = install_learn_menu(self, bar.addMenu("&Learn"))
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_getting_started)
         help_menu.addAction(self._action("&Keyboard and Mouse", self.show_help,

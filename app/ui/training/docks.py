@@ -26,6 +26,7 @@ from app.core.graph import Change
 from app.training.config import TrainConfig
 from app.training.errors import ConfigError
 from app.training.events import RunFailed, RunFinished, RunStarted
+from app.ui.learn.saliency_panel import SaliencyPanel
 from app.ui.training.data_panel import DataPanel
 from app.ui.training.plots.activations import ActivationPanel
 from app.ui.training.plots.base import PlotPanel
@@ -83,14 +84,15 @@ class TrainingDocks(QObject):
         self.health = HealthView()
         self.compare = CompareView()
         self.try_model = TryModelPanel()
+        self.saliency = SaliencyPanel()
         self.plots: list[PlotPanel] = [self.curves, self.histograms, self.grad_norms,
                                        self.activations, self.confusion, self.boundary,
                                        self.health, self.compare]
         # Train mode: how the run goes; Evaluate mode: what the trained network does.
         self.tabs = self._tab_widget([self.curves, self.histograms, self.grad_norms,
                                       self.activations, self.health])
-        self.eval_tabs = self._tab_widget([self.confusion, self.try_model, self.boundary,
-                                           self.compare])
+        self.eval_tabs = self._tab_widget([self.confusion, self.try_model, self.saliency,
+                                           self.boundary, self.compare])
         self.data_panel.changed.connect(self._data_changed)
         self.data_panel.bundleLoaded.connect(self._data_loaded)
         self.training_panel.changed.connect(self._training_changed)
@@ -195,6 +197,7 @@ class TrainingDocks(QObject):
     def _retire_model(self, why: str) -> None:
         self.trained = None
         self.try_model.set_model(None, None)
+        self.saliency.set_model(None, None)
         if why:
             self.try_model.show_message(why)
 
@@ -204,6 +207,7 @@ class TrainingDocks(QObject):
         self.trained = model
         bundle = bundle if bundle is not None else self.data_panel.bundle
         self.try_model.set_model(model, bundle, device, eval_steps)
+        self.saliency.set_model(model, bundle, device, eval_steps, self.window.project.network)
 
     # -- run control --------------------------------------------------------------------------
     @property
