@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.core.pysource import Expr, call, embed, needs, snippet
@@ -12,6 +10,7 @@ from app.data.source_spec import Progress, RawData, SourceCode, SourceSpec, tens
 
 # scikit-learn and torch take seconds to import; listing and checking sources must not wait.
 skd = lazy_module("sklearn.datasets")
+np = lazy_module("numpy")
 torch = lazy_module("torch")
 
 STANDARDIZE = Param("standardize", "bool", True,
