@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint dist
+.PHONY: run test lint dist bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,3 +33,14 @@ dist: $(PACKAGING_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests benchmarks
+
+# `make bench`: every benchmark in benchmarks/, one at a time, into docs/PERFORMANCE.md
+# (Lightning for the training comparison comes with the `bench` extra).
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run_all.py

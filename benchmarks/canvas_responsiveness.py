@@ -32,8 +32,10 @@ from app.core.project import Project
 from app.ui.canvas.interactions import NewEdgeInteraction
 from app.ui.commands import MoveNodesCommand, SetParamsCommand
 from app.ui.main_window import DISCARD, MainWindow
+from benchmarks.report import QUICK, figure
 
-NODES = 500
+NODES = 40 if QUICK else 500
+REPEAT = 2 if QUICK else 1  # divisor of the repeat counts
 
 
 def big_network(n: int = NODES) -> NetworkDocument:
@@ -76,11 +78,13 @@ def timed(fn, repeat: int) -> list[float]:
     return samples
 
 
-def report(label: str, samples: list[float]) -> None:
+def report(label: str, samples: list[float], target: float | None = None) -> None:
     samples = sorted(samples)
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
     print(f"{label:<9} median {ms(statistics.median(samples))} ms   p95 {ms(p95)} ms   "
           f"(n={len(samples)})")
+    if target is not None:
+        figure(f"canvas, {NODES} nodes: {label}", [s * 1000 for s in samples], "ms", target)
 
 
 def main() -> None:
@@ -103,7 +107,7 @@ def main() -> None:
             window.session.infer_now()
             app.processEvents()
 
-        report("open", timed(open_network, 3))
+        report("open", timed(open_network, 3 // REPEAT))
         session = window.session
         window.view.fit_all()
         app.processEvents()
@@ -142,10 +146,13 @@ def main() -> None:
                 window.view.centerOn(item)
             app.processEvents()
             print(f"-- view: {zoom} (zoom {window.view.zoom():.2f})")
-            report("edit-top", timed(edit("conv2d0", "kernel_size", (3, 5)), 10))
-            report("edit-end", timed(edit("linear_head", "out_features", (10, 12)), 20))
-            report("move", timed(move, 20))
-            report("paint", timed(window.view.viewport().repaint, 10))
+            report("edit-top", timed(edit("conv2d0", "kernel_size", (3, 5)), 10 // REPEAT),
+                   50 if zoom == "fit" else None)
+            report("edit-end", timed(edit("linear_head", "out_features", (10, 12)),
+                                     20 // REPEAT))
+            report("move", timed(move, 20 // REPEAT), 16 if zoom == "fit" else None)
+            report("paint", timed(window.view.viewport().repaint, 10 // REPEAT),
+                   16 if zoom == "fit" else None)
         report("drag", timed(drag, 5))
         session.stack.setClean()
         window.close()

@@ -17,6 +17,7 @@ from torch import nn
 from app.core.compiler import compile_document
 from app.core.graph import NetworkDocument
 from app.core.shapes import ShapeInference
+from benchmarks.report import QUICK, figure
 
 
 def residual_tower(blocks: int) -> NetworkDocument:
@@ -39,13 +40,17 @@ def residual_tower(blocks: int) -> NetworkDocument:
     return doc
 
 
-def timed(fn, repeats: int) -> float:
+def samples_ms(fn, repeats: int) -> list[float]:
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def timed(fn, repeats: int) -> float:
+    return statistics.median(samples_ms(fn, repeats))
 
 
 def full_inference_and_compile(doc: NetworkDocument) -> None:
@@ -58,11 +63,13 @@ def hand_built(blocks: int) -> None:
 
 
 def main() -> None:
-    big = residual_tower(200)  # 1002 nodes
+    big = residual_tower(20 if QUICK else 200)  # 1002 nodes
     print(f"graph: {len(big.nodes)} nodes, {len(big.edges)} edges")
     full_inference_and_compile(big)  # warm torch's lazy imports
     infer_ms = timed(lambda: ShapeInference(big).infer(), 5)
-    full_ms = timed(lambda: full_inference_and_compile(big), 5)
+    full = samples_ms(lambda: full_inference_and_compile(big), 2 if QUICK else 7)
+    full_ms = statistics.median(full)
+    figure(f"inference + compile, {len(big.nodes)} nodes", full, "ms", 100)
     base_ms = timed(lambda: hand_built(200), 5)
     print(f"inference alone, 1000 nodes: {infer_ms:.1f} ms")
     print(f"inference + compile, 1000 nodes: {full_ms:.1f} ms (target 100 ms: "
@@ -70,7 +77,7 @@ def main() -> None:
     print(f"plain PyTorch, constructing the same 400 Conv2d by hand: {base_ms:.1f} ms; "
           f"compile costs {(full_ms - infer_ms) / base_ms:.2f}x of that")
 
-    mid = residual_tower(40)  # 202 nodes
+    mid = residual_tower(8 if QUICK else 40)  # 202 nodes
     engine = ShapeInference(mid)
     engine.infer()
     names = [n.name for n in mid.nodes if n.type == "Conv2d"]
@@ -87,7 +94,9 @@ def main() -> None:
         engine.infer()
 
     edit_mid_ms = timed(edit_middle, 20)
-    edit_first_ms = timed(edit_first, 20)
+    first = samples_ms(edit_first, 20)
+    edit_first_ms = statistics.median(first)
+    figure(f"re-inference after one edit (first node), {len(mid.nodes)} nodes", first, "ms", 10)
     print(f"re-inference after one edit, 200 nodes: middle node {edit_mid_ms:.2f} ms, "
           f"first node (everything downstream) {edit_first_ms:.2f} ms (target 10 ms, "
           f"{edit_first_ms / 10:.2f}x of budget)")

@@ -22,16 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from torch import nn
-from torchvision import tv_tensors
-from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as F
-
+from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.core.pysource import Expr, Snippet, call, changed, literal, needs, snippet
 from app.data.errors import AugmentError, checked_params
-from app.data.noise import SaltPepperNoise
+
+# torchvision takes seconds to import: checking a pipeline must not wait for it, so the
+# transform classes are looked up when a pipeline is built.
+torch = lazy_module("torch")
+v2 = lazy_module("torchvision.transforms.v2")
+extra = lazy_module("app.data.extra_transforms")
+noise = lazy_module("app.data.noise")
 
 PIL, UINT8, FLOAT = "pil", "uint8", "float"
 ANY = frozenset({PIL, UINT8, FLOAT})
@@ -81,7 +82,11 @@ class StepSpec:
 
 # --- parameter helpers ---------------------------------------------------------
 
-INTERP = {m: getattr(v2.InterpolationMode, m.upper()) for m in ("nearest", "bilinear", "bicubic")}
+INTERP = ("nearest", "bilinear", "bicubic")  # v2.InterpolationMode members, lower case
+
+
+def _mode(name: str) -> Any:
+    return v2.InterpolationMode[name.upper()]
 
 
 def _p(default: float = 0.5, help: str = "probability that the step is applied") -> Param:
@@ -94,7 +99,7 @@ def _size(default: Any = 28) -> Param:
 
 
 def _interp(default: str = "bilinear") -> Param:
-    return Param("interpolation", "choice", default, choices=tuple(INTERP),
+    return Param("interpolation", "choice", default, choices=INTERP,
                  help="how new pixel values are computed")
 
 
@@ -209,30 +214,11 @@ def _check_choice_p(params: dict) -> None:
                          f"({len(params['transforms'])}), got {len(p)}")
 
 
-# --- small transforms the v2 set lacks --------------------------------------------
-
-class StackCrops(nn.Module):
-    """Turn the tuple FiveCrop/TenCrop returns into one ``(n_crops, C, H, W)`` image."""
-
-    def forward(self, crops: tuple) -> tv_tensors.Image:
-        return tv_tensors.Image(torch.stack([F.to_image(c) for c in crops]))
-
-
-class CheckedNormalize(v2.Normalize):
-    """``v2.Normalize`` that refuses a channel-count mismatch instead of broadcasting."""
-
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        channels = inpt.shape[-3] if inpt.ndim >= 3 else 1
-        if channels != len(self.mean):
-            raise ValueError(f"Normalize: mean/std have {len(self.mean)} values but the image "
-                             f"has {channels} channel(s)")
-        return super().transform(inpt, params)
-
-
-def _crop_builder(cls: type) -> Callable[[dict], Any]:
+def _crop_builder(name: str) -> Callable[[dict], Any]:
+    """Builder of v2.`name` (FiveCrop or TenCrop) stacked into one image."""
     def build(p: dict) -> Any:
-        extra = {"vertical_flip": p["vertical_flip"]} if "vertical_flip" in p else {}
-        return v2.Compose([cls(p["size"], **extra), StackCrops()])
+        flip = {"vertical_flip": p["vertical_flip"]} if "vertical_flip" in p else {}
+        return v2.Compose([getattr(v2, name)(p["size"], **flip), extra.StackCrops()])
     return build
 
 
@@ -244,8 +230,8 @@ def _normalize_stats(p: dict) -> tuple[list[float], list[float]]:
     return list(mean), list(std)
 
 
-def _normalize(p: dict) -> CheckedNormalize:
-    return CheckedNormalize(*_normalize_stats(p))
+def _normalize(p: dict) -> Any:
+    return extra.CheckedNormalize(*_normalize_stats(p))
 
 
 def _normalize_code(spec: StepSpec, p: dict) -> Snippet:
@@ -276,11 +262,11 @@ def _to_tensor_kind(kind: str, params: dict) -> str:
     return UINT8 if kind == PIL else kind
 
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64, "uint8": torch.uint8}
+DTYPES = ("float32", "float64", "uint8")  # torch dtypes by name
 # Params whose JSON value names a torch object: how the code writers spell that object.
 CODE_VALUES: dict[str, Callable[[Any], Any]] = {
-    "interpolation": lambda mode: Expr(f"v2.InterpolationMode.{INTERP[mode].name}"),
-    "dtype": lambda name: Expr(str(DTYPES[name])),
+    "interpolation": lambda mode: Expr(f"v2.InterpolationMode.{mode.upper()}"),
+    "dtype": lambda name: Expr(f"torch.{name}"),
     "transforms": lambda children: [Expr(c.code) for c in children],
 }
 
@@ -292,7 +278,7 @@ def _steps_table() -> list[StepSpec]:
                   Param("max_size", "int", None, minimum=1, maximum=100_000, optional=True,
                         help="cap on the longer side (only with a single-number size)"),
                   Param("antialias", "bool", True, help="smooth when shrinking")],
-                 lambda p: v2.Resize(p["size"], INTERP[p["interpolation"]], p["max_size"],
+                 lambda p: v2.Resize(p["size"], _mode(p["interpolation"]), p["max_size"],
                                      p["antialias"])),
         StepSpec("CenterCrop", "Center crop", "Crop the centre; pads with 0 if the image is "
                  "smaller.", [_size()], lambda p: v2.CenterCrop(p["size"])),
@@ -308,15 +294,15 @@ def _steps_table() -> list[StepSpec]:
                  [_size(), _pair("scale", [0.08, 1.0], 0.0, 1.0, "area fraction range"),
                   _pair("ratio", [0.75, 4 / 3], 1e-6, 1e6, "aspect ratio range"), _interp()],
                  lambda p: v2.RandomResizedCrop(p["size"], p["scale"], p["ratio"],
-                                                INTERP[p["interpolation"]])),
+                                                _mode(p["interpolation"]))),
         StepSpec("FiveCrop", "Five crops", "Four corners and the centre, stacked into one "
                  "tensor (n_crops, C, H, W); average the network's outputs over crops.",
-                 [_size()], _crop_builder(v2.FiveCrop), produces=_to_tensor_kind, code=None),
+                 [_size()], _crop_builder("FiveCrop"), produces=_to_tensor_kind, code=None),
         StepSpec("TenCrop", "Ten crops", "FiveCrop plus the flipped image's five crops, "
                  "stacked into (10, C, H, W).",
                  [_size(), Param("vertical_flip", "bool", False,
                                  help="flip vertically instead of horizontally")],
-                 _crop_builder(v2.TenCrop), produces=_to_tensor_kind, code=None),
+                 _crop_builder("TenCrop"), produces=_to_tensor_kind, code=None),
         StepSpec("RandomHorizontalFlip", "Horizontal flip", "Mirror left-right with "
                  "probability p.", [_p()], lambda p: v2.RandomHorizontalFlip(p["p"])),
         StepSpec("RandomVerticalFlip", "Vertical flip", "Mirror top-bottom with probability p.",
@@ -327,7 +313,7 @@ def _steps_table() -> list[StepSpec]:
                  [_degrees(15), _interp("nearest"),
                   Param("expand", "bool", False, help="grow the canvas to keep corners"),
                   _center(), _fill()],
-                 lambda p: v2.RandomRotation(p["degrees"], INTERP[p["interpolation"]],
+                 lambda p: v2.RandomRotation(p["degrees"], _mode(p["interpolation"]),
                                              p["expand"], p["center"], p["fill"]),
                  check=_positive_scalar("degrees")),
         StepSpec("Pad", "Pad", "Add a border.", [_padding(2, False), _fill(), PADDING_MODE],
@@ -357,13 +343,13 @@ def _steps_table() -> list[StepSpec]:
                              "y ranges"),
                   _interp("nearest"), _fill(), _center()],
                  lambda p: v2.RandomAffine(p["degrees"], p["translate"], p["scale"], p["shear"],
-                                           INTERP[p["interpolation"]], p["fill"], p["center"]),
+                                           _mode(p["interpolation"]), p["fill"], p["center"]),
                  check=_check_affine),
         StepSpec("RandomPerspective", "Random perspective", "Random perspective warp.",
                  [Param("distortion_scale", "float", 0.5, "how strong", 0.0, 1.0),
                   _p(), _interp(), _fill()],
                  lambda p: v2.RandomPerspective(p["distortion_scale"], p["p"],
-                                                INTERP[p["interpolation"]], p["fill"])),
+                                                _mode(p["interpolation"]), p["fill"])),
         StepSpec("GaussianBlur", "Gaussian blur", "Blur with a random sigma.",
                  [Param("kernel_size", "ints", 3, minimum=1, maximum=999, lengths=(2,),
                         help="odd kernel size, or [height, width]"),
@@ -389,9 +375,9 @@ def _steps_table() -> list[StepSpec]:
         StepSpec("ToImage", "To image tensor", "PIL image -> uint8 tensor (C, H, W).", [],
                  lambda p: v2.ToImage(), produces=_to_tensor_kind),
         StepSpec("ToDtype", "To dtype", "Change the tensor dtype; scale maps 0..255 to 0..1.",
-                 [Param("dtype", "choice", "float32", choices=tuple(DTYPES), help="dtype"),
+                 [Param("dtype", "choice", "float32", choices=DTYPES, help="dtype"),
                   Param("scale", "bool", True, help="rescale values to the new dtype")],
-                 lambda p: v2.ToDtype(DTYPES[p["dtype"]], scale=p["scale"]),
+                 lambda p: v2.ToDtype(getattr(torch, p["dtype"]), scale=p["scale"]),
                  accepts=TENSOR, produces=_to_dtype),
         StepSpec("ToTensor", "To tensor (v1)", "The course notes' ToTensor: ToImage + "
                  "ToDtype(float32, scale=True).", [],
@@ -421,7 +407,7 @@ def _steps_table() -> list[StepSpec]:
         StepSpec("SaltPepperNoise", "Salt-and-pepper noise", "With probability p, set a 1-snr "
                  "fraction of pixels to black or white.",
                  [Param("snr", "float", 0.95, "fraction of pixels kept", 0.0, 1.0), _p()],
-                 lambda p: SaltPepperNoise(p["snr"], p["p"]), code=None),
+                 lambda p: noise.SaltPepperNoise(p["snr"], p["p"]), code=None),
     ]
 
 

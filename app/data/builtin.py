@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-from sklearn import datasets as skd
-
+from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.core.pysource import Expr, call, embed, needs, snippet
 from app.data.csv_table import standardize_columns
 from app.data.source_spec import Progress, RawData, SourceCode, SourceSpec, tensor_data
+
+# scikit-learn and torch take seconds to import; listing and checking sources must not wait.
+skd = lazy_module("sklearn.datasets")
+np = lazy_module("numpy")
+torch = lazy_module("torch")
 
 STANDARDIZE = Param("standardize", "bool", True,
                     help="scale each feature to mean 0, std 1 (helps gradient descent)")
@@ -58,9 +60,10 @@ def table_arrays(bunch, task: str, standardize: bool = False,
     return x, y
 
 
-def _table(loader, task: str):
+def _table(loader: str, task: str):
+    """Loader of the scikit-learn bunch skd.`loader`()."""
     def load(params: dict, progress: Progress | None) -> RawData:
-        bunch = loader()
+        bunch = getattr(skd, loader)()
         x, y = table_arrays(bunch, task, **params)
         names = [str(c) for c in bunch.target_names] if task == "classification" else None
         return RawData(tensor_data(torch.from_numpy(x), torch.from_numpy(y), task), task, names,
@@ -68,10 +71,10 @@ def _table(loader, task: str):
     return load
 
 
-def _table_code(loader, task: str):
+def _table_code(loader: str, task: str):
     def code(params: dict) -> SourceCode:
         arrays = embed(table_arrays)
-        lines = [f"x, y = {call(arrays.code, Expr(f'skd.{loader.__name__}()'), task, **params)}",
+        lines = [f"x, y = {call(arrays.code, Expr(f'skd.{loader}()'), task, **params)}",
                  "x, y = torch.from_numpy(x), torch.from_numpy(y)"]
         return SourceCode(needs("\n".join(lines), [arrays, snippet("", "import torch", SKD)]),
                           task)
@@ -85,20 +88,20 @@ SPECS = [
                [Param("upscale", "bool", True, help="1x28x28 like MNIST instead of 1x8x8")],
                _digits, _digits_code),
     SourceSpec("iris", "Iris (built-in)", "150 flowers, 4 measurements, 3 species.", "built-in",
-               [STANDARDIZE], _table(skd.load_iris, "classification"),
-               _table_code(skd.load_iris, "classification")),
+               [STANDARDIZE], _table("load_iris", "classification"),
+               _table_code("load_iris", "classification")),
     SourceSpec("wine", "Wine (built-in)", "178 wines, 13 chemical features, 3 cultivars.",
-               "built-in", [STANDARDIZE], _table(skd.load_wine, "classification"),
-               _table_code(skd.load_wine, "classification")),
+               "built-in", [STANDARDIZE], _table("load_wine", "classification"),
+               _table_code("load_wine", "classification")),
     SourceSpec("breast_cancer", "Breast cancer (built-in)",
                "569 tumours, 30 features, malignant or benign.", "built-in", [STANDARDIZE],
-               _table(skd.load_breast_cancer, "classification"),
-               _table_code(skd.load_breast_cancer, "classification")),
+               _table("load_breast_cancer", "classification"),
+               _table_code("load_breast_cancer", "classification")),
     SourceSpec("diabetes", "Diabetes (built-in, regression)",
                "442 patients, 10 (already scaled) features; target: disease progression "
                "after one year.", "built-in",
                [Param("standardize_target", "bool", False,
                       help="scale the target to mean 0, std 1")],
-               _table(skd.load_diabetes, "regression"),
-               _table_code(skd.load_diabetes, "regression")),
+               _table("load_diabetes", "regression"),
+               _table_code("load_diabetes", "regression")),
 ]

@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import torch
-
+from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.data.source_spec import (
     Progress,
@@ -25,7 +24,10 @@ from app.data.source_spec import (
     tensor_data,
 )
 
-Mask = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+torch = lazy_module("torch")  # imported when data is generated, not when listed
+
+# (u, v, radius, frequency) coordinate tensors -> boolean mask
+Mask = Callable[..., "torch.Tensor"]
 MAX_TURN = math.radians(15)
 MIN_CONTRAST = 0.45  # foreground-background distance in RGB, so every shape stays visible
 

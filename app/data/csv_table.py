@@ -17,12 +17,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
+from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.data.errors import DataSourceError
 from app.data.source_spec import Progress, RawData, SourceSpec, tensor_data
+
+np = lazy_module("numpy")
+torch = lazy_module("torch")  # imported when data is generated, not when listed
 
 # pandas' default missing-value markers, so files read the same way in both.
 MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",

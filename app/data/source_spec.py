@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
-from torch.utils.data import Dataset, TensorDataset
-
+from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.core.pysource import Snippet
+
+if TYPE_CHECKING:
+    import torch
+    from torch.utils.data import Dataset, TensorDataset
+
+torch_data = lazy_module("torch.utils.data")
 
 # (message, done, total): bytes while downloading; total is 0 when unknown.
 Progress = Callable[[str, int, int], None]
@@ -62,8 +67,8 @@ class SourceSpec:
 def tensor_data(x: torch.Tensor, y: torch.Tensor, task: str) -> TensorDataset:
     """In-memory dataset with the target dtype/shape of ``task``."""
     if task == "classification":
-        return TensorDataset(x.float() if x.is_floating_point() else x, y.long())
-    return TensorDataset(x.float(), y.float().reshape(-1, 1))
+        return torch_data.TensorDataset(x.float() if x.is_floating_point() else x, y.long())
+    return torch_data.TensorDataset(x.float(), y.float().reshape(-1, 1))
 
 
 def seed_param(default: int = 0) -> Param:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from app.data import builtin, colour_shapes, csv_table, synthetic, vision
 from app.data.augment import build_pipeline, needs_dataset_stats
 from app.data.datasets import TransformedDataset
 from app.data.errors import DataSourceError, checked_params
@@ -29,6 +28,7 @@ from app.data.loading import (
     make_loader,
     split_indices,
 )
+from app.data.registry import SOURCES, source_ids
 from app.data.source_spec import Progress, RawData, SourceSpec
 from app.data.stats import compute_mean_std
 
@@ -64,17 +64,6 @@ class DatasetBundle:
     input_dtype: str = "float32"
     target_shape: tuple[int, ...] = ()
     feature_names: list[str] | None = None
-
-
-SOURCES: dict[str, SourceSpec] = {
-    spec.id: spec
-    for spec in (*builtin.SPECS, *colour_shapes.SPECS, *synthetic.SPECS, *vision.SPECS, *csv_table.SPECS)
-}
-
-
-def source_ids() -> list[str]:
-    """Registry ids in display order."""
-    return list(SOURCES)
 
 
 def load_source(

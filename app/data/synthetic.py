@@ -8,9 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import torch
-from sklearn import datasets as skd
-
+from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.core.pysource import call, embed, needs, snippet
 from app.data.errors import DataSourceError
@@ -23,6 +21,10 @@ from app.data.source_spec import (
     seed_param,
     tensor_data,
 )
+
+# scikit-learn and torch take seconds to import; listing and checking sources must not wait.
+skd = lazy_module("sklearn.datasets")
+torch = lazy_module("torch")
 
 SKD = "from sklearn import datasets as skd"
 

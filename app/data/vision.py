@@ -8,6 +8,7 @@ and are unpacked, with byte progress reported through a callback.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import shutil
 import urllib.request
@@ -15,27 +16,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from torchvision import datasets as tvd
-from torchvision.datasets.utils import check_integrity, extract_archive
-
+from app.core.lazy import lazy_module
 from app.core.params import Param
 from app.core.pysource import Expr, call, snippet
 from app.data.errors import DataSourceError
 from app.data.source_spec import Progress, RawData, SourceCode, SourceSpec
 
+# torchvision takes seconds to import; listing and checking the sources must not wait.
+tvd = lazy_module("torchvision.datasets")
+tv_utils = lazy_module("torchvision.datasets.utils")
+
 CHUNK = 1 << 16
 
 
-class LocalCIFAR10(tvd.CIFAR10):
-    """CIFAR-10 that checks the batch files exist but not their MD5 sums.
+@functools.cache
+def local_cifar10() -> type:
+    """The CIFAR-10 class, made on first use (it subclasses torchvision's)."""
 
-    A student's reduced or re-packed copy is then usable; downloads are still
-    verified (the archive's MD5) before unpacking.
-    """
+    class LocalCIFAR10(tvd.CIFAR10):
+        """CIFAR-10 that checks the batch files exist but not their MD5 sums.
 
-    train_list: ClassVar[list] = [[name, None] for name, _ in tvd.CIFAR10.train_list]
-    test_list: ClassVar[list] = [[name, None] for name, _ in tvd.CIFAR10.test_list]
-    meta: ClassVar[dict] = {**tvd.CIFAR10.meta, "md5": None}
+        A student's reduced or re-packed copy is then usable; downloads are still
+        verified (the archive's MD5) before unpacking.
+        """
+
+        train_list: ClassVar[list] = [[name, None] for name, _ in tvd.CIFAR10.train_list]
+        test_list: ClassVar[list] = [[name, None] for name, _ in tvd.CIFAR10.test_list]
+        meta: ClassVar[dict] = {**tvd.CIFAR10.meta, "md5": None}
+
+    return LocalCIFAR10
 
 
 def fetch(url: str, dest: Path, progress: Progress | None) -> None:
@@ -60,7 +69,7 @@ def _fetch_verified(urls: list[str], dest: Path, md5: str, progress: Progress | 
         except OSError as exc:
             errors.append(f"{url}: {exc}")
             continue
-        if check_integrity(str(dest), md5):
+        if tv_utils.check_integrity(str(dest), md5):
             return
         errors.append(f"{url}: checksum mismatch")
         dest.unlink()
@@ -98,11 +107,13 @@ def _download_mnist(cls: type[tvd.MNIST], folder: Path, progress: Progress | Non
         if (folder / filename.removesuffix(".gz")).exists():
             continue
         _fetch_verified([m + filename for m in cls.mirrors], folder / filename, md5, progress)
-        extract_archive(str(folder / filename), str(folder))
+        tv_utils.extract_archive(str(folder / filename), str(folder))
 
 
-def _mnist_like(cls: type[tvd.MNIST], label: str):
+def _mnist_like(name: str, label: str):
+    """Loader of the torchvision dataset class `name` (MNIST or FashionMNIST)."""
     def load(params: dict, progress: Progress | None) -> RawData:
+        cls = getattr(tvd, name)
         root = Path(params["root"]).expanduser()
         folder, names = _mnist_folder(cls, root), _mnist_files(cls)
         if folder.is_dir():
@@ -127,26 +138,27 @@ def _open(label: str, make) -> tuple:
 # --- CIFAR-10 -----------------------------------------------------------------------
 
 def _cifar_files() -> list[str]:
-    return [n for n, _ in LocalCIFAR10.train_list + LocalCIFAR10.test_list] + [
-        LocalCIFAR10.meta["filename"]]
+    cls = local_cifar10()
+    return [n for n, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
 
 
 def _download_cifar(root: Path, progress: Progress | None) -> None:
     archive = root / tvd.CIFAR10.filename
     _fetch_verified([tvd.CIFAR10.url], archive, tvd.CIFAR10.tgz_md5, progress)
-    extract_archive(str(archive), str(root))
+    tv_utils.extract_archive(str(archive), str(root))
 
 
 def _cifar10(params: dict, progress: Progress | None) -> RawData:
     root = Path(params["root"]).expanduser()
-    folder, names = root / LocalCIFAR10.base_folder, _cifar_files()
+    folder, names = root / local_cifar10().base_folder, _cifar_files()
     missing = [n for n in names if not (folder / n).is_file()]
     if missing and params["download"]:
         _download_cifar(root, progress)
         missing = [n for n in names if not (folder / n).is_file()]
     if missing:
         raise DataSourceError(_missing_message("CIFAR-10", folder, names, missing))
-    train, test = _open("CIFAR-10", lambda t: LocalCIFAR10(str(root), train=t, download=False))
+    train, test = _open("CIFAR-10", lambda t: local_cifar10()(str(root), train=t,
+                                                                download=False))
     return RawData(train, "classification", list(train.classes), test=test, image_kind="pil")
 
 
@@ -172,11 +184,11 @@ def _image_folder_source(params: dict, progress: Progress | None) -> RawData:
     return RawData(train, "classification", list(train.classes), test=test, image_kind="pil")
 
 
-def _torchvision_code(cls: type[tvd.VisionDataset]) -> Callable[[dict], SourceCode]:
-    """Writer for a source read by torchvision's `cls` from files already in place."""
+def _torchvision_code(cls: str) -> Callable[[dict], SourceCode]:
+    """Writer for a source read by torchvision's dataset class `cls` from files in place."""
     def code(params: dict) -> SourceCode:
         root = Expr(call("os.path.expanduser", params["root"]))
-        lines = [f"{name} = {call(f'tvd.{cls.__name__}', root, train=train, download=False)}"
+        lines = [f"{name} = {call(f'tvd.{cls}', root, train=train, download=False)}"
                  for name, train in (("pool", True), ("test", False))]
         return SourceCode(snippet("\n".join(lines), "import os",
                                   "import torchvision.datasets as tvd"), "classification", "pil")
@@ -193,15 +205,15 @@ def _root_params(name: str) -> list[Param]:
 SPECS = [
     SourceSpec("mnist", "MNIST", "70 000 hand-written digits, 1x28x28 (official 10 000 test "
                "images kept). Files: ROOT/MNIST/raw/*-ubyte.", "torchvision",
-               _root_params("MNIST/raw"), _mnist_like(tvd.MNIST, "MNIST"),
-               _torchvision_code(tvd.MNIST)),
+               _root_params("MNIST/raw"), _mnist_like("MNIST", "MNIST"),
+               _torchvision_code("MNIST")),
     SourceSpec("fashion_mnist", "Fashion-MNIST", "70 000 clothing images, 1x28x28, 10 classes. "
                "Files: ROOT/FashionMNIST/raw/*-ubyte.", "torchvision",
-               _root_params("FashionMNIST/raw"), _mnist_like(tvd.FashionMNIST, "Fashion-MNIST"),
-               _torchvision_code(tvd.FashionMNIST)),
+               _root_params("FashionMNIST/raw"), _mnist_like("FashionMNIST", "Fashion-MNIST"),
+               _torchvision_code("FashionMNIST")),
     SourceSpec("cifar10", "CIFAR-10", "60 000 colour images, 3x32x32, 10 classes. Files: "
                "ROOT/cifar-10-batches-py/.", "torchvision", _root_params("cifar-10-batches-py"),
-               _cifar10, _torchvision_code(tvd.CIFAR10)),
+               _cifar10, _torchvision_code("CIFAR10")),
     SourceSpec("image_folder", "Image folder", "Your own images: one sub-folder per class "
                "(torchvision ImageFolder).", "files",
                [Param("root", "path", "", help="folder with one sub-folder per class"),

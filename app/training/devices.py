@@ -6,9 +6,10 @@ import platform
 import re
 from dataclasses import dataclass
 
-import torch
-
+from app.core.lazy import lazy_module
 from app.training.errors import ConfigError
+
+torch = lazy_module("torch")
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 

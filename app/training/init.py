@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import Tensor, nn
-
+from app.core.lazy import lazy_module
 from app.core.params import CHOICE, FLOAT, INT, Param
 from app.training.errors import ConfigError, checked_params
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+torch = lazy_module("torch")
 
 NONLINEARITIES = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                   "conv_transpose2d", "conv_transpose3d", "sigmoid", "tanh", "relu",
@@ -26,38 +29,42 @@ KAIMING = (Param("a", FLOAT, 0.0, "negative slope of the following leaky_relu"),
 @dataclass(frozen=True)
 class InitSpec:
     name: str
-    fn: Callable[..., Tensor]
+    torch_name: str  # the function in torch.nn.init, imported when first used
     params: tuple[Param, ...]
     help: str
     dims: tuple[int, int] = (1, 99)  # tensor dimensions it accepts (min, max)
 
+    @property
+    def fn(self) -> Callable[..., Tensor]:
+        return getattr(torch.nn.init, self.torch_name)
+
 
 INITS: dict[str, InitSpec] = {s.name: s for s in (
-    InitSpec("xavier_uniform", nn.init.xavier_uniform_, (GAIN,),
+    InitSpec("xavier_uniform", "xavier_uniform_", (GAIN,),
              "U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))", (2, 99)),
-    InitSpec("xavier_normal", nn.init.xavier_normal_, (GAIN,),
+    InitSpec("xavier_normal", "xavier_normal_", (GAIN,),
              "N(0, std), std = gain * sqrt(2 / (fan_in + fan_out))", (2, 99)),
-    InitSpec("kaiming_uniform", nn.init.kaiming_uniform_, KAIMING,
+    InitSpec("kaiming_uniform", "kaiming_uniform_", KAIMING,
              "He et al. 2015, uniform", (2, 99)),
-    InitSpec("kaiming_normal", nn.init.kaiming_normal_, KAIMING,
+    InitSpec("kaiming_normal", "kaiming_normal_", KAIMING,
              "He et al. 2015, normal", (2, 99)),
-    InitSpec("uniform", nn.init.uniform_, (Param("a", FLOAT, 0.0, "lower bound"),
+    InitSpec("uniform", "uniform_", (Param("a", FLOAT, 0.0, "lower bound"),
                                           Param("b", FLOAT, 1.0, "upper bound")),
              "U(a, b)"),
-    InitSpec("normal", nn.init.normal_, (Param("mean", FLOAT, 0.0, "mean"),
+    InitSpec("normal", "normal_", (Param("mean", FLOAT, 0.0, "mean"),
                                         Param("std", FLOAT, 1.0, "standard deviation",
                                               0.0)), "N(mean, std²)"),
-    InitSpec("constant", nn.init.constant_, (Param("val", FLOAT, 0.0, "the value"),),
+    InitSpec("constant", "constant_", (Param("val", FLOAT, 0.0, "the value"),),
              "every entry set to val"),
-    InitSpec("zeros", nn.init.zeros_, (), "every entry 0"),
-    InitSpec("ones", nn.init.ones_, (), "every entry 1"),
-    InitSpec("orthogonal", nn.init.orthogonal_, (GAIN,), "a (semi-)orthogonal matrix",
+    InitSpec("zeros", "zeros_", (), "every entry 0"),
+    InitSpec("ones", "ones_", (), "every entry 1"),
+    InitSpec("orthogonal", "orthogonal_", (GAIN,), "a (semi-)orthogonal matrix",
              (2, 99)),
-    InitSpec("eye", nn.init.eye_, (), "the identity matrix (Linear weights)", (2, 2)),
-    InitSpec("dirac", nn.init.dirac_, (Param("groups", INT, 1, "groups of the conv",
+    InitSpec("eye", "eye_", (), "the identity matrix (Linear weights)", (2, 2)),
+    InitSpec("dirac", "dirac_", (Param("groups", INT, 1, "groups of the conv",
                                              1),),
              "identity convolution: keeps the input channels", (3, 5)),
-    InitSpec("sparse", nn.init.sparse_, (Param("sparsity", FLOAT, 0.1, "fraction of "
+    InitSpec("sparse", "sparse_", (Param("sparsity", FLOAT, 0.1, "fraction of "
                                                "zeros per column", 0.0, 1.0),
                                          Param("std", FLOAT, 0.01, "std of the "
                                                "non-zeros", 0.0)),
@@ -80,7 +87,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity not in NONLINEARITIES:
         raise ConfigError(f"init gain: unknown nonlinearity {nonlinearity!r} (known: "
                           f"{', '.join(NONLINEARITIES)})")
-    return float(nn.init.calculate_gain(nonlinearity, param))
+    return float(torch.nn.init.calculate_gain(nonlinearity, param))
 
 
 def validate_rule(rule: InitRule, where: str) -> InitRule:
@@ -105,7 +112,7 @@ def apply_init(model: nn.Module, rules: list[InitRule]) -> int:
         for name, module in model.named_modules():
             tensor = getattr(module, rule.tensor, None)
             if type(module).__name__ not in rule.layer_types or not isinstance(
-                    tensor, Tensor):
+                    tensor, torch.Tensor):
                 continue
             low, high = spec.dims
             if not low <= tensor.dim() <= high:

@@ -7,15 +7,21 @@ adapts the dataset's targets to what torch expects (see targets.py) without any 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import Tensor, nn
-
+from app.core.lazy import lazy_module
 from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
 from app.core.pysource import Expr, Snippet, call, changed, literal, snippet
 from app.training.errors import checked_params, lookup
-from app.training.targets import TARGET_KINDS, TargetKind
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from app.training.targets import TargetKind
+
+torch = lazy_module("torch")
+nn = lazy_module("torch.nn")
+targets = lazy_module("app.training.targets")  # torch-based target checks, for runs only
 
 
 def reduction(*extra: str, default: str = "mean") -> Param:
@@ -35,15 +41,19 @@ TENSOR_PARAMS = ("weight", "pos_weight")  # lists in the config, tensors for tor
 @dataclass(frozen=True)
 class LossSpec:
     name: str
-    cls: type[nn.Module]
-    target: str  # key of TARGET_KINDS
+    torch_name: str  # the class in torch.nn, imported when first used
+    target: str  # key of app.training.targets.TARGET_KINDS
     params: tuple[Param, ...]
     help: str
     task: str = "classification"  # the task it usually serves, for defaults and hints
 
     @property
+    def cls(self) -> type:
+        return getattr(nn, self.torch_name)
+
+    @property
     def target_kind(self) -> TargetKind:
-        return TARGET_KINDS[self.target]
+        return targets.TARGET_KINDS[self.target]
 
     def code(self, params: dict[str, Any]) -> Snippet:
         """Source of `build_loss`'s torch module for validated `params` (train script)."""
@@ -54,59 +64,59 @@ class LossSpec:
 
 
 LOSSES: dict[str, LossSpec] = {s.name: s for s in (
-    LossSpec("CrossEntropy", nn.CrossEntropyLoss, "class_index",
+    LossSpec("CrossEntropy", "CrossEntropyLoss", "class_index",
              (WEIGHT, IGNORE, reduction(),
               Param("label_smoothing", FLOAT, 0.0, "mix of uniform targets", 0.0, 1.0)),
              "softmax + negative log-likelihood on raw class scores (logits)"),
-    LossSpec("NLL", nn.NLLLoss, "class_index", (WEIGHT, IGNORE, reduction()),
+    LossSpec("NLL", "NLLLoss", "class_index", (WEIGHT, IGNORE, reduction()),
              "negative log-likelihood; the network must end with LogSoftmax"),
-    LossSpec("BCE", nn.BCELoss, "probability", (WEIGHT, reduction()),
+    LossSpec("BCE", "BCELoss", "probability", (WEIGHT, reduction()),
              "binary cross-entropy on probabilities (end with a Sigmoid)"),
-    LossSpec("BCEWithLogits", nn.BCEWithLogitsLoss, "probability",
+    LossSpec("BCEWithLogits", "BCEWithLogitsLoss", "probability",
              (WEIGHT, reduction(), Param("pos_weight", FLOATS, None,
                                          "weight of positive examples per class",
                                          scalar_ok=False, optional=True)),
              "sigmoid + binary cross-entropy on raw scores, numerically stable"),
-    LossSpec("L1", nn.L1Loss, "value", (reduction(),), "mean absolute error",
+    LossSpec("L1", "L1Loss", "value", (reduction(),), "mean absolute error",
              "regression"),
-    LossSpec("MSE", nn.MSELoss, "value", (reduction(),), "mean squared error", "regression"),
-    LossSpec("SmoothL1", nn.SmoothL1Loss, "value",
+    LossSpec("MSE", "MSELoss", "value", (reduction(),), "mean squared error", "regression"),
+    LossSpec("SmoothL1", "SmoothL1Loss", "value",
              (reduction(), Param("beta", FLOAT, 1.0, "where L2 turns into L1", 0.0)),
              "squared error below beta, absolute error above", "regression"),
-    LossSpec("Huber", nn.HuberLoss, "value",
+    LossSpec("Huber", "HuberLoss", "value",
              (reduction(), Param("delta", FLOAT, 1.0, "where L2 turns into L1", 1e-12)),
              "SmoothL1 scaled by delta", "regression"),
-    LossSpec("PoissonNLL", nn.PoissonNLLLoss, "value",
+    LossSpec("PoissonNLL", "PoissonNLLLoss", "value",
              (Param("log_input", BOOL, True, "the output is log(rate)"),
               Param("full", BOOL, False, "add the Stirling term"),
               Param("eps", FLOAT, 1e-8, "avoids log(0) when log_input is false", 0.0),
               reduction()),
              "negative log-likelihood of counts under a Poisson rate", "regression"),
-    LossSpec("KLDiv", nn.KLDivLoss, "distribution",
+    LossSpec("KLDiv", "KLDivLoss", "distribution",
              (reduction("batchmean", default="batchmean"),
               Param("log_target", BOOL, False, "the target is given as log-probabilities")),
              "Kullback-Leibler divergence; the output must be log-probabilities"),
-    LossSpec("MarginRanking", nn.MarginRankingLoss, "pair_sign", (MARGIN0, reduction()),
+    LossSpec("MarginRanking", "MarginRankingLoss", "pair_sign", (MARGIN0, reduction()),
              "ranks two scores: target 1 means the first should be larger"),
-    LossSpec("MultiLabelMargin", nn.MultiLabelMarginLoss, "multilabel_index", (reduction(),),
+    LossSpec("MultiLabelMargin", "MultiLabelMarginLoss", "multilabel_index", (reduction(),),
              "multi-class multi-label hinge loss"),
-    LossSpec("SoftMargin", nn.SoftMarginLoss, "sign", (reduction(),),
+    LossSpec("SoftMargin", "SoftMarginLoss", "sign", (reduction(),),
              "two-class logistic loss with targets 1 / -1"),
-    LossSpec("MultiLabelSoftMargin", nn.MultiLabelSoftMarginLoss, "multi_hot",
+    LossSpec("MultiLabelSoftMargin", "MultiLabelSoftMarginLoss", "multi_hot",
              (WEIGHT, reduction()), "one-versus-all logistic loss for multi-label targets"),
-    LossSpec("MultiMargin", nn.MultiMarginLoss, "class_index",
+    LossSpec("MultiMargin", "MultiMarginLoss", "class_index",
              (Param("p", CHOICE, 1, "1 or 2", choices=(1, 2)), MARGIN1, WEIGHT,
               reduction()), "multi-class hinge loss on class scores"),
-    LossSpec("TripletMargin", nn.TripletMarginLoss, "triplet",
+    LossSpec("TripletMargin", "TripletMarginLoss", "triplet",
              (MARGIN1, Param("p", FLOAT, 2.0, "norm degree of the distance", 0.0),
               Param("eps", FLOAT, 1e-6, "numerical stability", 0.0),
               Param("swap", BOOL, False, "distance swap (Balntas et al.)"), reduction()),
              "pulls the anchor to the positive, pushes it from the negative"),
-    LossSpec("HingeEmbedding", nn.HingeEmbeddingLoss, "sign", (MARGIN1, reduction()),
+    LossSpec("HingeEmbedding", "HingeEmbeddingLoss", "sign", (MARGIN1, reduction()),
              "for distances: small when target is 1, above margin when -1"),
-    LossSpec("CosineEmbedding", nn.CosineEmbeddingLoss, "pair_sign", (MARGIN0, reduction()),
+    LossSpec("CosineEmbedding", "CosineEmbeddingLoss", "pair_sign", (MARGIN0, reduction()),
              "cosine similarity of two embeddings: 1 similar, -1 dissimilar"),
-    LossSpec("CTC", nn.CTCLoss, "sequence",
+    LossSpec("CTC", "CTCLoss", "sequence",
              (Param("blank", CHOICE, 0, "blank label; padding uses it too", choices=(0,)),
               reduction(),
               Param("zero_infinity", BOOL, False, "zero infinite losses")),

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import optim
-
+from app.core.lazy import lazy_module
 from app.core.params import BOOL, CHOICE, FLOAT, FLOATS, INT, Param
 from app.core.pysource import Expr, Snippet, call, changed, snippet
 from app.training.errors import ConfigError, checked_params, checked_value, lookup
+
+if TYPE_CHECKING:
+    from torch import optim
+
+torch = lazy_module("torch")
 
 EPS = Param("eps", FLOAT, 1e-8, "added to the denominator for stability", 0.0)
 BETAS = Param("betas", FLOATS, [0.9, 0.999], "decay of the running averages", 0.0, 1.0,
@@ -34,12 +37,16 @@ def _wd(default: float = 0.0) -> Param:
 @dataclass(frozen=True)
 class OptimizerSpec:
     name: str
-    cls: type[optim.Optimizer]
+    torch_name: str  # the class in torch.optim, imported when first used
     lr: float  # torch's default learning rate
     params: tuple[Param, ...]
     help: str
     needs_closure: bool = False
     sparse_only: bool = False  # steps only on sparse gradients (Embedding(sparse=True))
+
+    @property
+    def cls(self) -> type:
+        return getattr(torch.optim, self.torch_name)
 
     def arguments(self, lr: float | None, params: dict[str, Any]) -> dict[str, Any]:
         """torch's keyword arguments: the default lr filled in, pairs as tuples."""
@@ -54,48 +61,48 @@ class OptimizerSpec:
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (
-    OptimizerSpec("SGD", optim.SGD, 1e-3,
+    OptimizerSpec("SGD", "SGD", 1e-3,
                   (Param("momentum", FLOAT, 0.0, "momentum factor", 0.0),
                    Param("dampening", FLOAT, 0.0, "dampening for momentum", 0.0),
                    Param("nesterov", BOOL, False, "Nesterov momentum (needs momentum > 0 "
                          "and dampening 0)"), _wd()),
                   "stochastic gradient descent"),
-    OptimizerSpec("Adagrad", optim.Adagrad, 1e-2,
+    OptimizerSpec("Adagrad", "Adagrad", 1e-2,
                   (Param("lr_decay", FLOAT, 0.0, "learning-rate decay", 0.0), _wd(),
                    Param("initial_accumulator_value", FLOAT, 0.0, "start of the sum of "
                          "squared gradients", 0.0),
                    Param("eps", FLOAT, 1e-10, "added to the denominator", 0.0)),
                   "per-parameter rates from the sum of squared gradients"),
-    OptimizerSpec("RMSprop", optim.RMSprop, 1e-2,
+    OptimizerSpec("RMSprop", "RMSprop", 1e-2,
                   (Param("alpha", FLOAT, 0.99, "smoothing constant", 0.0, 1.0), EPS,
                    _wd(), Param("momentum", FLOAT, 0.0, "momentum factor", 0.0),
                    Param("centered", BOOL, False, "normalise by the gradient variance")),
                   "divides by a running average of squared gradients"),
-    OptimizerSpec("Adadelta", optim.Adadelta, 1.0,
+    OptimizerSpec("Adadelta", "Adadelta", 1.0,
                   (Param("rho", FLOAT, 0.9, "decay of the running averages", 0.0, 1.0),
                    Param("eps", FLOAT, 1e-6, "added to the denominator", 0.0), _wd()),
                   "Adagrad without the shrinking rate"),
-    OptimizerSpec("Adam", optim.Adam, 1e-3, (BETAS, EPS, _wd(), AMSGRAD, FUSED),
+    OptimizerSpec("Adam", "Adam", 1e-3, (BETAS, EPS, _wd(), AMSGRAD, FUSED),
                   "adaptive moments; L2 weight decay added to the gradient"),
-    OptimizerSpec("AdamW", optim.AdamW, 1e-3, (BETAS, EPS, _wd(1e-2), AMSGRAD, FUSED),
+    OptimizerSpec("AdamW", "AdamW", 1e-3, (BETAS, EPS, _wd(1e-2), AMSGRAD, FUSED),
                   "Adam with decoupled weight decay"),
-    OptimizerSpec("Adamax", optim.Adamax, 2e-3, (BETAS, EPS, _wd()),
+    OptimizerSpec("Adamax", "Adamax", 2e-3, (BETAS, EPS, _wd()),
                   "Adam with the infinity norm"),
-    OptimizerSpec("SparseAdam", optim.SparseAdam, 1e-3, (BETAS, EPS),
+    OptimizerSpec("SparseAdam", "SparseAdam", 1e-3, (BETAS, EPS),
                   "Adam for sparse gradients (Embedding with sparse=True) only",
                   sparse_only=True),
-    OptimizerSpec("ASGD", optim.ASGD, 1e-2,
+    OptimizerSpec("ASGD", "ASGD", 1e-2,
                   (Param("lambd", FLOAT, 1e-4, "decay term", 0.0),
                    Param("alpha", FLOAT, 0.75, "power for the eta update", 0.0),
                    Param("t0", FLOAT, 1e6, "step at which averaging starts", 0.0), _wd()),
                   "averaged stochastic gradient descent"),
-    OptimizerSpec("Rprop", optim.Rprop, 1e-2,
+    OptimizerSpec("Rprop", "Rprop", 1e-2,
                   (Param("etas", FLOATS, [0.5, 1.2], "multiplicative decrease and "
                          "increase", 0.0, lengths=(2,), scalar_ok=False),
                    Param("step_sizes", FLOATS, [1e-6, 50.0], "minimal and maximal step",
                          0.0, lengths=(2,), scalar_ok=False)),
                   "resilient backpropagation: uses only the sign of the gradient"),
-    OptimizerSpec("LBFGS", optim.LBFGS, 1.0,
+    OptimizerSpec("LBFGS", "LBFGS", 1.0,
                   (Param("max_iter", INT, 20, "iterations per step", 1),
                    Param("max_eval", INT, None, "function evaluations per step "
                          "(default max_iter * 1.25)", 1, optional=True),
@@ -139,5 +146,5 @@ def build_optimizer(cfg: OptimizerConfig, groups: Iterable[dict[str, Any]]
     return spec.cls(list(groups), **spec.arguments(cfg.lr, cfg.params))
 
 
-def current_lr(optimizer: torch.optim.Optimizer) -> float:
+def current_lr(optimizer: optim.Optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])

@@ -26,14 +26,9 @@ ACTIVATIONS = ("ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "GELU", "Si
 PROBED = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", *ACTIVATIONS)
 
 
-def histogram(t: Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """(counts, bin edges) as numpy arrays; the counting happens on t's device."""
-    t = t.detach().float().flatten()
-    lo, hi = (float(v) for v in torch.aminmax(t))
-    if lo == hi:  # a constant tensor (zeros-initialised bias) still gets a visible bin
-        lo, hi = lo - 0.5, hi + 0.5
-    counts = torch.histc(t, bins=bins, min=lo, max=hi)
-    return counts.cpu().numpy().astype(np.int64), np.linspace(lo, hi, bins + 1)
+def _spans(low: float, high: float) -> tuple[float, float]:
+    # A constant tensor (a zeros-initialised bias) still gets a visible bin.
+    return (low - 0.5, high + 0.5) if low == high else (low, high)
 
 
 def auto_layers(model: nn.Module, layers: dict[str, str]) -> list[str]:
@@ -71,26 +66,44 @@ class Probes:
         return self.cfg.enabled and n > 0 and batch % n == 0
 
     def capture(self, epoch: int, step: int) -> Snapshot:
-        params = [(node_key(n, self.names), p) for n, p in self.model.named_parameters()]
+        """Histograms, gradient norms and activations with two reads from the device, not
+        a sync per tensor: first every tensor's [min, max] and the gradient norms, then
+        all histogram counts (torch.histc, one fused pass each) and activation maps."""
+        params = [(node_key(n, self.names), p) for n, p in self.model.named_parameters()
+                  if p.numel()]
+        grads = [(n, p.grad) for n, p in params if p.grad is not None]
+        counted = [(n, t.detach().flatten().float())
+                   for n, t in ([*params, *grads] if self.cfg.histograms else [])]
+        normed = grads if self.cfg.grad_norms else []
+        first = [torch.stack(torch.aminmax(t)) for _, t in counted]
+        if normed:
+            first.append(torch.stack(torch._foreach_norm([g.detach().float()
+                                                          for _, g in normed])))
+        numbers = torch.cat(first).tolist() if first else []
+        spans = [_spans(*numbers[2 * i:2 * i + 2]) for i in range(len(counted))]
+        norms = dict(zip((n for n, _ in normed), numbers[2 * len(counted):]))
         bins = self.cfg.bins
-        hist = self.cfg.histograms
-        return Snapshot(
-            epoch=epoch, step=step,
-            weight_hist={n: histogram(p, bins) for n, p in params} if hist else {},
-            grad_hist={n: histogram(p.grad, bins) for n, p in params
-                       if p.grad is not None and hist},
-            grad_norms=self._grad_norms(params) if self.cfg.grad_norms else {},
-            activations=self.activations())
+        activations = self._activation_tensors()
+        second = [torch.histc(t, bins=bins, min=lo, max=hi)
+                  for (_, t), (lo, hi) in zip(counted, spans)]
+        second += [a.detach().float().flatten() for a in activations.values()]
+        host = torch.cat(second).cpu().numpy() if second else np.zeros(0, np.float32)
+        hist = {}
+        for i, ((name, _), (lo, hi)) in enumerate(zip(counted, spans)):
+            hist[i] = (name, (host[i * bins:(i + 1) * bins].astype(np.int64),
+                              np.linspace(lo, hi, bins + 1)))
+        maps, offset = {}, len(counted) * bins
+        for name, act in activations.items():
+            maps[name] = host[offset:offset + act.numel()].reshape(act.shape)
+            offset += act.numel()
+        weights = len(params) if counted else 0
+        return Snapshot(epoch=epoch, step=step,
+                        weight_hist=dict(hist[i] for i in range(weights)),
+                        grad_hist=dict(hist[i] for i in range(weights, len(counted))),
+                        grad_norms=norms, activations=maps)
 
-    @staticmethod
-    def _grad_norms(params: list[tuple[str, nn.Parameter]]) -> dict[str, float]:
-        named = [(n, p.grad) for n, p in params if p.grad is not None]
-        if not named:
-            return {}
-        norms = torch.stack([g.detach().float().norm() for _, g in named]).cpu().tolist()
-        return {n: v for (n, _), v in zip(named, norms)}
-
-    def activations(self) -> dict[str, np.ndarray]:
+    def _activation_tensors(self) -> dict[str, Tensor]:
+        """Each probed layer's output for the fixed sample (batch index 0), on the device."""
         if self.sample is None or not self.layers:
             return {}
         captured: dict[str, Any] = {}
@@ -106,8 +119,7 @@ class Probes:
             self.model.train(was_training)
             for h in handles:
                 h.remove()
-        return {name: _first(out)[0].float().cpu().numpy() for name, out in
-                captured.items()}
+        return {name: _first(out)[0] for name, out in captured.items()}
 
 
 def _first(out: Any) -> Tensor:

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import optim
-from torch.optim import lr_scheduler as sched
-
+from app.core.lazy import lazy_module
 from app.core.params import BOOL, CHOICE, FLOAT, INT, INTS, Param
 from app.core.pysource import Expr, Snippet, call, changed, snippet
 from app.training.errors import ConfigError, checked_params, lookup
+
+if TYPE_CHECKING:
+    from torch import optim
+
+sched = lazy_module("torch.optim.lr_scheduler")
 
 EPOCH, BATCH = "epoch", "batch"
 GAMMA = Param("gamma", FLOAT, 0.1, "factor the learning rate is multiplied by", 0.0)

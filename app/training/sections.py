@@ -44,7 +44,7 @@ def check_data_section(section: Any, where: str = "data") -> dict[str, Any]:
     if not isinstance(source, str):
         raise ConfigError(f"{where}.source: must be a data source id (text), "
                           f"got {_short(source)}")
-    from app.data.sources import SOURCES
+    from app.data.registry import SOURCES
 
     spec = SOURCES.get(source)
     if spec is None:

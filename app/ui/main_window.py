@@ -77,10 +77,10 @@ SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
 def import_training_modules() -> None:
-    """torch, torchvision and scikit-learn take seconds to import; the editor does not need
-    them, so they load on a pool thread after the window appears (no widgets are made)."""
-    for module in ("torch", "torchvision", "sklearn", "app.training.trainer",
-                   "app.data.sources", "app.data.augment"):
+    """torch takes seconds to import; the editor does not need it, so it loads on a pool
+    thread after the window appears (no widgets are made). torchvision and scikit-learn
+    load when a run or a data set needs them (app.core.lazy)."""
+    for module in ("torch", "app.training.trainer", "app.data.sources", "app.data.augment"):
         importlib.import_module(module)
 
 

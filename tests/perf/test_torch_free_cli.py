@@ -21,7 +21,7 @@ PROBE = ("import sys; from app.cli import main; code = main(sys.argv[1:]); "
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def test_info_does_not_import_torch() -> None:
@@ -41,6 +41,56 @@ def test_check_without_sections_does_not_import_torch(tmp_path) -> None:
     result = _run("check", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().splitlines()[-2:] == ["valid", "TORCH-FREE"]
+
+
+def _saved_with_sections(tmp_path, template_id: str = "mnist_cnn") -> tuple:
+    path = tmp_path / "net.json"
+    assert _run("new", "--template", template_id, "-o", str(path)).returncode == 0
+    project = json.loads(path.read_text())
+    assert project["data"]["source"] and project["training"]["optimizer"]
+    project["data"]["train_transforms"] = [
+        {"type": "RandomRotation", "degrees": 15},
+        {"type": "Normalize", "preset": "custom", "mean": [0.5], "std": [0.25]}]
+    return path, project
+
+
+def test_check_with_data_and_training_sections_does_not_import_torch(tmp_path) -> None:
+    path, project = _saved_with_sections(tmp_path)
+    project["training"]["loss"] = {"name": "CrossEntropy", "params": {"label_smoothing": 0.1}}
+    project["training"]["init"] = [{"layer_types": ["Conv2d"], "scheme": "kaiming_normal"}]
+    path.write_text(json.dumps(project))
+    result = _run("check", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().splitlines()[-2:] == ["valid", "TORCH-FREE"]
+
+
+@pytest.mark.parametrize(("section", "field", "value", "message"), [
+    ("data", "train_transforms", [{"type": "RandomRotation", "degrees": "x"}],
+     "data.train_transforms step 1 'RandomRotation'"),
+    ("data", "source", "no_such_source", "data.source: unknown data source"),
+    ("training", "optimizer", {"name": "SGD", "params": {"nesterov": True}},
+     "training.optimizer.params.nesterov"),
+    ("training", "scheduler", {"name": "NoSuchLR"}, "training.scheduler.name"),
+])
+def test_check_reports_section_errors_without_torch(tmp_path, section, field, value,
+                                                    message) -> None:
+    path, project = _saved_with_sections(tmp_path)
+    project[section][field] = value
+    path.write_text(json.dumps(project))
+    result = _run("check", str(path))
+    assert result.returncode == 1
+    assert message in result.stdout + result.stderr
+    assert result.stdout.rstrip().splitlines()[-1] == "TORCH-FREE"
+
+
+def test_training_registries_import_no_heavy_library() -> None:
+    """The GUI's background import: torch yes, torchvision and scikit-learn only when a run
+    or a dataset needs them."""
+    code = ("import sys, app.training.trainer, app.data.sources, app.data.augment; "
+            "print(sorted(m for m in ('torch', 'torchvision', 'sklearn') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.stdout.strip() == "['torch']", result.stderr
 
 
 @pytest.mark.parametrize("template_id", list(TEMPLATES))

@@ -81,6 +81,8 @@ class CurvesPanel(PlotPanel):
         self.wide: bool | None = None
         self._arrange(wide=False)
         self.items: dict[str, pg.PlotDataItem] = {}
+        # What the last draw set, so an unchanged label or range costs no axis relayout.
+        self._axes_state: tuple = ()
         self._make_items()  # the legends name the curves before the first run
         self.note.setText(WAITING)
 
@@ -93,6 +95,7 @@ class CurvesPanel(PlotPanel):
     def clear_view(self) -> None:
         for item in self.items.values():
             item.setData([], [])
+        self._axes_state = ()
         self.note.setText(WAITING)
 
     def _arrange(self, wide: bool) -> None:
@@ -148,6 +151,9 @@ class CurvesPanel(PlotPanel):
             "train_acc": line(self.acc, pg.mkPen(train, width=2), "train", True),
             "val_acc": line(self.acc, dashed(val), "validation", True),
             "lr": line(self.lr, pg.mkPen(colour(2), width=1.5), None)}
+        for key in ("raw", "batch", "lr"):  # one point per batch: thousands in a long run
+            self.items[key].setDownsampling(auto=True, method="peak")
+            self.items[key].setClipToView(True)
 
     def theme_changed(self) -> None:
         for item in self.items.values():
@@ -155,6 +161,7 @@ class CurvesPanel(PlotPanel):
                 if item in w.getPlotItem().items:
                     w.removeItem(item)
         self._make_items()
+        self._axes_state = ()
         self.redraw()
 
     def draw(self, run: RunHistory) -> None:
@@ -169,21 +176,27 @@ class CurvesPanel(PlotPanel):
             ex, ey = finite_xy(run.epochs, values)
             it[key].setData(ex, ey * scale)
         it["lr"].setData(*finite_xy(x, run.lrs))
-        self.loss.setLabel("left", loss_label(run))
-        self._fix_epoch_axis(run)
-        if run.lrs and max(run.lrs) == min(run.lrs):  # constant: a sane range, not ±400
+        self._fix_axes(run, x)
+        self.note.setText("" if run.last_epoch is None else _summary(run))
+
+    def _fix_axes(self, run: RunHistory, batch_epochs: list[float]) -> None:
+        """The x axis spans the planned epochs: progress reads off the plot, and the axes
+        (with their grid, pyqtgraph's costliest part to paint) stay put between updates.
+        Labels and ranges are set only when they change: each set lays the axes out anew."""
+        planned = run.started.epochs if run.started else 0
+        last = max([*run.epochs, *batch_epochs[-1:], planned, 1])
+        constant_lr = bool(run.lrs) and max(run.lrs) == min(run.lrs)
+        state = (loss_label(run), last, constant_lr and run.lrs[0])
+        if state == self._axes_state:
+            return
+        self._axes_state = state
+        self.loss.setLabel("left", state[0])
+        for w in (self.loss, self.acc, self.lr):
+            w.setXRange(0, last, padding=0.02)
+        if constant_lr:  # a sane range, not ±400
             self.lr.setYRange(0, 2 * run.lrs[0] or 1.0)
         else:
             self.lr.enableAutoRange(axis="y")
-        self.note.setText("" if run.last_epoch is None else _summary(run))
-
-    def _fix_epoch_axis(self, run: RunHistory) -> None:
-        """The x axis spans the planned epochs: progress reads off the plot, and the axes
-        (with their grid, pyqtgraph's costliest part to paint) stay put between updates."""
-        planned = run.started.epochs if run.started else 0
-        last = max([*run.epochs, *run.batch_epochs(), planned, 1])
-        for w in (self.loss, self.acc, self.lr):
-            w.setXRange(0, last, padding=0.02)
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         run = self.run

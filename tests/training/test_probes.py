@@ -1,0 +1,58 @@
+"""Probe snapshots, computed in one batched pass, equal torch's per-tensor answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from app.training.config import ProbeConfig
+from app.training.probes import Probes
+
+
+def _probed_net() -> tuple[nn.Module, Probes]:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    nn.init.constant_(net[0].bias, 0.25)  # a constant tensor: histc's widened range
+    with torch.no_grad():
+        net[3].weight[0, :5] = torch.tensor([0.0, 1.0, 1.0, -2.0, 0.5])  # ties on edges
+    x = torch.randn(5, 1, 8, 8)
+    nn.functional.cross_entropy(net(x), torch.tensor([0, 1, 2, 0, 1])).backward()
+    layers = {"conv": "0", "act": "1", "flat": "2", "fc": "3"}
+    probes = Probes(net, ProbeConfig(bins=7), x[:1], layers)
+    return net, probes
+
+
+def _reference(t: torch.Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = (float(v) for v in torch.aminmax(t.detach().float()))
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts = torch.histc(t.detach().float(), bins=bins, min=lo, max=hi)
+    return counts.numpy().astype(np.int64), np.linspace(lo, hi, bins + 1)
+
+
+def test_snapshot_histograms_norms_and_maps_equal_torch() -> None:
+    net, probes = _probed_net()
+    snap = probes.capture(epoch=1, step=3)
+    names = {"conv.weight": net[0].weight, "conv.bias": net[0].bias, "fc.weight": net[3].weight,
+             "fc.bias": net[3].bias}
+    assert set(snap.weight_hist) == set(snap.grad_hist) == set(snap.grad_norms) == set(names)
+    for name, param in names.items():
+        for got, tensor in ((snap.weight_hist[name], param), (snap.grad_hist[name], param.grad)):
+            counts, edges = _reference(tensor, 7)
+            assert got[0].tolist() == counts.tolist(), name
+            np.testing.assert_allclose(got[1], edges, rtol=1e-6)
+        assert snap.grad_norms[name] == float(param.grad.norm())  # the same float32 norm
+    with torch.no_grad():
+        conv = net[0](probes.sample)[0]
+    np.testing.assert_allclose(snap.activations["conv"], conv.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(snap.activations["act"], conv.relu().numpy(), rtol=1e-6)
+    assert snap.activations["fc"].shape == (3,)
+
+
+def test_switches_leave_out_what_is_off() -> None:
+    _, probes = _probed_net()
+    probes.cfg = ProbeConfig(bins=7, histograms=False, grad_norms=False)
+    snap = probes.capture(epoch=0, step=0)
+    assert snap.weight_hist == snap.grad_hist == snap.grad_norms == {}
+    assert snap.activations["conv"].shape == (4, 6, 6)
