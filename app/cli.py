@@ -83,8 +83,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def network_report(doc: NetworkDocument) -> dict[str, Any]:
-    """The facts `info` prints: parameter counts, shapes, node count, errors. Counts come
-    from formulas (app.core.param_count), so `info` never imports torch."""
+    """The facts `info` prints: parameter counts, MACs per sample, shapes, node count,
+    errors and a per-layer table. Counts come from formulas (app.core.param_count,
+    app.core.cost), so `info` never imports torch."""
+    from app.core.cost import layer_table
     from app.core.param_count import formula_parameters
     from app.core.shapes import errors, infer_shapes, network_problems
 
@@ -94,12 +96,26 @@ def network_report(doc: NetworkDocument) -> dict[str, Any]:
     outputs = [list(results[n].shape) for n in doc.ends(Role.OUTPUT)
                if results[n].shape is not None]
     count = None if problems else formula_parameters(doc, results)
+    layers = [] if problems else layer_table(doc, results)
     return {
         "params": count, "trainable_params": count,
+        "macs": None if problems else sum(row.macs for row in layers),
         "input_shape": inputs[0] if len(inputs) == 1 else inputs,
         "output_shape": outputs[0] if len(outputs) == 1 else outputs,
         "nodes": len(doc.nodes), "errors": [p.message for p in problems],
+        "layers": [row.as_json() for row in layers],
     }
+
+
+def _print_layers(layers: list[dict[str, Any]]) -> None:
+    from app.core.shapes import format_shape
+
+    width = max(len(row["name"]) for row in layers)
+    print(f"\n{'layer':<{width}}  {'type':<18} {'output':>14} {'params':>12} {'MACs':>15}")
+    for row in layers:
+        print(f"{row['name']:<{width}}  {row['type']:<18} "
+              f"{format_shape(tuple(row['output_shape'])):>14} {row['params']:>12,} "
+              f"{row['macs']:>15,}")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -110,8 +126,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         _print_json(report)
     else:
         for key, value in report.items():
-            if key != "errors":
-                print(f"{key:>17}: {value}")
+            if key not in ("errors", "layers"):
+                print(f"{key:>17}: {value:,}" if isinstance(value, int) else
+                      f"{key:>17}: {value}")
+        if report["layers"]:
+            _print_layers(report["layers"])
         for message in report["errors"]:
             print(f"error: {message}")
     return 1 if report["errors"] else 0
