@@ -202,6 +202,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         doc, title = project.network, project.name
     else:
         raise CliError("give a project FILE or --template ID")
+    if not args.output and not args.onnx:
+        raise CliError("give -o model.py and/or --onnx model.onnx")
+    if args.train_script and not args.output:
+        raise CliError("--train-script imports the model file: give -o model.py too")
+    if not args.output:
+        _export_onnx(doc, args.onnx)
+        return 0
     try:
         code = generate_code(doc, title)
     except (CompileError, CodegenError) as exc:
@@ -225,7 +232,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({len(code.splitlines())} lines)")
     if script is not None:
         print(f"wrote {args.train_script} ({len(script.splitlines())} lines)")
+    if args.onnx:
+        _export_onnx(doc, args.onnx)
     return 0
+
+
+def _export_onnx(doc: NetworkDocument, path: str) -> None:
+    from app.core.compiler import CompileError
+    from app.core.onnx_export import OnnxExportError, export_onnx
+
+    try:
+        export_onnx(doc, path)
+    except (CompileError, OnnxExportError) as exc:
+        raise CliError(str(exc) if isinstance(exc, OnnxExportError)
+                       else f"cannot export: {exc}") from None
+    print(f"wrote {path} (ONNX, freshly initialised weights)")
 
 
 def _shape_arg(text: str | None) -> list[tuple[int, ...]] | None:
@@ -266,6 +287,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     if result.unmapped:
         print(f"note: {len(result.unmapped)} weights are not used by forward(): "
               f"{', '.join(result.unmapped[:5])}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from app.ui.diagram import DiagramError, render_project_file
+
+    try:
+        path = render_project_file(args.file, args.output, args.theme)
+    except DiagramError as exc:
+        raise CliError(str(exc)) from None
+    print(f"wrote {path}")
     return 0
 
 
@@ -336,10 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", help="export a built-in template instead")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="template option, e.g. num_classes=10 (repeatable)")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("-o", "--output", help="the .py file to write")
+    p.add_argument("--onnx", metavar="PATH", help="also (or only) write the network as ONNX")
     p.add_argument("--train-script", metavar="PATH",
                    help="also write a training script (single process or torchrun)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("render", help="draw the network as an SVG or PNG picture")
+    p.add_argument("file", help="project file")
+    p.add_argument("-o", "--output", required=True, help="net.svg or net.png")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("import", help="turn a PyTorch model into a project")
     p.add_argument("source", nargs="?", help="FILE.py or FILE.py:Class")

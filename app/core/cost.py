@@ -25,7 +25,6 @@ from typing import Any
 
 from app.core.catalogue import spec_for
 from app.core.graph import NetworkDocument
-from app.core.param_count import COUNTERS
 from app.core.shapes import NodeResult
 
 Shape = tuple[int, ...]
@@ -37,24 +36,28 @@ FREE_CATEGORIES = frozenset({"Input/Output", "Activation", "Pooling", "Dropout",
                              "Reshape"})
 
 
+def _weights(layer_type: str, p: dict[str, Any]) -> int:
+    return spec_for(layer_type).count(p)
+
+
 def _per_position(layer_type: str) -> MacCounter:
     """Every weight and bias once per output position (channels excluded)."""
-    return lambda inputs, out, p: prod(out[1:]) * COUNTERS[layer_type](p)
+    return lambda inputs, out, p: prod(out[1:]) * _weights(layer_type, p)
 
 
 def _conv_transposed(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
-    weights = COUNTERS["ConvTranspose2d"](p) - (p["out_channels"] if p["bias"] else 0)
+    weights = _weights("ConvTranspose2d", p) - (p["out_channels"] if p["bias"] else 0)
     bias = prod(out) if p["bias"] else 0
     return prod(inputs[0][1:]) * weights + bias
 
 
 def _linear(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
     """Acts on the last dimension: once per vector along the leading ones."""
-    return prod(out[:-1]) * COUNTERS["Linear"](p)
+    return prod(out[:-1]) * _weights("Linear", p)
 
 
 def _per_step(layer_type: str) -> MacCounter:
-    return lambda inputs, out, p: inputs[0][0] * COUNTERS[layer_type](p)
+    return lambda inputs, out, p: inputs[0][0] * _weights(layer_type, p)
 
 
 def _per_element(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
@@ -136,9 +139,9 @@ def layer_table(doc: NetworkDocument, results: dict[str, NodeResult]) -> list[La
     rows = []
     for name in doc.topological_order():
         node, result = doc.node(name), results[name]
-        counter = COUNTERS.get(node.type)
+        count = node.spec.count
         rows.append(LayerCost(name, node.type, list(result.shape or ()),
-                              counter(result.resolved) if counter else 0,
+                              count(result.resolved) if count else 0,
                               node_macs(doc, results, name) or 0))
     return rows
 

@@ -11,7 +11,6 @@ from app.core.catalogue import CATALOGUE, spec_for
 from app.core.compiler import compile_document, example_inputs
 from app.core.cost import format_macs, has_mac_rule, layer_macs, layer_table, node_macs
 from app.core.graph import NetworkDocument, module_path
-from app.core.param_count import COUNTERS
 from app.core.shapes import infer_shapes
 from app.core.templates import TEMPLATES, build_template
 
@@ -99,7 +98,7 @@ def test_linear_on_a_sequence_counts_every_position() -> None:
 def test_recurrent_layers_use_every_weight_once_per_step() -> None:
     resolved = {**spec_for("LSTM").defaults(), "input_size": 5, "hidden_size": 7,
                 "num_layers": 2, "bidirectional": True}
-    assert layer_macs("LSTM", [(11, 5)], (14,), resolved) == 11 * COUNTERS["LSTM"](resolved)
+    assert layer_macs("LSTM", [(11, 5)], (14,), resolved) == 11 * spec_for("LSTM").count(resolved)
 
 
 def test_every_catalogue_layer_has_a_rule() -> None:
