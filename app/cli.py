@@ -83,8 +83,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def network_report(doc: NetworkDocument) -> dict[str, Any]:
-    """The facts `info` prints: parameter counts, shapes, node count, errors. Counts come
-    from formulas (app.core.param_count), so `info` never imports torch."""
+    """The facts `info` prints: parameter counts, MACs per sample, shapes, node count,
+    errors and a per-layer table. Counts come from formulas (app.core.param_count,
+    app.core.cost), so `info` never imports torch."""
+    from app.core.cost import layer_table
     from app.core.param_count import formula_parameters
     from app.core.shapes import errors, infer_shapes, network_problems
 
@@ -94,12 +96,26 @@ def network_report(doc: NetworkDocument) -> dict[str, Any]:
     outputs = [list(results[n].shape) for n in doc.ends(Role.OUTPUT)
                if results[n].shape is not None]
     count = None if problems else formula_parameters(doc, results)
+    layers = [] if problems else layer_table(doc, results)
     return {
         "params": count, "trainable_params": count,
+        "macs": None if problems else sum(row.macs for row in layers),
         "input_shape": inputs[0] if len(inputs) == 1 else inputs,
         "output_shape": outputs[0] if len(outputs) == 1 else outputs,
         "nodes": len(doc.nodes), "errors": [p.message for p in problems],
+        "layers": [row.as_json() for row in layers],
     }
+
+
+def _print_layers(layers: list[dict[str, Any]]) -> None:
+    from app.core.shapes import format_shape
+
+    width = max(len(row["name"]) for row in layers)
+    print(f"\n{'layer':<{width}}  {'type':<18} {'output':>14} {'params':>12} {'MACs':>15}")
+    for row in layers:
+        print(f"{row['name']:<{width}}  {row['type']:<18} "
+              f"{format_shape(tuple(row['output_shape'])):>14} {row['params']:>12,} "
+              f"{row['macs']:>15,}")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -110,8 +126,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         _print_json(report)
     else:
         for key, value in report.items():
-            if key != "errors":
-                print(f"{key:>17}: {value}")
+            if key not in ("errors", "layers"):
+                print(f"{key:>17}: {value:,}" if isinstance(value, int) else
+                      f"{key:>17}: {value}")
+        if report["layers"]:
+            _print_layers(report["layers"])
         for message in report["errors"]:
             print(f"error: {message}")
     return 1 if report["errors"] else 0
@@ -192,6 +211,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         doc, title = project.network, project.name
     else:
         raise CliError("give a project FILE or --template ID")
+    if not args.output and not args.onnx:
+        raise CliError("give -o model.py and/or --onnx model.onnx")
+    if args.train_script and not args.output:
+        raise CliError("--train-script imports the model file: give -o model.py too")
+    if not args.output:
+        _export_onnx(doc, args.onnx)
+        return 0
     try:
         code = generate_code(doc, title)
     except (CompileError, CodegenError) as exc:
@@ -215,7 +241,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({len(code.splitlines())} lines)")
     if script is not None:
         print(f"wrote {args.train_script} ({len(script.splitlines())} lines)")
+    if args.onnx:
+        _export_onnx(doc, args.onnx)
     return 0
+
+
+def _export_onnx(doc: NetworkDocument, path: str) -> None:
+    from app.core.compiler import CompileError
+    from app.core.onnx_export import OnnxExportError, export_onnx
+
+    try:
+        export_onnx(doc, path)
+    except (CompileError, OnnxExportError) as exc:
+        raise CliError(str(exc) if isinstance(exc, OnnxExportError)
+                       else f"cannot export: {exc}") from None
+    print(f"wrote {path} (ONNX, freshly initialised weights)")
 
 
 def _shape_arg(text: str | None) -> list[tuple[int, ...]] | None:
@@ -256,6 +296,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     if result.unmapped:
         print(f"note: {len(result.unmapped)} weights are not used by forward(): "
               f"{', '.join(result.unmapped[:5])}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from app.ui.diagram import DiagramError, render_project_file
+
+    try:
+        path = render_project_file(args.file, args.output, args.theme)
+    except DiagramError as exc:
+        raise CliError(str(exc)) from None
+    print(f"wrote {path}")
     return 0
 
 
@@ -350,10 +401,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", help="export a built-in template instead")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="template option, e.g. num_classes=10 (repeatable)")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("-o", "--output", help="the .py file to write")
+    p.add_argument("--onnx", metavar="PATH", help="also (or only) write the network as ONNX")
     p.add_argument("--train-script", metavar="PATH",
                    help="also write a training script (single process or torchrun)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("render", help="draw the network as an SVG or PNG picture")
+    p.add_argument("file", help="project file")
+    p.add_argument("-o", "--output", required=True, help="net.svg or net.png")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("import", help="turn a PyTorch model into a project")
     p.add_argument("source", nargs="?", help="FILE.py or FILE.py:Class")

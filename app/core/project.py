@@ -87,8 +87,8 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> None:
     """Refuses (ProjectError) a project larger than load accepts rather than writing it."""
     payload = to_json(project).encode("utf-8")
     if len(payload) > MAX_BYTES:
-        raise ProjectError(f"{path}: the project would be {len(payload) / 2**20:.0f} MB, "
-                           f"over the {MAX_BYTES // 2**20} MB a project file may hold")
+        raise ProjectError(f"{path}: the project would be {len(payload) / 2**20:.0f} MiB, "
+                           f"over the {MAX_BYTES // 2**20} MiB a project file may hold")
     write_atomic(Path(path), payload)
 
 
@@ -96,7 +96,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise ProjectError(f"{path}: file is larger than {MAX_BYTES // 2**20} MB")
+            raise ProjectError(f"{path}: file is larger than {MAX_BYTES // 2**20} MiB")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(f"{path}: no such file") from None

@@ -266,6 +266,11 @@ class MainWindow(QMainWindow):
         self.act_export = a("&Export PyTorch Code…", self.export_dialog, "Ctrl+E",
                             "Write the network as a .py file, optionally with a training "
                             "script and the trained weights")
+        self.act_export_onnx = a("Export &ONNX…", self.export_onnx, None,
+                                 "Write the network (with the trained weights, if any) as an "
+                                 ".onnx file for other frameworks and runtimes")
+        self.act_export_diagram = a("Export &Diagram…", self.export_diagram, None,
+                                    "Save the canvas as an SVG drawing or a PNG picture")
         self.act_save_weights = a("Save Trained &Weights…", self.save_weights, None,
                                   "Save the last run's weights (a state_dict that loads "
                                   "into the exported build_model())")
@@ -348,7 +353,8 @@ class MainWindow(QMainWindow):
         file.addActions([self.act_new, self.act_blank, self.act_open])
         self.recent_menu = file.addMenu("Open &Recent")
         file.addSeparator()
-        file.addActions([self.act_save, self.act_save_as, self.act_export])
+        file.addActions([self.act_save, self.act_save_as, self.act_export,
+                         self.act_export_onnx, self.act_export_diagram])
         file.addSeparator()
         file.addActions([self.act_save_weights, self.act_load_weights])
         file.addSeparator()
@@ -818,6 +824,16 @@ class MainWindow(QMainWindow):
         from app.ui.weights_export import export_dialog
 
         export_dialog(self)
+
+    def export_onnx(self) -> None:
+        from app.ui.weights_export import export_onnx_dialog
+
+        export_onnx_dialog(self)
+
+    def export_diagram(self) -> None:
+        from app.ui.diagram import export_diagram_dialog
+
+        export_diagram_dialog(self)
 
     def save_weights(self) -> None:
         from app.ui.weights_export import save_weights_dialog

@@ -195,6 +195,30 @@ def export_chosen(window: Any, choice: ExportChoice) -> bool:
     return True
 
 
+def export_onnx_dialog(window: Any) -> None:
+    start = Path(window.start_dir()) / f"{file_stem(window.project.name)}.onnx"
+    path, _ = QFileDialog.getSaveFileName(window, "Export ONNX", str(start),
+                                          "ONNX models (*.onnx)")
+    if path:
+        export_onnx_to(window, path if path.endswith(".onnx") else path + ".onnx")
+
+
+def export_onnx_to(window: Any, path: str) -> bool:
+    """The network on screen as ONNX: the last run's weights when there are some."""
+    from app.core.onnx_export import export_onnx
+
+    model = trained_model(window)
+    try:
+        export_onnx(window.session.doc, path, model)
+    except (ValueError, OSError) as exc:  # CompileError and OnnxExportError are ValueErrors
+        window.inform("ONNX export failed", f"Nothing was exported: {exc}", error=True)
+        return False
+    window.remember_dir(path)
+    weights = "the trained weights" if model is not None else "freshly initialised weights"
+    window.inform("Exported", f"Wrote {path} (ONNX, {weights})")
+    return True
+
+
 def save_weights_dialog(window: Any) -> None:
     model = trained_model(window)
     if model is None:

@@ -37,9 +37,13 @@ def test_info_lenet5_json_matches_a_hand_written_lenet() -> None:
     report = json.loads(result.stdout)
     expected = sum(p.numel() for p in LeNet5().parameters())
     assert expected == 61706
-    assert report == {"params": expected, "trainable_params": expected,
+    layers = report.pop("layers")
+    assert report == {"params": expected, "trainable_params": expected, "macs": 423_038,
                       "input_shape": [1, 28, 28], "output_shape": [10], "nodes": 14,
                       "errors": []}
+    assert len(layers) == 14 and sum(row["params"] for row in layers) == expected
+    assert layers[1] == {"name": "conv1", "type": "Conv2d", "output_shape": [6, 28, 28],
+                         "params": 156, "macs": 6 * 28 * 28 * (25 + 1)}
 
 
 def test_templates_lists_ids_and_shapes(capsys) -> None:
@@ -101,5 +105,5 @@ def test_info_on_a_broken_network_lists_errors(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["info", str(project), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["params"] is None
+    assert report["params"] is None and report["macs"] is None and report["layers"] == []
     assert report["errors"] == ["fc3 has no input: connect a layer's output to it"]

@@ -1,4 +1,4 @@
-"""`info` counts parameters by formula without importing torch; the counts equal torch's."""
+"""`info` counts parameters and MACs by formula without importing torch; the counts equal torch's."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ def test_info_does_not_import_torch() -> None:
     assert result.returncode == 0, result.stderr
     body, _, verdict = result.stdout.rstrip().rpartition("\n")
     assert verdict == "TORCH-FREE"
-    assert json.loads(body)["params"] == 11_689_512  # torchvision's resnet18
+    report = json.loads(body)
+    assert report["params"] == 11_689_512  # torchvision's resnet18
+    assert report["macs"] == 1_816_558_056  # tests/core/test_cost.py checks it with torchinfo
+    assert [row["name"] for row in report["layers"]][:3] == ["image", "conv1", "bn1"]
 
 
 def test_check_without_sections_does_not_import_torch(tmp_path) -> None:

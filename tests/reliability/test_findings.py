@@ -318,7 +318,7 @@ def test_f16_save_refuses_what_load_would_refuse(tmp_path: Path,
     monkeypatch.setattr(project_module, "MAX_BYTES", len(before) + 100)
     big = _project()
     big.canvas = {"notes": "x" * 200}
-    with pytest.raises(ProjectError, match="over the 0 MB"):
+    with pytest.raises(ProjectError, match="over the 0 MiB"):
         save_project(big, path)
     assert path.read_bytes() == before
     assert MAX_BYTES == 50 * 2**20

@@ -25,6 +25,7 @@ def test_edit_parameter_updates_shapes_code_and_undo(window, settle, qtbot) -> N
     assert window.scene.nodes["conv1"].shape_text == "→ 8×28×28"
     assert window.session.result("conv2").resolved["in_channels"] == 8
     assert "8×28×28" in window.inspector.shape_label.text()
+    assert f"<b>{8 * 28 * 28 * (25 + 1):,}</b> multiply-accumulates" in window.inspector.shape_label.text()
     window.code_view.wait_idle()
     assert "nn.Conv2d(1, 8, kernel_size=5, padding=2)" in window.code_view.code
     assert "nn.Conv2d(8, 16" in window.code_view.code

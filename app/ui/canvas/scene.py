@@ -41,6 +41,7 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self._edges_of: dict[str, set[EdgeItem]] = {}
         self.snap_to_grid = True
+        self.grid_visible = True  # off while a diagram is exported (app/ui/diagram.py)
         self.interaction: Interaction | None = None
         self.note = _NoteItem()
         self.addItem(self.note)
@@ -285,7 +286,7 @@ class CanvasScene(QGraphicsScene):
         t = theme.current()
         painter.fillRect(rect, QColor(t.canvas))
         scale = painter.worldTransform().m11()
-        if scale < 0.35:
+        if scale < 0.35 or not self.grid_visible:
             return  # dots would be a grey haze at this zoom
         painter.setPen(QPen(QColor(t.grid), 2.0 / max(scale, 0.5)))
         left = int(rect.left() // GRID_STEP) * GRID_STEP

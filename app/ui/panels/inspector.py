@@ -177,10 +177,19 @@ class InspectorPanel(QScrollArea):
         else:
             outs = ", ".join(f"{p} {format_shape(s)}" if len(result.outputs) > 1
                              else format_shape(s) for p, s in result.outputs.items())
-            text = f"Output: <b>{outs}</b>"
+            text = f"Output: <b>{outs}</b>" + self._cost_text()
         self.shape_label.setText(text)
         self.explanation_label.setText(getattr(result, "explanation", "") or "")
         self.explanation_label.setVisible(bool(self.explanation_label.text()))
+
+    def _cost_text(self) -> str:
+        from app.core.cost import node_macs
+
+        macs = node_macs(self.session.doc, self.session.results, self.node)
+        if macs is None or not self.session.doc.node(self.node).spec.has_module:
+            return ""
+        return (f"<br>Cost: <b>{macs:,}</b> multiply-accumulates (MACs) per sample"
+                if macs else "<br>Cost: no multiply-accumulates (MACs)")
 
     def _refresh_problems(self, result: object) -> None:
         _clear_layout(self.problem_box)

@@ -1,9 +1,9 @@
-"""Summary: a torchinfo-like table (layer, type, output shape, parameters, trainable)
-with totals and a memory estimate per sample.
+"""Summary: a torchinfo-like table (layer, type, output shape, parameters, trainable,
+MACs) with totals and a memory estimate per sample.
 
 Parameter counts are the catalogue's formulas (app.core.param_count), the count `info`,
 the exported file and the trainer report too; they need no torch, so the table is
-complete from the first paint.
+complete from the first paint. MACs come from formulas too (app.core.cost).
 """
 
 from __future__ import annotations
@@ -26,18 +26,19 @@ from app.core.catalogue import Role
 from app.ui import theme
 from app.ui.session import EditorSession
 
-COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable")
+COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable", "MACs")
 MIN_ROWS = 5  # the table never shrinks below this many visible rows
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
              "bool": 1}
 
 
 def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
+    """1024-based, so the units say KiB, MiB, GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
         n /= 1024
-    return f"{n:.2f} GB"
+    return f"{n:.2f} GiB"
 
 
 class SummaryPanel(QWidget):
@@ -75,12 +76,13 @@ class SummaryPanel(QWidget):
         session.documentReplaced.connect(self._timer.start)
 
     def refresh(self) -> None:
+        from app.core.cost import node_macs
         from app.core.shapes import format_shape
 
         doc, results = self.session.doc, self.session.results
         names = [n for n in doc.topological_order() if n in results]
         self.table.setRowCount(len(names))
-        total = trainable = activations = 0
+        total = trainable = activations = macs = 0
         for row, name in enumerate(names):
             node, r = doc.node(name), results[name]
             # nothing is frozen while designing: every parameter trains
@@ -92,13 +94,17 @@ class SummaryPanel(QWidget):
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else
                      "waiting" if r.blocked else "error")
             numbers = (f"{params:,}", "yes") if params else ("–", "–")
-            for col, text in enumerate((name, node.type, shape, *numbers)):
+            layer_macs = node_macs(doc, results, name)
+            macs += layer_macs or 0
+            cost = f"{layer_macs:,}" if layer_macs else "–"
+            for col, text in enumerate((name, node.type, shape, *numbers, cost)):
                 self._set_cell(row, col, text, error=bool(r.error))
         if names and self.table.columnWidth(0) <= self.table.horizontalHeader() \
                 .defaultSectionSize():
             self.table.resizeColumnsToContents()  # once: later the user's widths stay
-        self.totals = {"params": total, "trainable": trainable, "activations": activations}
-        self._set_footer(total, trainable, activations)
+        self.totals = {"params": total, "trainable": trainable, "activations": activations,
+                       "macs": macs}
+        self._set_footer(total, trainable, activations, macs)
 
     def _set_cell(self, row: int, col: int, text: str, error: bool) -> None:
         item = QTableWidgetItem(text)
@@ -112,13 +118,18 @@ class SummaryPanel(QWidget):
             item.setForeground(QColor(theme.current().error))
         self.table.setItem(row, col, item)
 
-    def _set_footer(self, total: int, trainable: int, activations: int) -> None:
+    def _set_footer(self, total: int, trainable: int, activations: int, macs: int) -> None:
+        from app.core.cost import format_macs
+
         param_bytes = total * 4
         self.footer.setText(
             f"<b>Total parameters:</b> {total:,} &nbsp; <b>Trainable:</b> {trainable:,} &nbsp; "
             f"<b>Non-trainable:</b> {total - trainable:,} &nbsp;·&nbsp; "
+            f"<b>MACs</b> (one sample): <b>{format_macs(macs)}</b> &nbsp;·&nbsp; "
             f"<b>Memory</b> (float32, one sample): "
             f"<b>{human_bytes(param_bytes + activations)}</b>")
         self.footer.setToolTip(
+            f"{macs:,} multiply-accumulates per sample (about {format_macs(2 * macs)} FLOPs); "
+            "activations, pooling and merges count 0.\n"
             f"Parameters {human_bytes(param_bytes)} + activations {human_bytes(activations)} "
             "per sample at inference; training needs about twice as much for the gradients.")

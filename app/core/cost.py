@@ -1,0 +1,154 @@
+"""Compute cost per layer: multiply-accumulate operations (MACs) by formula, per sample.
+
+`info`, the Summary and the Inspector show it without importing torch. One MAC is one
+multiplication added to a running sum; FLOPs are about twice the MACs.
+
+Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares against):
+- Convolutions and Linear layers: one MAC per weight per output position, plus one per
+  output element for the bias (torchinfo counts the bias add as a MAC).
+- A transposed convolution multiplies every *input* position by its filters, so it counts
+  input positions (torchinfo counts output positions there; torch's FlopCounterMode agrees
+  with us).
+- Recurrent layers: every weight and bias is used once per time step.
+- Normalisation: one MAC per element, the scale-and-shift a batch norm folds into at
+  inference (torchinfo counts its 2 × channels parameters instead, once per sample).
+- Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Concat) and
+  Embedding lookups count 0: they multiply nothing by a weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from app.core.catalogue import spec_for
+from app.core.graph import NetworkDocument
+from app.core.shapes import NodeResult
+
+Shape = tuple[int, ...]
+# (input shapes by port order, the "out" shape, resolved parameters) -> MACs per sample
+MacCounter = Callable[[list[Shape], Shape, dict[str, Any]], int]
+
+# Categories whose layers never multiply by a weight; a new layer in one of them costs 0.
+FREE_CATEGORIES = frozenset({"Input/Output", "Activation", "Pooling", "Dropout", "Merge",
+                             "Reshape"})
+
+
+def _weights(layer_type: str, p: dict[str, Any]) -> int:
+    return spec_for(layer_type).count(p)
+
+
+def _per_position(layer_type: str) -> MacCounter:
+    """Every weight and bias once per output position (channels excluded)."""
+    return lambda inputs, out, p: prod(out[1:]) * _weights(layer_type, p)
+
+
+def _conv_transposed(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    weights = _weights("ConvTranspose2d", p) - (p["out_channels"] if p["bias"] else 0)
+    bias = prod(out) if p["bias"] else 0
+    return prod(inputs[0][1:]) * weights + bias
+
+
+def _linear(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    """Acts on the last dimension: once per vector along the leading ones."""
+    return prod(out[:-1]) * _weights("Linear", p)
+
+
+def _per_step(layer_type: str) -> MacCounter:
+    return lambda inputs, out, p: inputs[0][0] * _weights(layer_type, p)
+
+
+def _per_element(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    return prod(out)
+
+
+def _free(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    return 0
+
+
+MAC_COUNTERS: dict[str, MacCounter] = {
+    "Linear": _linear,
+    "Conv1d": _per_position("Conv1d"),
+    "Conv2d": _per_position("Conv2d"),
+    "Conv3d": _per_position("Conv3d"),
+    "ConvTranspose2d": _conv_transposed,
+    "BatchNorm1d": _per_element,
+    "BatchNorm2d": _per_element,
+    "InstanceNorm2d": _per_element,
+    "GroupNorm": _per_element,
+    "LayerNorm": _per_element,
+    "RNN": _per_step("RNN"),
+    "LSTM": _per_step("LSTM"),
+    "GRU": _per_step("GRU"),
+    "Embedding": _free,
+}
+
+
+def has_mac_rule(layer_type: str) -> bool:
+    return layer_type in MAC_COUNTERS or spec_for(layer_type).category in FREE_CATEGORIES
+
+
+def layer_macs(layer_type: str, inputs: list[Shape], out: Shape,
+               resolved: dict[str, Any]) -> int:
+    """MACs of one layer for one sample (shapes without the batch dimension)."""
+    counter = MAC_COUNTERS.get(layer_type)
+    if counter is None:
+        if spec_for(layer_type).category in FREE_CATEGORIES:
+            return 0
+        raise KeyError(f"no MAC rule for layer type {layer_type!r}")
+    return counter(inputs, out, resolved)
+
+
+def node_macs(doc: NetworkDocument, results: dict[str, NodeResult], name: str) -> int | None:
+    """MACs of one node per sample; None while its shapes are not known."""
+    result = results.get(name)
+    if result is None or not result.ok or result.shape is None:
+        return None
+    node = doc.node(name)
+    incoming, inputs = doc.incoming(name), []
+    for port in node.input_ports():
+        edge = incoming.get(port)
+        upstream = results.get(edge.src) if edge else None
+        if upstream is None or edge.src_port not in upstream.outputs:
+            return None  # results from before the latest edit
+        inputs.append(upstream.outputs[edge.src_port])
+    return layer_macs(node.type, inputs, result.shape, result.resolved)
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One row of `info --json`'s layer table."""
+
+    name: str
+    type: str
+    output_shape: list[int]
+    params: int
+    macs: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "output_shape": self.output_shape,
+                "params": self.params, "macs": self.macs}
+
+
+def layer_table(doc: NetworkDocument, results: dict[str, NodeResult]) -> list[LayerCost]:
+    """Every node in topological order with its parameters and MACs per sample.
+
+    `results` are infer_shapes(doc)'s, free of errors."""
+    rows = []
+    for name in doc.topological_order():
+        node, result = doc.node(name), results[name]
+        count = node.spec.count
+        rows.append(LayerCost(name, node.type, list(result.shape or ()),
+                              count(result.resolved) if count else 0,
+                              node_macs(doc, results, name) or 0))
+    return rows
+
+
+def format_macs(macs: int) -> str:
+    """1234567 -> '1.23 M'; small counts stay exact."""
+    for unit, size in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if macs >= size:
+            return f"{macs / size:.2f} {unit}"
+    return str(macs)
