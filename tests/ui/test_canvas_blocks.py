@@ -23,8 +23,8 @@ def double_click(window, scene_pos: QPointF) -> None:
                       Qt.KeyboardModifier.NoModifier, view_point(window, scene_pos))
 
 
-def test_resnet18_opens_with_its_stages_collapsed(make_window) -> None:
-    window = make_window("resnet18")
+def test_resnet18_opens_with_its_stages_collapsed(resnet) -> None:
+    window = resnet()
     scene = window.scene
     assert sorted(scene.groups) == STAGES
     assert shown(window) == sorted(["image", "conv1", "bn1", "relu", "maxpool", *STAGES,
@@ -45,10 +45,11 @@ def test_resnet18_opens_with_its_stages_collapsed(make_window) -> None:
     assert visible.contains(scene.nodes_rect())
 
 
-def test_double_click_expands_and_the_menu_collapses_again(make_window) -> None:
-    window = make_window("resnet18")
+def test_double_click_expands_and_the_menu_collapses_again(resnet) -> None:
+    window = resnet()
     scene, doc = window.scene, window.session.doc
     before = window.session.project.network.to_dict()
+    window.code_view.wait_idle()
     double_click(window, scene.groups["layer1"].centre())
     assert "layer1" not in scene.groups and scene.collapsed() == STAGES[1:]
     assert scene.nodes["layer1_0_conv1"].isVisible()
@@ -65,8 +66,8 @@ def test_double_click_expands_and_the_menu_collapses_again(make_window) -> None:
     assert window.session.stack.count() == 0
 
 
-def test_keyboard_collapses_inner_then_outer_block_and_expands(make_window) -> None:
-    window = make_window("resnet18")
+def test_keyboard_collapses_inner_then_outer_block_and_expands(resnet) -> None:
+    window = resnet()
     scene = window.scene
     scene.set_collapsed("layer2", False)
     scene.select_nodes(["layer2_0_conv2"])
@@ -86,25 +87,26 @@ def test_keyboard_collapses_inner_then_outer_block_and_expands(make_window) -> N
     assert scene.collapsed() == ["layer1", "layer2.0", "layer3", "layer4"]
 
 
-def test_collapsed_blocks_survive_save_and_reopen(make_window, tmp_path) -> None:
-    window = make_window("resnet18")
+def test_collapsed_blocks_survive_save_and_reopen(resnet, tmp_path) -> None:
+    window = resnet()
     window.scene.set_collapsed("layer3", False)
     path = tmp_path / "resnet.torchcanvas"
     assert window.save_to(str(path))
     assert load_project(path).canvas == {"collapsed": ["layer1", "layer2", "layer4"]}
-    other = make_window(None)
+    other = resnet(None)
     assert other.open_project(str(path), confirm=False)
     assert sorted(other.scene.groups) == ["layer1", "layer2", "layer4"]
     assert load_project(path).network.to_dict() == window.session.doc.to_dict()
 
 
-def test_dragging_a_block_moves_its_layers_in_one_undo_step(make_window, settle) -> None:
-    window = make_window("resnet18")
+def test_dragging_a_block_moves_its_layers_in_one_undo_step(resnet, settle) -> None:
+    window = resnet()
     scene, doc = window.scene, window.session.doc
     start = {n: doc.node(n).pos for n in scene.members["layer2"]}
     window.view.set_zoom(1.0)
     group = scene.groups["layer2"]
     window.view.centerOn(group.centre())
+    window.code_view.wait_idle()
     drag(window, group.centre(), group.centre() + QPointF(300, 0))
     assert window.session.stack.count() == 1
     assert all(doc.node(n).pos == (x + 300, y) for n, (x, y) in start.items())
@@ -115,8 +117,8 @@ def test_dragging_a_block_moves_its_layers_in_one_undo_step(make_window, settle)
     assert all(doc.node(n).pos == p for n, p in start.items()) and group.pos().x() == 0
 
 
-def test_deleting_a_block_removes_its_layers_as_one_step(make_window, settle) -> None:
-    window = make_window("resnet18")
+def test_deleting_a_block_removes_its_layers_as_one_step(resnet, settle) -> None:
+    window = resnet()
     scene, doc = window.scene, window.session.doc
     before = doc.to_dict()
     scene.select_nodes(["layer3_1_conv2"])  # hidden: selects its block
@@ -131,8 +133,8 @@ def test_deleting_a_block_removes_its_layers_as_one_step(make_window, settle) ->
     assert doc.to_dict() == before and "layer3" in scene.groups
 
 
-def test_drop_on_the_wire_into_a_block_feeds_all_it_stands_for(make_window, settle) -> None:
-    window = make_window("resnet18")
+def test_drop_on_the_wire_into_a_block_feeds_all_it_stands_for(resnet, settle) -> None:
+    window = resnet()
     scene, doc = window.scene, window.session.doc
     before = doc.to_dict()
     wire = scene.edge_item(doc.incoming("layer1_0_conv1")["in"])
@@ -153,10 +155,10 @@ def test_drop_on_the_wire_into_a_block_feeds_all_it_stands_for(make_window, sett
     assert sorted(map(str, after["edges"])) == sorted(map(str, before["edges"]))
 
 
-def test_a_wire_dragged_from_a_block_output_connects_its_last_layer(make_window) -> None:
+def test_a_wire_dragged_from_a_block_output_connects_its_last_layer(resnet) -> None:
     from app.ui.commands import DisconnectCommand
 
-    window = make_window("resnet18")
+    window = resnet()
     scene, doc, s = window.scene, window.session.doc, window.session
     s.push(DisconnectCommand(s, doc.incoming("avgpool")["in"]))
     QTest.qWait(1)
@@ -164,5 +166,6 @@ def test_a_wire_dragged_from_a_block_output_connects_its_last_layer(make_window)
     target = scene.nodes["avgpool"].inputs["in"]
     window.view.set_zoom(0.6)
     window.view.centerOn((port.scene_anchor() + target.scene_anchor()) / 2)
+    window.code_view.wait_idle()
     drag(window, port.scene_anchor(), target.scene_anchor())
     assert doc.incoming("avgpool")["in"].src == "layer3_1_relu2"

@@ -20,13 +20,13 @@ from app.core.shapes import format_shape
 from app.ui import theme
 from app.ui.canvas.node_item import (
     BADGE_RADIUS,
-    GRID,
     HEADER,
     HEIGHT,
     LOD_TEXT,
     WIDTH,
     _font,
     _html,
+    follow_move,
     paint_compact,
 )
 from app.ui.canvas.port_item import PortItem
@@ -156,14 +156,8 @@ class GroupItem(QGraphicsObject):
         return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap
-                and self.scene() is not None and getattr(self.scene(), "snap_to_grid", False)):
-            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "node_moved"):
-                scene.node_moved(self)
-        return super().itemChange(change, value)
+        snapped = follow_move(self, change, value)
+        return snapped if snapped is not None else super().itemChange(change, value)
 
     # -- painting ----------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

@@ -182,14 +182,8 @@ class NodeItem(QGraphicsObject):
         return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap
-                and self.scene() is not None and getattr(self.scene(), "snap_to_grid", False)):
-            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "node_moved"):
-                scene.node_moved(self)
-        return super().itemChange(change, value)
+        snapped = follow_move(self, change, value)
+        return snapped if snapped is not None else super().itemChange(change, value)
 
     # -- painting ----------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
@@ -290,6 +284,20 @@ class NodeItem(QGraphicsObject):
         r = BADGE_RADIUS
         painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
                          Qt.AlignmentFlag.AlignCenter, "!")
+
+
+def follow_move(item: QGraphicsItem, change: QGraphicsItem.GraphicsItemChange,
+                value: Any) -> QPointF | None:
+    """A node or block being moved: its position snapped to the grid (returned), and the
+    scene told once it has moved so the wires follow."""
+    scene = item.scene()
+    if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and item.snap
+            and scene is not None and getattr(scene, "snap_to_grid", False)):
+        return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+    if (change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+            and scene is not None and hasattr(scene, "node_moved")):
+        scene.node_moved(item)
+    return None
 
 
 @lru_cache(maxsize=4096)

@@ -282,7 +282,7 @@ class CanvasScene(QGraphicsScene):
             self.removeItem(proxy)
         self._proxies, self._proxies_of, self._proxy_of = [], {}, {}
         drawn: dict[tuple[object, object], EdgeItem] = {}
-        for key, item in self.edges.items():
+        for item in self.edges.values():
             e = item.edge
             src_block, dst_block = self.hidden.get(e.src), self.hidden.get(e.dst)
             visible = src_block is None and dst_block is None

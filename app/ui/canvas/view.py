@@ -16,6 +16,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from app.ui.canvas.edge_item import EdgeItem
+from app.ui.canvas.minimap import Minimap
 from app.ui.canvas.node_item import GRID, HEIGHT, WIDTH
 from app.ui.canvas.scene import BlockRef, CanvasScene
 
@@ -41,10 +42,15 @@ class CanvasView(QGraphicsView):
         self._space = False
         self._drop_wire: EdgeItem | None = None
         self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
+        self.minimap = Minimap(self)
 
     @property
     def canvas(self) -> CanvasScene:
         return self.scene()
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        self.minimap.refresh()
 
     # -- zoom --------------------------------------------------------------------------------
     def zoom(self) -> float:
