@@ -17,7 +17,6 @@ from typing import Any
 
 from app.core.catalogue import Role
 from app.core.graph import DocumentError, NetworkDocument, module_path
-from app.core.param_count import COUNTERS
 from app.core.shapes import NodeResult
 
 Signature = tuple[tuple[Any, ...], tuple[Any, ...]]
@@ -283,8 +282,9 @@ def block_summary(doc: NetworkDocument, results: dict[str, NodeResult],
     found = [results.get(n) for n in members]
     errors = sum(1 for r in found if r is not None and r.error)
     ok = all(r is not None and not r.error and not r.blocked for r in found)
-    params = sum(COUNTERS[doc.node(n).type](results[n].resolved) for n in members
-                 if doc.node(n).type in COUNTERS) if ok else None
+    counts = [(doc.node(n).spec.count, n) for n in members]
+    params = sum(count(results[n].resolved) for count, n in counts
+                 if count is not None) if ok else None
     edge = boundary(doc, members)
     in_shapes = _shapes(results, [src for src, _ in edge.inputs])
     out_shapes = _shapes(results, list(edge.outputs)) if ok else None
