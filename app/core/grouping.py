@@ -218,3 +218,85 @@ class BlockClass:
 
 def _branch(rich: Block, plain: Block) -> str | None:
     return next((attr for attr, sig in rich.bypassed.items() if sig == plain.signature), None)
+
+
+# -- collapsed blocks on the canvas (a view of the network; the network is unchanged) ---------
+
+def enclosing_blocks(doc: NetworkDocument, name: str) -> list[str]:
+    """The containers around a layer, outermost first: layer1.0.conv1 -> [layer1, layer1.0]."""
+    segments = _segments(doc, name)[:-1]
+    return [".".join(segments[:i]) for i in range(1, len(segments) + 1)]
+
+
+def collapsed_members(doc: NetworkDocument, collapsed: list[str] | tuple[str, ...]
+                      ) -> dict[str, tuple[str, ...]]:
+    """Each collapsed block that holds layers -> its layers in document order. A block inside
+    another collapsed block is hidden in it; names that hold no layer (a block ungrouped or
+    deleted since) are ignored, so the saved list may go stale without harm."""
+    wanted = set(collapsed)
+    members: dict[str, list[str]] = {}
+    for node in doc.nodes:
+        outer = next((b for b in enclosing_blocks(doc, node.name) if b in wanted), None)
+        if outer is not None:
+            members.setdefault(outer, []).append(node.name)
+    return {block: tuple(names) for block, names in members.items()}
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """What crosses a block's edge: the outside (node, port)s that feed it, each with the
+    inside (node, port)s it feeds, and the inside (node, port)s read from outside."""
+
+    inputs: tuple[tuple[tuple[str, str], tuple[tuple[str, str], ...]], ...]
+    outputs: tuple[tuple[str, str], ...]
+
+
+def boundary(doc: NetworkDocument, members: tuple[str, ...]) -> Boundary:
+    inside = set(members)
+    feeds: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    outputs: dict[tuple[str, str], None] = {}
+    for name in members:
+        for port, e in doc.incoming(name).items():
+            if e.src not in inside:
+                feeds.setdefault((e.src, e.src_port), []).append((name, port))
+        for e in doc.outgoing(name):
+            if e.dst not in inside:
+                outputs[(e.src, e.src_port)] = None
+    return Boundary(tuple((src, tuple(dsts)) for src, dsts in feeds.items()), tuple(outputs))
+
+
+@dataclass(frozen=True)
+class BlockSummary:
+    """What a collapsed block's node says: its layers, learnable parameters (by formula, as
+    `info` counts them) and the shapes going in and out; None where shapes are not known."""
+
+    layers: int
+    params: int | None
+    in_shapes: tuple[tuple[int, ...], ...] | None
+    out_shapes: tuple[tuple[int, ...], ...] | None
+    errors: int
+
+
+def block_summary(doc: NetworkDocument, results: dict[str, NodeResult],
+                  members: tuple[str, ...]) -> BlockSummary:
+    found = [results.get(n) for n in members]
+    errors = sum(1 for r in found if r is not None and r.error)
+    ok = all(r is not None and not r.error and not r.blocked for r in found)
+    counts = [(doc.node(n).spec.count, n) for n in members]
+    params = sum(count(results[n].resolved) for count, n in counts
+                 if count is not None) if ok else None
+    edge = boundary(doc, members)
+    in_shapes = _shapes(results, [src for src, _ in edge.inputs])
+    out_shapes = _shapes(results, list(edge.outputs)) if ok else None
+    return BlockSummary(len(members), params, in_shapes, out_shapes, errors)
+
+
+def _shapes(results: dict[str, NodeResult], ports: list[tuple[str, str]]
+            ) -> tuple[tuple[int, ...], ...] | None:
+    shapes = []
+    for node, port in ports:
+        result = results.get(node)
+        if result is None or result.error or result.blocked or port not in result.outputs:
+            return None
+        shapes.append(tuple(result.outputs[port]))
+    return tuple(shapes)

@@ -43,13 +43,16 @@ class Template:
     project_options: Mapping[str, Any] = field(default_factory=dict, compare=False,
                                                hash=False)
     data: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # The canvas view it opens with (e.g. {"collapsed": ["layer1"]}: blocks shown as one node).
+    canvas: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def project(self, **options: Any) -> Project:
         """A new project: the network, its offline dataset and its training setup.
         `options` override the builder options the project opens with."""
         data = {"source": self.dataset} | copy.deepcopy(dict(self.data))
         return Project(build_template(self.id, **(dict(self.project_options) | options)),
-                       name=self.title, data=data, training=copy.deepcopy(dict(self.training)))
+                       name=self.title, data=data, training=copy.deepcopy(dict(self.training)),
+                       canvas=copy.deepcopy(dict(self.canvas)))
 
     def input_shape(self) -> list[int]:
         """The Input shape of the project the template opens as."""
@@ -707,7 +710,8 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
              "Residual learning, batch normalisation and global average pooling. "
              + _CLASSIC_SIZE.format(size=32), resnet18, dataset="shapes",
              project_options=CLASSIC_32, training=CLASSIC_TRAINING["resnet18"], year=2015,
-             paper="He et al., Deep residual learning for image recognition"),
+             paper="He et al., Deep residual learning for image recognition",
+             canvas={"collapsed": ["layer1", "layer2", "layer3", "layer4"]}),
     Template("nin", "Network in Network (Lin et al., 2013)",
              "Blocks of one k×k and two 1×1 convolutions; the last block outputs one channel "
              "per class and global average pooling replaces the fully connected layers.",

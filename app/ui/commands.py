@@ -408,6 +408,28 @@ def insert_layer_command(session: EditorSession, node: str, port: str, layer_typ
     return cmd
 
 
+def insert_on_wires_command(session: EditorSession, wires: Sequence[Edge], layer_type: str,
+                            label: str) -> CompoundCommand:
+    """Put a new layer on several wires from one output (the canvas draws the wires into a
+    collapsed block as one line): it takes that output and feeds every layer they fed."""
+    doc = session.doc
+    ins, outs = _ports(layer_type)
+    if not ins or not outs:
+        raise DocumentError(f"{layer_type} has no input or no output to wire in")
+    src, src_port = wires[0].src, wires[0].src_port
+    name = doc.unique_name(spec_for(layer_type).prefix)
+    top = min(doc.node(e.dst).pos[1] for e in wires)
+    cmd = CompoundCommand(session, label)
+    cmd.add(AddNodeCommand(session, layer_type, {}, name, (doc.node(src).pos[0], top)))
+    cmd.add(_make_room(session, set().union(*(doc.downstream(e.dst) for e in wires))))
+    for e in wires:
+        cmd.add(DisconnectCommand(session, e))
+    cmd.add(ConnectCommand(session, src, src_port, name, ins[0]))
+    for e in wires:
+        cmd.add(ConnectCommand(session, name, outs[0], e.dst, e.dst_port))
+    return cmd
+
+
 def insert_after_command(session: EditorSession, node: str, layer_type: str,
                          params: dict[str, Any] | None = None) -> CompoundCommand:
     """Put a new layer right below `node`, fed by its first output and feeding whatever that

@@ -41,6 +41,23 @@ def make_window(qtbot, tmp_path: Path):
 
 
 @pytest.fixture
+def resnet(make_window):
+    """Windows whose background code generation (which builds the torch model) is finished
+    before mouse input and at the end, so no generation thread outlives the test."""
+    windows = []
+
+    def make(template: str | None = "resnet18"):
+        window = make_window(template)
+        window.code_view.wait_idle()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.code_view.wait_idle()
+
+
+@pytest.fixture
 def window(make_window):
     return make_window("lenet5")
 

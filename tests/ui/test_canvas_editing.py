@@ -39,6 +39,9 @@ def test_palette_double_click_inserts_after_the_selected_layer(window) -> None:
     doc = window.session.doc
     window.scene.select_nodes(["pool1"])
     tree = window.palette.tree
+    # Offscreen, a stray mouse move between the clicks could start a palette drag whose
+    # QDrag.exec never returns; this test is about the double-click.
+    tree.setDragEnabled(False)
     item = window.palette.items["Dropout"]
     tree.scrollToItem(item)
     QTest.qWait(20)  # the scroll is laid out on the next event-loop pass

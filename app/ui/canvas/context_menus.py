@@ -2,7 +2,8 @@
 
 Every entry is also reachable from the keyboard: the menu key or Shift+F10 opens the menu
 of the selection (see CanvasView.contextMenuEvent), the layer pickers take typing, and the
-block actions have shortcuts of their own (Ctrl+G, Ctrl+Shift+G).
+block actions have shortcuts of their own (Ctrl+G, Ctrl+Shift+G; Ctrl+Alt+C collapses the
+selected layer's block, or the block around a selected collapsed one; Ctrl+Alt+E expands).
 `install(window)` connects the menus to a MainWindow; the window provides the clipboard,
 layout and rename actions the menus reuse.
 """
@@ -26,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from app.core.catalogue import CATALOGUE, spec_for
 from app.core.graph import DocumentError, Edge, module_path
+from app.core.grouping import enclosing_blocks
+from app.ui.canvas.scene import BlockRef
 from app.ui.commands import (
     AddNodeCommand,
     DocCommand,
@@ -109,6 +112,9 @@ class ContextMenus(QObject):
                                         "Ctrl+G")
         self.act_ungroup = self._shortcut("&Ungroup Block", self.ungroup_selection,
                                           "Ctrl+Shift+G")
+        self.act_collapse = self._shortcut("&Collapse Block", self.collapse_selection,
+                                           "Ctrl+Alt+C")
+        self.act_expand = self._shortcut("&Expand Block", self.expand_selection, "Ctrl+Alt+E")
 
     def _shortcut(self, text: str, slot: Callable[[], None], keys: str) -> QAction:
         action = QAction(text, self.window.view)
@@ -133,6 +139,8 @@ class ContextMenus(QObject):
     def popup(self, target: object, scene_pos: QPointF, screen: QPoint) -> None:
         if isinstance(target, str):
             menu = self.node_menu(target)
+        elif isinstance(target, BlockRef):
+            menu = self.block_menu(target.block)
         elif isinstance(target, Edge):
             menu = self.wire_menu(target)
         else:
@@ -158,6 +166,10 @@ class ContextMenus(QObject):
         menu.addAction("Dis&connect", lambda: self.session.push(
             delete_command(self.session, [], wires))).setEnabled(bool(wires))
         menu.addSeparator()
+        for i, outer in enumerate(reversed(enclosing_blocks(doc, name))):
+            keys = "\tCtrl+Alt+C" if i == 0 else ""
+            menu.addAction(f"C&ollapse Block ‘{outer}’{keys}",
+                           lambda b=outer: self.window.scene.set_collapsed(b, True))
         menu.addAction(self.act_group)
         block = module_path(node).rpartition(".")[0]
         ungroup = menu.addAction(f"U&ngroup {block or 'Block'}\tCtrl+Shift+G",
@@ -174,6 +186,60 @@ class ContextMenus(QObject):
         freeze.setChecked(self.is_frozen(name))
         freeze.setEnabled(node.spec.is_torch_layer)
         return menu
+
+    # -- collapsed block ----------------------------------------------------------------------
+    def block_menu(self, block: str) -> QMenu:
+        """A collapsed block: expand it (or collapse the one around it), and the edits that
+        act on all its layers as one undo step."""
+        w = self.window
+        if block not in w.scene.selected_blocks():
+            w.scene.clearSelection()
+            w.scene.groups[block].setSelected(True)
+        layers = len(w.scene.members.get(block, ()))
+        menu = QMenu(w)
+        menu.addAction(f"&Expand Block ‘{block}’\tCtrl+Alt+E",
+                       lambda: w.scene.set_collapsed(block, False))
+        parent = block.rpartition(".")[0]
+        if parent:
+            menu.addAction(f"C&ollapse Block ‘{parent}’\tCtrl+Alt+C",
+                           lambda: w.scene.set_collapsed(parent, True))
+        menu.addSeparator()
+        menu.addAction(f"&Delete Block ({layers} layers)\tDel", w.delete_selection)
+        menu.addAction("D&uplicate Block\tCtrl+D", w.duplicate)
+        menu.addAction(f"U&ngroup {block}", lambda: self.session.push(
+            ungroup_command(self.session, block)))
+        menu.addSeparator()
+        menu.addAction("Show in &Code", lambda: self.show_block_in_code(block))
+        return menu
+
+    def show_block_in_code(self, block: str) -> None:
+        first = self.window.scene.members[block][0]
+        self.show_in_code(first)
+
+    def collapse_selection(self) -> None:
+        """Ctrl+Alt+C: the innermost block of the selected layer; on a selected collapsed
+        block, the block around it (so pressing again folds one level further out)."""
+        scene = self.window.scene
+        blocks = scene.selected_blocks()
+        if blocks:
+            target = blocks[0].rpartition(".")[0]
+        else:
+            names = scene.selected_nodes()
+            outer = enclosing_blocks(self.session.doc, names[0]) if names else []
+            target = outer[-1] if outer else ""
+        if target:
+            scene.set_collapsed(target, True)
+        else:
+            self.session.report("Select a layer inside a block (a module path like "
+                                "layer1.0.conv1) to collapse its block")
+
+    def expand_selection(self) -> None:
+        scene = self.window.scene
+        blocks = scene.selected_blocks()
+        if not blocks:
+            self.session.report("Select a collapsed block to expand it")
+        for block in blocks:
+            scene.set_collapsed(block, False)
 
     def insert_before(self, name: str, layer_type: str) -> None:
         port = self.session.doc.node(name).input_ports()[0]
@@ -241,8 +307,9 @@ class ContextMenus(QObject):
     def wire_menu(self, edge: Edge) -> QMenu:
         menu = QMenu(self.window)
         picker_menu(menu, "&Insert Layer", lambda t: self.window.scene.insert_on_wire(edge, t))
+        wires = list(self.window.scene.wires_through(edge))
         menu.addAction("&Delete Wire\tDel", lambda: self.session.push(
-            delete_command(self.session, [], [edge])))
+            delete_command(self.session, [], wires)))
         return menu
 
     # -- canvas ------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ class EdgeItem(QGraphicsPathItem):
     def __init__(self, edge: Edge, src: PortItem, dst: PortItem) -> None:
         super().__init__()
         self.edge = edge
+        # The document's wires it draws: one, or several into / out of a collapsed block
+        # (all from the same output, see CanvasScene.refresh_blocks).
+        self.wires: tuple[Edge, ...] = (edge,)
         self.src = src
         self.dst = dst
         self.hovered = False

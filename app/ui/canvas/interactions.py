@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF
 
 from app.ui.canvas.edge_item import DraftEdgeItem
+from app.ui.canvas.group_item import GroupItem
+from app.ui.canvas.node_item import NodeItem
 from app.ui.canvas.port_item import COMPATIBLE, NORMAL, REFUSED, PortItem
 from app.ui.commands import MoveNodesCommand, replace_wire_command
 
 if TYPE_CHECKING:
-    from app.ui.canvas.node_item import NodeItem
     from app.ui.canvas.scene import CanvasScene
 
 
@@ -58,13 +59,11 @@ class NewEdgeInteraction(Interaction):
         self.scene.addItem(self.draft)
         self.draft.follow(pos)
         doc = self.scene.session.doc
-        for node in self.scene.nodes.values():
-            ports = node.outputs if self.port.is_input else node.inputs
-            for other in ports.values():
-                # An occupied input is no refusal: the new wire replaces the old one.
-                reason = doc.can_replace(*self._ends(other))
-                self.reasons[other] = reason
-                other.set_state(REFUSED if reason else COMPATIBLE)
+        for other in self.scene.wirable_ports(inputs=not self.port.is_input):
+            # An occupied input is no refusal: the new wire replaces the old one.
+            reason = doc.can_replace(*self._ends(other))
+            self.reasons[other] = reason
+            other.set_state(REFUSED if reason else COMPATIBLE)
 
     def _candidate(self, pos: QPointF) -> PortItem | None:
         port = self.scene.port_at(pos)
@@ -75,9 +74,10 @@ class NewEdgeInteraction(Interaction):
             return None
         return self._best_port(node)
 
-    def _best_port(self, node: NodeItem) -> PortItem | None:
+    def _best_port(self, node: NodeItem | GroupItem) -> PortItem | None:
         """Dropping on a node body picks its first port that accepts the wire."""
-        ports = list((node.outputs if self.port.is_input else node.inputs).values())
+        ports = [p for p in (node.outputs if self.port.is_input else node.inputs).values()
+                 if p in self.reasons]
         for port in ports:
             if self.reasons.get(port) is None:
                 return port
@@ -130,21 +130,29 @@ class NewEdgeInteraction(Interaction):
 
 class MoveNodesInteraction(Interaction):
     """Qt moves the selected items while dragging; on release one MoveNodesCommand records
-    where they ended up (snapped), so the document only sees the finished move."""
+    where they ended up (snapped), so the document only sees the finished move.
+
+    Items stand where the canvas draws them (collapsed rows folded away), so each moves
+    its layers by the distance it was dragged; a collapsed block moves all its layers."""
 
     def __init__(self, scene: CanvasScene) -> None:
         super().__init__(scene)
-        doc = scene.session.doc
-        self.start = {name: doc.node(name).pos for name in scene.selected_nodes()}
+        self.start = {item: item.pos() for item in scene.selectedItems()
+                      if isinstance(item, NodeItem | GroupItem)}
 
     def mouse_release(self, pos: QPointF) -> None:
+        doc = self.scene.session.doc
         moves = {}
-        for name, old in self.start.items():
-            item = self.scene.nodes.get(name)
-            if item is None:
+        for item, start in self.start.items():
+            if item.scene() is None:
                 continue
-            new = (item.pos().x(), item.pos().y())
-            if new != old:
-                moves[name] = (old, new)
+            delta = item.pos() - start
+            if delta.isNull():
+                continue
+            names = (self.scene.members.get(item.name, ()) if isinstance(item, GroupItem)
+                     else (item.name,))
+            for name in names:
+                x, y = doc.node(name).pos
+                moves[name] = ((x, y), (x + delta.x(), y + delta.y()))
         if moves:
             self.scene.session.push(MoveNodesCommand(self.scene.session, moves))

@@ -24,7 +24,11 @@ WIDTH = 206.0
 HEIGHT = 70.0
 HEADER = 24.0
 GRID = 10.0
-LOD_TEXT = 0.4  # below this zoom nodes are drawn as plain blocks
+# Below this zoom the node's own text would be under 7 px: it is drawn as a coloured block
+# with its type and output shape in text kept about 11 px tall on screen (semantic zoom).
+LOD_TEXT = 0.6
+OVERVIEW_PX = 11.0  # text height on screen in the overview
+MIN_PX = 5.0  # smaller text is noise: left out
 BADGE_RADIUS = 9.0
 
 # Short labels so the key parameters fit on one line of the node.
@@ -68,11 +72,11 @@ def _font(size: float, bold: bool = False, italic: bool = False) -> QFont:
     return font
 
 
-@lru_cache(maxsize=64)
-def _pixel_font(pixels: int) -> QFont:
+@lru_cache(maxsize=128)
+def _pixel_font(pixels: int, bold: bool = True) -> QFont:
     font = QFont()
     font.setPixelSize(max(1, pixels))
-    font.setBold(True)
+    font.setBold(bold)
     return font
 
 
@@ -178,14 +182,8 @@ class NodeItem(QGraphicsObject):
         return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap
-                and self.scene() is not None and getattr(self.scene(), "snap_to_grid", False)):
-            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "node_moved"):
-                scene.node_moved(self)
-        return super().itemChange(change, value)
+        snapped = follow_move(self, change, value)
+        return snapped if snapped is not None else super().itemChange(change, value)
 
     # -- painting ----------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
@@ -206,20 +204,11 @@ class NodeItem(QGraphicsObject):
 
     def _paint_overview(self, painter: QPainter, body: QRectF, colour: QColor,
                         t: theme.Theme, lod: float) -> None:
-        """Semantic zoom: far out, a coloured block with the layer type in text that keeps
-        about 10 px on screen (as large as the block allows); no ports or details."""
-        painter.setPen(QPen(QColor(t.accent), 6) if self.isSelected() else Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(t.error) if self.status == "error" else colour)
-        painter.drawRect(body)
-        size = min(11.0 / max(lod, 0.01), HEIGHT * 0.55)
-        if size * lod < 5:
-            return  # under 5 px text is noise
-        font = _pixel_font(int(size))
-        painter.setFont(font)
-        painter.setPen(QColor("#ffffff"))
-        text = QFontMetricsF(font).elidedText(self.layer_type, Qt.TextElideMode.ElideRight,
-                                              WIDTH - 12)
-        painter.drawText(body.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter, text)
+        """Semantic zoom: far out, a coloured block with the layer type (and, where there is
+        room, its output shape) in text that keeps about 11 px on screen."""
+        shape = self.shape_text.removeprefix("→ ") if self.status in ("ok", "warning") else ""
+        paint_compact(painter, body, QColor(t.error) if self.status == "error" else colour,
+                      [self.layer_type, shape], lod, self.isSelected())
 
     def _paint_body(self, painter: QPainter, body: QRectF, colour: QColor,
                     t: theme.Theme) -> None:
@@ -295,6 +284,56 @@ class NodeItem(QGraphicsObject):
         r = BADGE_RADIUS
         painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
                          Qt.AlignmentFlag.AlignCenter, "!")
+
+
+def follow_move(item: QGraphicsItem, change: QGraphicsItem.GraphicsItemChange,
+                value: Any) -> QPointF | None:
+    """A node or block being moved: its position snapped to the grid (returned), and the
+    scene told once it has moved so the wires follow."""
+    scene = item.scene()
+    if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and item.snap
+            and scene is not None and getattr(scene, "snap_to_grid", False)):
+        return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+    if (change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+            and scene is not None and hasattr(scene, "node_moved")):
+        scene.node_moved(item)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _text_width(text: str, pixels: int) -> float:
+    return QFontMetricsF(_pixel_font(pixels)).horizontalAdvance(text)
+
+
+def paint_compact(painter: QPainter, body: QRectF, colour: QColor, lines: list[str],
+                  lod: float, selected: bool) -> None:
+    """A node far out: a block in `colour` with as many of `lines` (the first bold) as fit
+    at about OVERVIEW_PX on screen; a long line gets a smaller font rather than cut."""
+    painter.setPen(QPen(QColor(theme.current().accent), 3 / max(lod, 0.05)) if selected
+                   else Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    painter.drawRect(body)
+    pixels = min(OVERVIEW_PX, body.height() * lod / 1.3)
+    if pixels < MIN_PX:
+        return
+    lines = [line for line in lines if line]
+    fit = max(1, int(body.height() * lod // (pixels * 1.25)))
+    lines = lines[:fit]
+    size = int(pixels / lod)
+    room = body.width() - 12
+    step = body.height() / (len(lines) + 1)
+    painter.setPen(QColor(theme.readable_text(colour)))
+    for i, line in enumerate(lines):
+        here = size
+        width = _text_width(line, here)
+        if width > room:
+            here = max(1, int(here * room / width))
+            if here * lod < MIN_PX:
+                continue
+        painter.setFont(_pixel_font(here, bold=i == 0))
+        centre = body.top() + step * (i + 1)
+        painter.drawText(QRectF(body.left() + 6, centre - here, room, 2 * here),
+                         Qt.AlignmentFlag.AlignCenter, line)
 
 
 def _html(text: str) -> str:

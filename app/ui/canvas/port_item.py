@@ -22,6 +22,8 @@ NORMAL, COMPATIBLE, REFUSED, HOVER = "normal", "compatible", "refused", "hover"
 class PortItem(QGraphicsItem):
     """Child of a NodeItem; `is_input` ports sit on the top edge, outputs on the bottom."""
 
+    wirable = True  # wires may be dragged from and to it (see BlockPortItem)
+
     def __init__(self, node: NodeItem, port: str, is_input: bool) -> None:
         super().__init__(node)
         self.node = node

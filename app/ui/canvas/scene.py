@@ -2,11 +2,18 @@
 
 It listens to the document's change notifications (never the other way round) and to
 the session's shape results; mouse gestures are delegated to interaction objects.
+
+Collapsed blocks (the project's `canvas.collapsed`, a view state) are drawn as one
+GroupItem each: their layers' items are hidden, not deleted, and wires crossing the
+block's edge are drawn once to the group's ports. Item positions are canvas positions:
+the document's, with the rows of collapsed blocks folded away (app.core.layout.Fold).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -18,15 +25,29 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.graph import Change, DocumentError, Edge
+from app.core.grouping import block_summary, boundary, collapsed_members
+from app.core.layout import Fold
 from app.ui import theme
 from app.ui.canvas.edge_item import EdgeItem
+from app.ui.canvas.group_item import GroupItem
 from app.ui.canvas.interactions import Interaction, MoveNodesInteraction, NewEdgeInteraction
 from app.ui.canvas.node_item import NodeItem
 from app.ui.canvas.port_item import PortItem
-from app.ui.commands import insert_layer_command
+from app.ui.commands import insert_layer_command, insert_on_wires_command
 from app.ui.session import EditorSession
 
 GRID_STEP = 20.0
+COLLAPSED = "collapsed"  # the key of the project's canvas section listing collapsed blocks
+# Changes that may move a layer into or out of a collapsed block, or change its wires.
+_REGROUP = {"node_added", "node_removed", "node_renamed", "path_changed", "edge_added",
+            "edge_removed"}
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    """A context-menu target: the collapsed block drawn as one node."""
+
+    block: str
 
 
 class CanvasScene(QGraphicsScene):
@@ -40,6 +61,19 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self._edges_of: dict[str, set[EdgeItem]] = {}
+        self.groups: dict[str, GroupItem] = {}  # collapsed block -> its node
+        self.members: dict[str, tuple[str, ...]] = {}  # collapsed block -> its layers
+        self.hidden: dict[str, str] = {}  # layer inside a collapsed block -> the block
+        self.fold = Fold()
+        self._proxies: list[EdgeItem] = []  # wires drawn to and from collapsed blocks
+        self._proxies_of: dict[str, set[EdgeItem]] = {}
+        self._proxy_of: dict[Edge, EdgeItem] = {}
+        # Document changes arrive one layer at a time (an insert moves every layer below);
+        # the collapsed view is brought up to date once, after the burst.
+        self._regroup = QTimer(self)
+        self._regroup.setSingleShot(True)
+        self._regroup.setInterval(0)
+        self._regroup.timeout.connect(self.refresh_blocks)
         self.snap_to_grid = True
         self.grid_visible = True  # off while a diagram is exported (app/ui/diagram.py)
         self.interaction: Interaction | None = None
@@ -48,6 +82,7 @@ class CanvasScene(QGraphicsScene):
         session.documentChanged.connect(self._on_change)
         session.documentReplaced.connect(self.rebuild)
         session.resultsChanged.connect(self.apply_results)
+        session.sectionChanged.connect(self._on_section)
         self.rebuild()
 
     # -- mirroring the document --------------------------------------------------------------
@@ -64,12 +99,19 @@ class CanvasScene(QGraphicsScene):
             self._add_node(node.name)
         for edge in doc.edges:
             self._add_edge(edge)
+        self.refresh_blocks()
         self.apply_results(list(self.nodes))
 
     def _on_change(self, change: Change) -> None:
         handler = getattr(self, f"_on_{change.kind}", None)
         if handler is not None:
             handler(change)
+        if self._folding() and (change.kind in _REGROUP or change.kind == "node_moved"):
+            self._regroup.start()
+
+    def _on_section(self, name: str) -> None:
+        if name == "canvas":
+            self.refresh_blocks()
 
     def _on_node_added(self, change: Change) -> None:
         self._add_node(change.nodes[0])
@@ -105,7 +147,7 @@ class CanvasScene(QGraphicsScene):
     def _on_node_moved(self, change: Change) -> None:
         name = change.nodes[0]
         item = self.nodes[name]
-        pos = QPointF(*self.session.doc.node(name).pos)
+        pos = self.canvas_pos(name)
         if item.pos() != pos:
             item.snap = False  # the document's position is authoritative
             item.setPos(pos)
@@ -135,6 +177,8 @@ class CanvasScene(QGraphicsScene):
     def _add_node(self, name: str) -> NodeItem:
         item = NodeItem(self.session.doc.node(name))
         self.nodes[name] = item
+        if self.fold:
+            item.setPos(self.canvas_pos(name))
         self.addItem(item)
         item.set_result(self.session.result(name))
         return item
@@ -154,15 +198,142 @@ class CanvasScene(QGraphicsScene):
         for item in self._edges_of.get(name, ()):
             item.update_path()
 
-    def node_moved(self, item: NodeItem) -> None:
-        """Called by a NodeItem whenever it moves, also mid-drag: wires follow."""
-        self._update_edges(item.name)
+    def node_moved(self, item: NodeItem | GroupItem) -> None:
+        """Called by a NodeItem or GroupItem whenever it moves, also mid-drag: wires follow."""
+        if isinstance(item, NodeItem):
+            self._update_edges(item.name)
+        for proxy in self._proxies_of.get(item.name, ()):
+            proxy.update_path()
 
     def apply_results(self, names: list[str]) -> None:
         for name in names:
             item = self.nodes.get(name)
             if item is not None:
                 item.set_result(self.session.result(name))
+        if names:
+            self._summarise_blocks()
+
+    # -- collapsed blocks --------------------------------------------------------------------
+    def collapsed(self) -> list[str]:
+        """The blocks the project's canvas section lists as collapsed (a view state)."""
+        value = self.session.project.canvas.get(COLLAPSED, [])
+        return [b for b in value if isinstance(b, str)] if isinstance(value, list) else []
+
+    def set_collapsed(self, block: str, collapsed: bool) -> None:
+        """Collapse or expand a block in place. Not an edit of the network, so not an undo
+        step (like zoom or scrolling): it is saved with the project's canvas section."""
+        blocks = set(self.collapsed())
+        blocks = blocks | {block} if collapsed else blocks - {block}
+        self.session.set_view_state(COLLAPSED, sorted(blocks))  # -> _on_section
+        if collapsed and block in self.groups:
+            self.clearSelection()
+            self.groups[block].setSelected(True)
+
+    def _folding(self) -> bool:
+        return bool(self.groups) or bool(self.collapsed())
+
+    def canvas_pos(self, name: str) -> QPointF:
+        """Where a layer is drawn: its document position with collapsed rows folded away."""
+        x, y = self.session.doc.node(name).pos
+        return QPointF(x, self.fold(y))
+
+    def refresh_blocks(self) -> None:
+        """Show the collapsed blocks as group nodes: hide their layers and the wires inside,
+        draw the wires that cross their edges to the group's ports, fold their rows."""
+        self._regroup.stop()
+        doc = self.session.doc
+        members = collapsed_members(doc, self.collapsed()) if doc.nodes else {}
+        if not members and not self.groups and not self.hidden:
+            return
+        self.members = members
+        self.hidden = {name: block for block, names in members.items() for name in names}
+        spans = {block: (min(doc.node(n).pos[1] for n in names),
+                         max(doc.node(n).pos[1] for n in names))
+                 for block, names in members.items()}
+        self.fold = Fold(list(spans.values()))
+        for block in list(self.groups):
+            if block not in members:
+                self.removeItem(self.groups.pop(block))
+        for name, item in self.nodes.items():
+            visible = name not in self.hidden
+            if item.isVisible() != visible:
+                item.setVisible(visible)
+            pos = self.canvas_pos(name)
+            if item.pos() != pos:
+                item.snap = False
+                item.setPos(pos)
+                item.snap = True
+        for block, names in members.items():
+            group = self.groups.get(block)
+            if group is None:
+                group = self.groups[block] = GroupItem(block)
+                self.addItem(group)
+            group.set_boundary(boundary(doc, names))
+            top = min(names, key=lambda n: (doc.node(n).pos[1], doc.node(n).pos[0]))
+            pos = QPointF(doc.node(top).pos[0], self.fold(spans[block][0]))
+            if group.pos() != pos:
+                group.snap = False
+                group.setPos(pos)
+                group.snap = True
+        self._rewire_blocks()
+        self._summarise_blocks()
+
+    def _rewire_blocks(self) -> None:
+        for proxy in self._proxies:
+            self.removeItem(proxy)
+        self._proxies, self._proxies_of, self._proxy_of = [], {}, {}
+        drawn: dict[tuple[object, object], EdgeItem] = {}
+        for item in self.edges.values():
+            e = item.edge
+            src_block, dst_block = self.hidden.get(e.src), self.hidden.get(e.dst)
+            visible = src_block is None and dst_block is None
+            if item.isVisible() != visible:
+                item.setVisible(visible)
+            if visible:
+                item.update_path()
+                continue
+            if src_block is not None and src_block == dst_block:
+                continue  # inside one block
+            src = (self.groups[src_block].output_for(e.src, e.src_port) if src_block
+                   else self.nodes[e.src].outputs[e.src_port])
+            dst = (self.groups[dst_block].input_for(e.src, e.src_port) if dst_block
+                   else self.nodes[e.dst].inputs[e.dst_port])
+            proxy = drawn.get((src, dst))
+            if proxy is None:
+                proxy = drawn[(src, dst)] = EdgeItem(e, src, dst)
+                self._proxies.append(proxy)
+                for end in (src, dst):
+                    end.set_connected(True)
+                    self._proxies_of.setdefault(end.parentItem().name, set()).add(proxy)
+                self.addItem(proxy)
+            else:
+                proxy.wires += (e,)
+            self._proxy_of[e] = proxy
+        for proxy in self._proxies:
+            if len(proxy.wires) > 1:
+                proxy.setToolTip("\n".join(f"{w.src}.{w.src_port} → {w.dst}.{w.dst_port}"
+                                           for w in proxy.wires))
+
+    def _summarise_blocks(self) -> None:
+        if not self.groups:
+            return
+        doc, results = self.session.doc, self.session.results
+        for block, group in self.groups.items():
+            group.set_summary(block_summary(doc, results, self.members[block]))
+
+    def wires_through(self, edge: Edge) -> tuple[Edge, ...]:
+        """The document wires drawn as the same line as `edge` (several into a block)."""
+        proxy = self._proxy_of.get(edge)
+        return proxy.wires if proxy is not None else (edge,)
+
+    def edge_item(self, edge: Edge) -> EdgeItem:
+        """The line drawing a document wire (shared when it crosses a collapsed block)."""
+        return self._proxy_of.get(edge) or self.edges[(edge.dst, edge.dst_port)]
+
+    def item_for(self, name: str) -> NodeItem | GroupItem | None:
+        """The item showing a layer: its own, or its collapsed block's."""
+        block = self.hidden.get(name)
+        return self.groups.get(block) if block is not None else self.nodes.get(name)
 
     def show_health(self, flags: dict[str, str]) -> None:
         """Training-health findings ({node: message}) as badges; {} clears them."""
@@ -171,16 +342,29 @@ class CanvasScene(QGraphicsScene):
 
     # -- queries -----------------------------------------------------------------------------
     def selected_nodes(self) -> list[str]:
-        return [i.name for i in self.selectedItems() if isinstance(i, NodeItem)]
+        """The selected layers; a selected collapsed block stands for all its layers, so
+        delete, copy, duplicate and group act on the whole block (one undo step)."""
+        names: list[str] = []
+        for item in self.selectedItems():
+            if isinstance(item, NodeItem):
+                names.append(item.name)
+            elif isinstance(item, GroupItem):
+                names.extend(self.members.get(item.name, ()))
+        return names
+
+    def selected_blocks(self) -> list[str]:
+        return [i.name for i in self.selectedItems() if isinstance(i, GroupItem)]
 
     def selected_edges(self) -> list[Edge]:
-        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+        return [w for i in self.selectedItems() if isinstance(i, EdgeItem) for w in i.wires]
 
     def select_nodes(self, names: list[str]) -> None:
+        """Select layers; one inside a collapsed block selects the block."""
         self.clearSelection()
         for name in names:
-            if name in self.nodes:
-                self.nodes[name].setSelected(True)
+            item = self.item_for(name)
+            if item is not None:
+                item.setSelected(True)
 
     def port_at(self, pos: QPointF) -> PortItem | None:
         for item in self.items(pos, deviceTransform=QTransform()):
@@ -193,16 +377,24 @@ class CanvasScene(QGraphicsScene):
         for item in self.items(pos, deviceTransform=QTransform()):
             if isinstance(item, EdgeItem):
                 return item
-            if isinstance(item, NodeItem):
+            if isinstance(item, NodeItem | GroupItem):
                 return None
         return None
 
     def insert_on_wire(self, edge: Edge, layer_type: str) -> bool:
         """A layer dropped on a wire: inserted there and wired, downstream nodes make room;
-        one undo step. The new layer is selected."""
+        one undo step. The new layer is selected. On a wire into a collapsed block the
+        layer feeds every layer of the block that wire stands for."""
+        wires = self.wires_through(edge)
+        label = f"Insert {layer_type} on {edge.src} → {edge.dst}"
         try:
-            command = insert_layer_command(self.session, edge.dst, edge.dst_port, layer_type, {},
-                                           f"Insert {layer_type} on {edge.src} → {edge.dst}")
+            if len(wires) > 1:
+                command = insert_on_wires_command(self.session, list(wires), layer_type,
+                                                  f"Insert {layer_type} on {edge.src} → "
+                                                  f"{self.hidden.get(edge.dst, edge.dst)}")
+            else:
+                command = insert_layer_command(self.session, edge.dst, edge.dst_port,
+                                               layer_type, {}, label)
         except DocumentError as exc:
             self.session.report(str(exc))
             return False
@@ -211,15 +403,26 @@ class CanvasScene(QGraphicsScene):
         self.select_nodes([command.children[0].name])
         return True
 
-    def node_at(self, pos: QPointF) -> NodeItem | None:
+    def node_at(self, pos: QPointF) -> NodeItem | GroupItem | None:
+        """The layer or collapsed block under `pos`."""
         for item in self.items(pos, deviceTransform=QTransform()):
-            if isinstance(item, NodeItem):
+            if isinstance(item, NodeItem | GroupItem):
                 return item
         return None
 
+    def visible_items(self) -> list[NodeItem | GroupItem]:
+        shown: list[NodeItem | GroupItem] = [i for n, i in self.nodes.items()
+                                             if n not in self.hidden]
+        return shown + list(self.groups.values())
+
+    def wirable_ports(self, inputs: bool) -> list[PortItem]:
+        """The ports a dragged wire may end on: inputs or outputs of what is shown."""
+        return [port for item in self.visible_items()
+                for port in (item.inputs if inputs else item.outputs).values() if port.wirable]
+
     def nodes_rect(self) -> QRectF:
         rect = QRectF()
-        for item in self.nodes.values():
+        for item in self.visible_items():
             rect = rect.united(item.sceneBoundingRect())
         return rect
 
@@ -233,7 +436,7 @@ class CanvasScene(QGraphicsScene):
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             port = self.port_at(event.scenePos())
-            if port is not None:
+            if port is not None and port.wirable:
                 self.interaction = NewEdgeInteraction(self, port)
                 self.interaction.start(event.scenePos())
                 event.accept()
@@ -259,7 +462,13 @@ class CanvasScene(QGraphicsScene):
             interaction.mouse_release(event.scenePos())
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        """On a layer: edit it in the inspector; on a collapsed block: expand it."""
         node = self.node_at(event.scenePos())
+        if isinstance(node, GroupItem):
+            self.interaction = None
+            self.set_collapsed(node.name, False)
+            event.accept()
+            return
         if node is not None:
             self.nodeActivated.emit(node.name)
             event.accept()
@@ -268,11 +477,18 @@ class CanvasScene(QGraphicsScene):
 
     def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
         pos = event.scenePos()
-        node = self.node_at(pos)
-        edge = self.edge_at(pos) if node is None else None
-        target = node.name if node is not None else (edge.edge if edge is not None else None)
-        self.request_menu(target, pos, event.screenPos())
+        self.request_menu(self.target_at(pos), pos, event.screenPos())
         event.accept()
+
+    def target_at(self, pos: QPointF) -> object:
+        """What a right-click at `pos` is about: a layer's name, a BlockRef, an Edge, None."""
+        node = self.node_at(pos)
+        if isinstance(node, GroupItem):
+            return BlockRef(node.name)
+        if node is not None:
+            return node.name
+        edge = self.edge_at(pos)
+        return edge.edge if edge is not None else None
 
     def request_menu(self, target: object, pos: QPointF, screen: QPoint) -> None:
         self.contextMenuRequested.emit(target, pos, screen)

@@ -16,8 +16,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from app.ui.canvas.edge_item import EdgeItem
+from app.ui.canvas.minimap import Minimap
 from app.ui.canvas.node_item import GRID, HEIGHT, WIDTH
-from app.ui.canvas.scene import CanvasScene
+from app.ui.canvas.scene import BlockRef, CanvasScene
 
 LAYER_MIME = "application/x-torchcanvas-layer"
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
@@ -41,10 +42,15 @@ class CanvasView(QGraphicsView):
         self._space = False
         self._drop_wire: EdgeItem | None = None
         self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
+        self.minimap = Minimap(self)
 
     @property
     def canvas(self) -> CanvasScene:
         return self.scene()
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        self.minimap.refresh()
 
     # -- zoom --------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -58,8 +64,8 @@ class CanvasView(QGraphicsView):
     def zoom_by(self, step: float) -> None:
         """Keyboard and menu zoom: keeps the selection (else the view's centre) in place;
         the pointer may be anywhere, even outside the canvas."""
-        selected = [self.canvas.nodes[n].sceneBoundingRect() for n in self.canvas.selected_nodes()
-                    if n in self.canvas.nodes]
+        selected = [self.canvas.item_for(n).sceneBoundingRect()
+                    for n in self.canvas.selected_nodes() if n in self.canvas.nodes]
         if selected:
             rect = selected[0]
             for r in selected[1:]:
@@ -102,7 +108,7 @@ class CanvasView(QGraphicsView):
         self.fit_all()
 
     def centre_on_node(self, name: str) -> None:
-        item = self.canvas.nodes.get(name)
+        item = self.canvas.item_for(name)
         if item is not None:
             self.ensureVisible(item.sceneBoundingRect(), 80, 80)
 
@@ -156,11 +162,14 @@ class CanvasView(QGraphicsView):
             super().contextMenuEvent(event)
             return
         nodes, edges = self.canvas.selected_nodes(), self.canvas.selected_edges()
-        if nodes:
+        blocks = self.canvas.selected_blocks()
+        if blocks:
+            target, pos = BlockRef(blocks[0]), self.canvas.groups[blocks[0]].centre()
+        elif nodes:
             item = self.canvas.nodes[nodes[0]]
             target, pos = nodes[0], item.centre()
         elif edges:
-            item = self.canvas.edges[(edges[0].dst, edges[0].dst_port)]
+            item = self.canvas.edge_item(edges[0])
             target, pos = edges[0], item.path().pointAtPercent(0.5)
         else:
             target, pos = None, self.mapToScene(self.viewport().rect().center())
