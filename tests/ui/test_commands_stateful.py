@@ -63,6 +63,8 @@ class EditingMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
         names = sorted(self.doc.graph)
+        if not names:  # every node deleted: nothing to pick
+            return
         chosen = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=4))
         self.session.push(delete_command(self.session, chosen))
 
@@ -171,7 +173,10 @@ class EditingMachine(RuleBasedStateMachine):
     def freeze(self, data: st.DataObject) -> None:
         training = self.session.section("training")
         frozen = set(training.get("freeze", []))
-        frozen ^= {module_path(self.doc.node(self.pick_node(data, layers_only=True)))}
+        name = self.pick_node(data, layers_only=True)
+        if not name:  # no layer left to freeze
+            return
+        frozen ^= {module_path(self.doc.node(name))}
         training["freeze"] = sorted(frozen)
         self.session.set_section("training", training)
 
