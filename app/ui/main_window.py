@@ -46,7 +46,7 @@ from app.core.project import Project, ProjectError, load_project, save_project
 from app.core.templates import blank_project, get_template
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, default_dir, find_recoveries, recovery_for
-from app.ui.background import run_in_background
+from app.ui.background import join_background_jobs, run_in_background
 from app.ui.canvas import clipboard, context_menus
 from app.ui.canvas.scene import CanvasScene
 from app.ui.canvas.view import CanvasView
@@ -913,6 +913,8 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.autosaver.stop()
+        self.code_view.shutdown()  # no background thread outlives the window
+        join_background_jobs()
         event.accept()
 
 

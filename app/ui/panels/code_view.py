@@ -1,16 +1,18 @@
 """Code view: the generated PyTorch module, live, highlighted, copyable and exportable.
 
 generate_code re-infers and compiles the network, which takes a noticeable fraction of a
-second for big networks, so it runs debounced on a snapshot of the document in a worker
-thread; a result that an edit has since made stale is dropped.
+second for big networks, so it runs debounced on a snapshot of the document on the
+background pool, one generation at a time; a result that an edit has since made stale is
+dropped. `shutdown` (the window closing) joins the generation in flight.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRegularExpression, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QRegularExpression, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.fileio import write_atomic
 from app.ui import theme
+from app.ui.background import Job, run_in_background
 from app.ui.session import EditorSession
 
 _KEYWORDS = ["and", "as", "assert", "break", "class", "continue", "def", "del", "elif", "else", "except", "False", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "None", "nonlocal", "not", "or", "pass", "raise", "return", "True", "try", "while", "with", "yield"]
@@ -110,26 +113,12 @@ class PythonHighlighter(QSyntaxHighlighter):
                     inside, start = False, nxt + 3
 
 
-class _Signals(QObject):
-    done = Signal(int, str, str)  # generation, code, error
+def generate(network: dict[str, Any], title: str) -> str:
+    """The code of a document snapshot (runs on the background pool)."""
+    from app.core.codegen import generate_code
+    from app.core.graph import NetworkDocument
 
-
-class _CodeJob(QRunnable):
-    def __init__(self, generation: int, network: dict[str, Any], title: str,
-                 signals: _Signals) -> None:
-        super().__init__()
-        self.generation, self.network, self.title, self.signals = (generation, network,
-                                                                   title, signals)
-
-    def run(self) -> None:
-        from app.core.codegen import generate_code
-        from app.core.graph import NetworkDocument
-
-        try:
-            code = generate_code(NetworkDocument.from_dict(self.network), self.title)
-            self.signals.done.emit(self.generation, code, "")
-        except Exception as exc:  # noqa: BLE001 - any failure is shown as text in the view
-            self.signals.done.emit(self.generation, "", str(exc) or type(exc).__name__)
+    return generate_code(NetworkDocument.from_dict(network), title)
 
 
 class CodeViewPanel(QWidget):
@@ -143,10 +132,9 @@ class CodeViewPanel(QWidget):
         self.code = ""
         self.error = ""
         self._generation = 0
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._finished)
+        self._job: Job | None = None  # the generation in flight
+        self._again = False  # an edit came while one was in flight: start another after it
+        self._closed = False
         self.editor = QPlainTextEdit()
         self.editor.setReadOnly(True)
         self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -177,17 +165,31 @@ class CodeViewPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._timer.isActive() or self._pool.activeThreadCount() > 0
+        return self._timer.isActive() or self._job is not None
 
     def regenerate(self) -> None:
+        if self._closed:
+            return
         self._generation += 1
         self.status.setText("Generating…")
-        job = _CodeJob(self._generation, self.session.doc.to_dict(), self.title, self._signals)
-        self._pool.start(job)
+        if self._job is not None:  # one at a time: a big network would pile them up
+            self._again = True
+            return
+        generation = self._generation
+        network, title = self.session.doc.to_dict(), self.title
+        self._job = run_in_background(
+            lambda: generate(network, title),
+            lambda code: self._finished(generation, code, ""),
+            lambda error: self._finished(generation, "", error), owner=self)
 
     def _finished(self, generation: int, code: str, error: str) -> None:
-        if generation != self._generation:
+        self._job = None
+        if self._again:
+            self._again = False
+            self.regenerate()
             return  # an edit happened meanwhile; a newer job is on its way
+        if generation != self._generation:
+            return
         self.error = error
         if error:
             self.status.setText(f"<span style='color:{theme.current().error}'>The network has "
@@ -218,9 +220,20 @@ class CodeViewPanel(QWidget):
             QMessageBox.critical(self, "Export failed", f"Cannot write {path}: {exc}")
 
     def wait_idle(self, timeout_ms: int = 30000) -> None:
-        """Tests and screenshots: finish any pending generation now."""
+        """Tests and screenshots: finish any pending generation now and show it."""
         if self._timer.isActive():
             self._timer.stop()
             self.regenerate()
-        self._pool.waitForDone(timeout_ms)
-        QGuiApplication.processEvents()
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self._job is not None and time.monotonic() < deadline:
+            self._job.wait(max(0.0, deadline - time.monotonic()))
+            # its result is a queued signal: deliver it (it may start the next generation)
+            QGuiApplication.processEvents()
+
+    def shutdown(self, timeout_s: float = 60.0) -> bool:
+        """The window is closing: start nothing more and wait for the generation in
+        flight (its thread must not outlive the window). False if it is still running."""
+        self._closed = True
+        self._timer.stop()
+        self._again = False
+        return self._job is None or self._job.wait(timeout_s)
