@@ -106,7 +106,7 @@ class TrainingDocks(QObject):
         for panel in panels:
             tabs.addTab(panel, "Try the model" if panel is self.try_model else panel.title)
         tabs.setUsesScrollButtons(True)  # many tabs must not set the window's width
-        tabs.currentChanged.connect(lambda _i: self.refresh(force=True))
+        tabs.currentChanged.connect(lambda _i: self.refresh())
         return tabs
 
     def _build_pages(self) -> None:

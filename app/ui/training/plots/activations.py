@@ -51,6 +51,10 @@ class ActivationPanel(PlotPanel):
         self.plot.addItem(self.image)
         self.body.addWidget(self.plot)
         self.values: np.ndarray = np.zeros(0)
+        self.bars: pg.BarGraphItem | None = None  # the activation vector of linear layers
+        # (layer, shape) last laid out: a new snapshot of the same layer only swaps the
+        # pixels, without a new title, axes or zoom (each costs a relayout)
+        self.layout_key: tuple = ()
 
     def _sync_layers(self, activations: dict[str, np.ndarray]) -> None:
         names = list(activations)
@@ -82,21 +86,28 @@ class ActivationPanel(PlotPanel):
         if values is None:
             return
         self.values = values
-        self.plot.removeItem(self.image)
-        self.plot.clear()
-        self.plot.addItem(self.image)
+        key = (self.layer.currentText(), values.shape, self.theme_name)
+        fresh, self.layout_key = key != self.layout_key, key
         if values.ndim == 3:
-            self._draw_maps(values)
+            self._draw_maps(values, fresh)
         elif values.ndim == 1:
-            self._draw_vector(values)
+            self._draw_vector(values, fresh)
         else:
-            self._draw_matrix(values.reshape(values.shape[0], -1))
+            self._draw_matrix(values.reshape(values.shape[0], -1), fresh)
         self.note.setText(f"shape {tuple(values.shape)} · step {snap.step} · "
                           f"min {values.min():.3g} max {values.max():.3g}")
 
-    def _draw_maps(self, values: np.ndarray) -> None:
+    def _remove_bars(self) -> None:
+        if self.bars is not None:
+            self.plot.removeItem(self.bars)
+            self.bars = None
+
+    def _draw_maps(self, values: np.ndarray, fresh: bool) -> None:
         image, rows, cols = mosaic(values)
         self.image.setImage(image, levels=(0, 1))
+        if not fresh:
+            return
+        self._remove_bars()
         self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
         self.plot.getViewBox().invertY(True)
         self.plot.getViewBox().setAspectLocked(True)  # square pixels: maps look like images
@@ -109,22 +120,30 @@ class ActivationPanel(PlotPanel):
             self.plot.showAxis(axis, shown)
         self.plot.showGrid(x=shown, y=shown, alpha=0.25 if shown else 0)
 
-    def _draw_vector(self, values: np.ndarray) -> None:
+    def _draw_vector(self, values: np.ndarray, fresh: bool) -> None:
+        x = np.arange(len(values))
+        if not fresh and self.bars is not None:
+            self.bars.setOpts(x=x, height=values)
+            self.plot.autoRange()  # the values' scale moves from snapshot to snapshot
+            return
         self._show_axes(True)
         self.image.clear()
         self.plot.getViewBox().setAspectLocked(False)
         self.plot.getViewBox().invertY(False)
-        x = np.arange(len(values))
-        self.plot.addItem(pg.BarGraphItem(x=x, height=values, width=0.8,
-                                          brush=colour(0)))
+        self._remove_bars()
+        self.bars = pg.BarGraphItem(x=x, height=values, width=0.8, brush=colour(0))
+        self.plot.addItem(self.bars)
         self.plot.setTitle(f"activation vector ({len(values)} units)")
         self.plot.autoRange()
 
-    def _draw_matrix(self, values: np.ndarray) -> None:
-        self._show_axes(True)
-        self.plot.getViewBox().setAspectLocked(False)
+    def _draw_matrix(self, values: np.ndarray, fresh: bool) -> None:
         lo, hi = float(values.min()), float(values.max())
         self.image.setImage(values, levels=(lo, hi if hi > lo else lo + 1))
+        if not fresh:
+            return
+        self._remove_bars()
+        self._show_axes(True)
+        self.plot.getViewBox().setAspectLocked(False)
         self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))
         self.plot.setTitle(f"activations {values.shape[0]} × {values.shape[1]}")
         self.plot.autoRange()

@@ -9,6 +9,7 @@ appear and when, instead of empty axes.
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,8 @@ def plot_widget(title: str = "", left: str = "", bottom: str = "") -> pg.PlotWid
         # The grid is drawn by the axes: uncached it costs ~25 ms per repaint (measured),
         # cached it is redrawn only when the axis range or size changes.
         w.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    # The title is Python-painted text that never changes during a run: paint it once.
+    w.getPlotItem().titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     style_plot(w)
     w.theme_follower = _FollowTheme(w)  # a Python reference keeps its method alive
     theme.notifier.changed.connect(w.theme_follower.restyle)
@@ -97,8 +100,91 @@ def add_legend(w: pg.PlotWidget) -> pg.LegendItem:
     """A legend in the top-right corner, in the theme's colours, on a solid background so
     the curves under it do not garble its text."""
     legend = w.addLegend(offset=(-6, 6), labelTextSize=LEGEND_SIZE, verSpacing=-6)
+    # Painted in Python (box, samples, labels) at every repaint of the plot otherwise.
+    legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     style_plot(w)
     return legend
+
+
+def nice_ceil(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 (x 10^k) that is >= x (x > 0)."""
+    scale = 10 ** math.floor(math.log10(x))
+    return next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= x * (1 - 1e-9))
+
+
+def steady_range(low: float, high: float, current: tuple[float, float] | None,
+                 from_zero: bool) -> tuple[float, float] | None:
+    """A y range that holds the data [low, high] with round limits, or None to keep
+    `current`. It changes only when the data leave it or use under a third of it, so a
+    plot updated four times a second does not lay out its axis (and grid) each time."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    if current is not None:
+        lo, hi = current
+        if lo <= low and high <= hi and (high - low) >= (hi - lo) / 3:
+            return None
+    span = max(high - low, abs(high) * 1e-3, 1e-12)
+    top = nice_ceil(high + 0.05 * span) if high + 0.05 * span > 0 \
+        else -_nice_floor_abs(-(high + 0.05 * span))
+    if from_zero and low >= 0:
+        bottom = 0.0
+    else:
+        bottom = -nice_ceil(-(low - 0.05 * span)) if low - 0.05 * span < 0 \
+            else _nice_floor_abs(low - 0.05 * span)
+    return (bottom, top) if top > bottom else (bottom, bottom + 1.0)
+
+
+class SteadyView:
+    """Sets a plot's ranges itself, and only when the data leave them (steady_range).
+
+    pyqtgraph's auto-range runs while painting: a refresh with new data repaints, the
+    range moves, the axes are laid out and the plot repaints again, several times a
+    second while a run trains. `log_y`: the y axis is logarithmic (whole decades)."""
+
+    def __init__(self, w: pg.PlotWidget, zero_x: bool = False, zero_y: bool = False,
+                 log_y: bool = False) -> None:
+        self.box = w.getViewBox()
+        self.box.disableAutoRange()
+        self.zero_x, self.zero_y, self.log_y = zero_x, zero_y, log_y
+        self.x: tuple[float, float] | None = None
+        self.y: tuple[float, float] | None = None
+
+    def reset(self) -> None:
+        self.x = self.y = None
+
+    def show(self, x: tuple[float, float] | None = None,
+             y: tuple[float, float] | None = None) -> None:
+        """Make sure the data's extent x = (min, max), y = (min, max) is in view."""
+        nx = steady_range(*x, self.x, self.zero_x) if x is not None else None
+        if y is None:
+            ny = None
+        elif self.log_y:
+            ny = _decades(*y, self.y)
+        else:
+            ny = steady_range(*y, self.y, self.zero_y)
+        if nx is None and ny is None:
+            return
+        self.x, self.y = nx or self.x, ny or self.y
+        self.box.setRange(xRange=nx, yRange=ny, padding=0)
+
+
+def _decades(low: float, high: float, current: tuple[float, float] | None
+             ) -> tuple[float, float] | None:
+    """log10 view limits on whole decades holding [low, high] (positive values)."""
+    if not (low > 0 and math.isfinite(high)):
+        return None
+    # a tenth of a decade of margin: a point never sits on the edge, half its symbol cut
+    lo, hi = math.floor(math.log10(low) - 0.1), math.ceil(math.log10(high) + 0.1)
+    if current is not None and current[0] <= lo and hi <= current[1] \
+            and hi - lo >= (current[1] - current[0]) / 3:
+        return None
+    return float(lo), float(max(hi, lo + 1))
+
+
+def _nice_floor_abs(x: float) -> float:
+    """The largest of 1, 2, 2.5, 5 (x 10^k) that is <= x (x > 0)."""
+    scale = 10 ** math.floor(math.log10(x))
+    return max(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale <= x * (1 + 1e-9))
 
 
 def message_label(text: str = "") -> QLabel:
@@ -122,6 +208,7 @@ class PlotPanel(QWidget):
         super().__init__(parent)
         self.run: RunHistory | None = None
         self.drawn_version = -1
+        self.steady_views: list[SteadyView] = []
         self.theme_name = theme.current().name
         theme.notifier.changed.connect(self._theme_switched)
         self.controls = QHBoxLayout()
@@ -196,6 +283,8 @@ class PlotPanel(QWidget):
         """Redraw when the run changed since the last call (or when forced)."""
         if run is not self.run:
             self.run, force = run, True
+            for view in self.steady_views:  # another run: its own ranges
+                view.reset()
         if run is None:
             self.drawn_version = -1
             self.clear_view()
@@ -205,6 +294,12 @@ class PlotPanel(QWidget):
             return
         self.drawn_version = key
         self.draw(run)
+
+    def steady_view(self, w: pg.PlotWidget, **kwargs: bool) -> SteadyView:
+        """A SteadyView of one of this panel's plots, reset for each new run."""
+        view = SteadyView(w, **kwargs)
+        self.steady_views.append(view)
+        return view
 
     def key(self, run: RunHistory) -> object:
         """What this plot depends on; it redraws only when this changes. Most plots

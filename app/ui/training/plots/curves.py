@@ -13,7 +13,12 @@ from PySide6.QtGui import QColor, QPen, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QWidget
 
 from app.analysis.run_history import RunHistory
-from app.ui.training.plots.base import PlotPanel, add_legend, colour, plot_widget
+from app.ui.training.plots.base import (
+    PlotPanel,
+    add_legend,
+    colour,
+    plot_widget,
+)
 
 SMOOTHING = 0.8  # exponential moving average weight of the past
 
@@ -81,8 +86,12 @@ class CurvesPanel(PlotPanel):
         self.wide: bool | None = None
         self._arrange(wide=False)
         self.items: dict[str, pg.PlotDataItem] = {}
-        # What the last draw set, so an unchanged label or range costs no axis relayout.
+        # What the last draw set, so an unchanged curve costs no repaint and an unchanged
+        # label or range no axis relayout.
         self._axes_state: tuple = ()
+        self._shown: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.steady = {"loss": self.steady_view(self.loss, zero_y=True),
+                       "lr": self.steady_view(self.lr, zero_y=True)}
         self._make_items()  # the legends name the curves before the first run
         self.note.setText(WAITING)
 
@@ -96,6 +105,9 @@ class CurvesPanel(PlotPanel):
         for item in self.items.values():
             item.setData([], [])
         self._axes_state = ()
+        self._shown.clear()
+        for view in self.steady.values():
+            view.reset()
         self.note.setText(WAITING)
 
     def _arrange(self, wide: bool) -> None:
@@ -162,22 +174,42 @@ class CurvesPanel(PlotPanel):
                     w.removeItem(item)
         self._make_items()
         self._axes_state = ()
+        self._shown.clear()
         self.redraw()
 
     def draw(self, run: RunHistory) -> None:
         x = run.batch_epochs()
-        it = self.items
-        it["raw"].setData(*finite_xy(x, run.batch_loss) if self.raw.isChecked() else ([], []))
-        it["batch"].setData(*finite_xy(x, list(smooth(run.batch_loss))))
+        raw = finite_xy(x, run.batch_loss) if self.raw.isChecked() else _EMPTY
+        series = {"raw": raw, "batch": finite_xy(x, list(smooth(run.batch_loss))),
+                  "lr": finite_xy(x, run.lrs)}
         for key, values, scale in (("train_loss", run.train_loss, 1),
                                    ("val_loss", run.val_loss, 1),
                                    ("train_acc", run.train_acc, 100),
                                    ("val_acc", run.val_acc, 100)):
             ex, ey = finite_xy(run.epochs, values)
-            it[key].setData(ex, ey * scale)
-        it["lr"].setData(*finite_xy(x, run.lrs))
+            series[key] = (ex, ey * scale)
+        for key, (sx, sy) in series.items():
+            self._set(key, sx, sy)
         self._fix_axes(run, x)
+        if not (run.lrs and max(run.lrs) == min(run.lrs)):
+            self._steady_y("lr", [series["lr"][1]])
+        self._steady_y("loss", [series[k][1] for k in
+                                           ("raw", "batch", "train_loss", "val_loss")])
         self.note.setText("" if run.last_epoch is None else _summary(run))
+
+    def _set(self, key: str, x: np.ndarray, y: np.ndarray) -> None:
+        """setData only when the curve changed: each call repaints its plot (the accuracy
+        curves change once an epoch, the batch curves at each report)."""
+        shown = self._shown.get(key)
+        if shown is not None and np.array_equal(shown[0], x) and np.array_equal(shown[1], y):
+            return
+        self._shown[key] = (x, y)
+        self.items[key].setData(x, y)
+
+    def _steady_y(self, key: str, values: list[np.ndarray]) -> None:
+        data = np.concatenate(values) if values else np.zeros(0)
+        if data.size:
+            self.steady[key].show(y=(float(data.min()), float(data.max())))
 
     def _fix_axes(self, run: RunHistory, batch_epochs: list[float]) -> None:
         """The x axis spans the planned epochs: progress reads off the plot, and the axes
@@ -193,10 +225,10 @@ class CurvesPanel(PlotPanel):
         self.loss.setLabel("left", state[0])
         for w in (self.loss, self.acc, self.lr):
             w.setXRange(0, last, padding=0.02)
+        self.steady["lr"].reset()
         if constant_lr:  # a sane range, not ±400
-            self.lr.setYRange(0, 2 * run.lrs[0] or 1.0)
-        else:
-            self.lr.enableAutoRange(axis="y")
+            self.steady["lr"].y = (0, 2 * run.lrs[0] or 1.0)
+            self.lr.setYRange(*self.steady["lr"].y)
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         run = self.run
@@ -213,6 +245,9 @@ class CurvesPanel(PlotPanel):
                                                       run.train_acc, run.val_acc,
                                                       run.epoch_lr)]
         return header, rows
+
+
+_EMPTY = (np.zeros(0), np.zeros(0))
 
 
 def _cell(v: float) -> Any:

@@ -53,6 +53,10 @@ class HistogramPanel(PlotPanel):
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.map.addItem(self.image)
         self.latest = plot_widget("Latest snapshot", "count", "value")
+        self.latest_curve: pg.PlotDataItem | None = None  # reused: given new data
+        self.steady = (self.steady_view(self.map, zero_y=True),
+                       self.steady_view(self.latest, zero_y=True))
+        self.shown: tuple = ()  # (weights or gradients, parameter) drawn last
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.map)
         split.addWidget(self.latest)
@@ -90,20 +94,39 @@ class HistogramPanel(PlotPanel):
         hists = self._hists(run)
         self._sync_names(list(hists))
         chosen = hists.get(self.param.currentText())
-        self.latest.clear()
         if not chosen:
             self.image.clear()
+            self._latest_curve().clear()
             self.note.setText("")
             return
+        if (self.which.currentIndex(), self.param.currentText()) != self.shown:
+            self.shown = (self.which.currentIndex(), self.param.currentText())
+            for view in self.steady:
+                view.reset()
         self.matrix, lo, hi = resample(chosen)
         self.range = (lo, hi)
         # transposed: value along x, time along y
         self.image.setImage(np.log1p(self.matrix), autoLevels=True)
         self.image.setRect(QRectF(lo, 0, hi - lo, len(chosen)))
         counts, edges = chosen[-1]
-        self.latest.plot(edges, counts, stepMode="center", fillLevel=0,
-                         brush=pg.mkBrush(colour(0) + "80"), pen=pg.mkPen(colour(0)))
+        self._latest_curve().setData(edges, counts)
+        self.steady[0].show(x=(lo, hi), y=(0.0, float(len(chosen))))
+        self.steady[1].show(x=(float(edges[0]), float(edges[-1])),
+                            y=(0.0, float(max(1, counts.max()))))
         self.note.setText(f"{len(chosen)} snapshots, values {lo:.3g} … {hi:.3g}")
+
+    def _latest_curve(self) -> pg.PlotDataItem:
+        if self.latest_curve is None:
+            self.latest_curve = self.latest.plot(
+                stepMode="center", fillLevel=0, brush=pg.mkBrush(colour(0) + "80"),
+                pen=pg.mkPen(colour(0)))
+        return self.latest_curve
+
+    def theme_changed(self) -> None:
+        if self.latest_curve is not None:  # drawn in the theme's first series colour
+            self.latest.removeItem(self.latest_curve)
+            self.latest_curve = None
+        super().theme_changed()
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         lo, hi = self.range
