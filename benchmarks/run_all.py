@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick] [--only NAME ...] [--out docs/PERFORMANCE.md]
 
 Each script prints `FIGURE {json}` lines (benchmarks/report.py); figures of the same name
-from repeated runs (the GUI-stall script runs three times) are pooled. The table between
+from repeated runs are pooled. The table between
 the BENCH markers of the output file is replaced: machine, date, each figure's median,
 spread (min-max), repeats, target and verdict; text outside the markers (notes, profiles)
 is kept. `--quick` (TC_BENCH_QUICK=1) uses tiny sizes and writes nothing: CI's check that
@@ -24,14 +24,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- BENCH:START (benchmarks/run_all.py) -->", "<!-- BENCH:END -->"
-# (script, arguments, runs): the GUI-stall script measures one run per process.
+# (script, arguments, runs): the GUI-stall script runs each repeat in a fresh process.
 BENCHMARKS = [
     ("cli_time.py", [], 1),
     ("shape_inference.py", [], 1),
     ("launch_time.py", ["--offscreen", "--runs", "3"], 1),
     ("canvas_responsiveness.py", [], 1),
-    ("gui_stall.py", ["--offscreen"], 3),
-    ("gui_stall.py", ["--offscreen", "--load"], 3),
+    ("gui_stall.py", ["--offscreen", "--repeats", "5"], 1),
+    ("gui_stall.py", ["--offscreen", "--load", "--repeats", "5"], 1),
     ("train_overhead.py", ["--repeats", "5"], 1),
     ("augment_overhead.py", ["--repeats", "5"], 1),
 ]

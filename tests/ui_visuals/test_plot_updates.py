@@ -78,18 +78,26 @@ def _snapshot(step: int, scale: float) -> Snapshot:
                     activations={"conv1": rng.random((4, 6, 6)), "fc": rng.random(10)})
 
 
-def test_gradient_norm_curves_are_made_once_per_layer(qtbot) -> None:
-    from app.ui.training.plots.grad_norms import GradNormPanel
-
-    panel = GradNormPanel()
+def _after_a_snapshot(qtbot, panel):
     qtbot.addWidget(panel)
     run = _run()
     run.add(_snapshot(10, 1.0))
     panel.refresh(run)
-    curves = dict(panel.curves)
-    assert list(curves) == ["conv1", "fc"]
+    return panel, run
+
+
+def _another_snapshot(panel, run: RunHistory) -> None:
     run.add(_snapshot(20, 2.0))
     panel.refresh(run)
+
+
+def test_gradient_norm_curves_are_made_once_per_layer(qtbot) -> None:
+    from app.ui.training.plots.grad_norms import GradNormPanel
+
+    panel, run = _after_a_snapshot(qtbot, GradNormPanel())
+    curves = dict(panel.curves)
+    assert list(curves) == ["conv1", "fc"]
+    _another_snapshot(panel, run)
     assert panel.curves == curves and all(panel.curves[k] is curves[k] for k in curves)
     curve = panel.curves["conv1"]  # xData / yData: as given, before the log scale
     assert list(curve.xData) == [10, 20] and list(curve.yData) == pytest.approx([0.5, 1.0])
@@ -102,17 +110,12 @@ def test_gradient_norm_curves_are_made_once_per_layer(qtbot) -> None:
 def test_activation_maps_keep_the_students_zoom_between_snapshots(qtbot) -> None:
     from app.ui.training.plots.activations import ActivationPanel
 
-    panel = ActivationPanel()
-    qtbot.addWidget(panel)
-    run = _run()
-    run.add(_snapshot(10, 1.0))
-    panel.refresh(run)
+    panel, run = _after_a_snapshot(qtbot, ActivationPanel())
     assert panel.layer.currentText() == "conv1"
     box = panel.plot.getViewBox()
     box.setRange(xRange=(0, 5), yRange=(0, 5), padding=0)
     zoom = box.viewRange()
-    run.add(_snapshot(20, 2.0))
-    panel.refresh(run)
+    _another_snapshot(panel, run)
     assert box.viewRange() == zoom  # the same layer and shape: only the pixels changed
     assert np.allclose(panel.values, run.snapshots[-1].activations["conv1"])
     panel.layer.setCurrentText("fc")  # another layer: laid out anew, as bars
