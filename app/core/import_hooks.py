@@ -54,7 +54,13 @@ class BatchSize:
 
 @dataclass(frozen=True)
 class Sizes:
-    """x.size() / x.shape."""
+    """x.size() / x.shape: the batch, then the sample's sizes, known from shape inference
+    of the document built so far (ShuffleNet's channel shuffle reshapes with them)."""
+
+    sample: tuple[int, ...]
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return (BatchSize(), *self.sample)[index]
 
 
 UNKNOWN = object()
@@ -116,10 +122,38 @@ def merge(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
 
 
 def cat(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """torch.cat(tensors, dim); a list of one tensor (DenseNet's first layer of a block)
+    is that tensor."""
     tensors = node.args[0] if node.args else node.kwargs["tensors"]
     dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
     inputs = [ctx.tensor(t) for t in tensors]
+    if len(inputs) == 1:
+        return inputs[0]
     return ctx.add(spec.type, {"num_inputs": len(inputs), "dim": dim}, hint(node), inputs)
+
+
+def reduction(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x.mean(dims): without dims it would average the batch too."""
+    if len(node.args) < 2 and "dim" not in node.kwargs:
+        raise Unsupported(f"{target_name(node)} over every dimension (the batch included)")
+    return functional(spec, ctx, node)
+
+
+def permute(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x.permute(0, 2, 3, 1), x.permute([0, 2, 3, 1]), torch.permute(x, dims=...)."""
+    dims = ctx.value(node.args[1:]) or (ctx.value(node.kwargs.get("dims")),)
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
+    if not all(isinstance(d, int) for d in dims):
+        raise Unsupported(f"{target_name(node)} with computed dims")
+    return ctx.add(spec.type, {"dims": list(dims)}, hint(node), [ctx.tensor(node.args[0])])
+
+
+def split(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Packed:
+    """x.chunk(2, dim=1): one output per piece, which fx reads back by indexing."""
+    port = functional(spec, ctx, node)
+    params = ctx.doc.node(port.node).params
+    return Packed(tuple(Port(port.node, name) for name in spec.output_ports(params)))
 
 
 def reshape(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:

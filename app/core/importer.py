@@ -41,7 +41,7 @@ from app.core.import_hooks import (
     target_name,
 )
 from app.core.params import ParamError
-from app.core.shapes import errors, infer_shapes, network_problems
+from app.core.shapes import ShapeInference, errors, infer_shapes, network_problems
 
 ROW = 110.0
 COLUMN = 240.0
@@ -88,6 +88,18 @@ class Context:
     per_row: dict[int, int] = field(default_factory=dict)
     module_calls: dict[str, str] = field(default_factory=dict)  # module path -> node name
     rnn_use: dict[str, set[str]] = field(default_factory=dict)
+    shapes: ShapeInference | None = None
+
+    def sizes(self, arg: Any) -> Sizes:
+        """x.size() of a value, from shape inference of the document built so far."""
+        port = self.tensor(arg)
+        if self.shapes is None:
+            self.shapes = ShapeInference(self.doc)
+        result = self.shapes.infer().get(port.node)
+        if result is None or port.port not in result.outputs:
+            raise Unsupported(f"the size of {port.node}, whose shape is not known "
+                              f"({result.error if result else 'no result'})")
+        return Sizes(result.outputs[port.port])
 
     def value(self, arg: Any) -> Any:
         if isinstance(arg, torch.fx.Node):
@@ -218,8 +230,6 @@ def _layer_params(spec: LayerSpec, module: nn.Module, path: str) -> dict[str, An
 def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
     path = str(node.target)
     module = ctx.root.get_submodule(path)
-    if type(module) is nn.Identity:
-        return ctx.tensor(node.args[0])
     spec = ctx.layer_types.get(type(module))
     if spec is None:
         raise Unsupported(f"{path} ({type(module).__name__})")
@@ -248,20 +258,19 @@ def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
 # -- functional calls and tensor methods ---------------------------------------------------------
 
 def _size(ctx: Context, node: torch.fx.Node) -> Any:
-    ctx.tensor(node.args[0])
+    sizes = ctx.sizes(node.args[0])
     dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
-    if dim is None:
-        return Sizes()
-    if dim == 0:
-        return BatchSize()
-    raise Unsupported(f"x.size({dim!r})")
+    return sizes if dim is None else sizes[dim]
 
 
 def _getattr(ctx: Context, node: torch.fx.Node) -> Any:
     if node.args[1] == "shape":
-        ctx.tensor(node.args[0])
-        return Sizes()
+        return ctx.sizes(node.args[0])
     raise Unsupported(f"x.{node.args[1]}")
+
+
+# Arithmetic on known sizes (`num_channels // groups`) is computed during the import.
+_SIZE_ARITHMETIC = (operator.add, operator.sub, operator.mul, operator.floordiv)
 
 
 def _is_last_step(index: Any, batch_first: bool) -> bool:
@@ -277,8 +286,8 @@ def _getitem(ctx: Context, node: torch.fx.Node) -> Any:
         raise _Skip
     if isinstance(container, Packed) and isinstance(index, int):
         return container.items[index]
-    if isinstance(container, Sizes) and index == 0:
-        return BatchSize()
+    if isinstance(container, Sizes) and isinstance(index, (int, slice)):
+        return container[index]
     if isinstance(container, Port) and container.node in ctx.rnn_use:
         resolved = ctx.doc.node(container.node).params
         if not container.last_step and _is_last_step(index, resolved["batch_first"]):
@@ -291,6 +300,10 @@ def _passthrough(ctx: Context, node: torch.fx.Node) -> Port:
 
 
 def _call(ctx: Context, node: torch.fx.Node) -> Any:
+    if node.target in _SIZE_ARITHMETIC and not node.kwargs:
+        values = ctx.value(node.args)
+        if all(type(v) is int for v in values):
+            return node.target(*values)
     table = ctx.methods if node.op == "call_method" else ctx.functions
     handler = table.get(node.target) if _hashable(node.target) else None
     if handler is None:
@@ -338,9 +351,23 @@ def _finish_inputs(ctx: Context) -> None:
             ctx.doc.set_params(node.name, {"dtype": "int64"})
 
 
-def _trace(module: nn.Module, label: str) -> torch.fx.GraphModule:
+class _Tracer(torch.fx.Tracer):
+    """fx's tracer, which also keeps the catalogue's torchvision.ops layers
+    (StochasticDepth) as one call instead of tracing into them."""
+
+    def __init__(self, leaves: set[type]) -> None:
+        super().__init__()
+        self.leaves = leaves
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return type(m) in self.leaves or super().is_leaf_module(m, module_qualified_name)
+
+
+def _trace(module: nn.Module, label: str, leaves: set[type]) -> torch.fx.GraphModule:
     try:
-        return torch.fx.symbolic_trace(module)
+        tracer = _Tracer(leaves)
+        graph = tracer.trace(module)
+        return torch.fx.GraphModule(tracer.root, graph, type(module).__name__)
     except Exception as exc:  # noqa: BLE001 - any tracing failure becomes one readable line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelImportError(f"cannot trace {label} with torch.fx (data-dependent control "
@@ -351,8 +378,9 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
                   label: str | None = None) -> ImportResult:
     """The document for `module`, given one per-sample input shape (no batch) per input."""
     label = label or type(module).__name__
-    traced = _trace(module, label)
-    ctx = Context(traced, _layer_types(), *_traced_calls())
+    layer_types = _layer_types()
+    traced = _trace(module, label, set(layer_types))
+    ctx = Context(traced, layer_types, *_traced_calls())
     problems: list[str] = []
     shapes = iter(input_shapes)
     for node in traced.graph.nodes:
@@ -378,6 +406,8 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
             ctx.values[node] = UNKNOWN
         except _Skip:
             ctx.values[node] = UNKNOWN
+    if ctx.shapes is not None:
+        ctx.shapes.close()
     _finish_recurrent(ctx, problems)
     if problems:
         unique = list(dict.fromkeys(problems))
