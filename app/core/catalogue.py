@@ -20,7 +20,16 @@ from app.core import layer_checks as mistakes
 from app.core import layer_code as write
 from app.core import param_count as weights
 from app.core import shape_rules as shape
-from app.core.import_hooks import Traced, cat, merge, permute, reduction, reshape, split
+from app.core.import_hooks import (
+    Traced,
+    cat,
+    merge,
+    permute,
+    reduction,
+    reshape,
+    split,
+    swap,
+)
 from app.core.layer_checks import Check
 from app.core.layer_code import Writer
 from app.core.param_count import Counter
@@ -668,10 +677,12 @@ _SPECS: list[LayerSpec] = [
     ),
     LayerSpec(
         "Upsample", "Reshape", "torch.nn.Upsample",
-        (Param("size", TUPLE, None, "Output size of each spatial dimension; leave empty to "
-               "use scale_factor.", minimum=1, lengths=(1, 2, 3), optional=True),
-         Param("scale_factor", FLOAT, None, "Multiplies each spatial size (2 doubles height "
-               "and width); leave empty to use size.", minimum=0.0, optional=True, key=True),
+        (Param("size", TUPLE, None, "Output size: one value for every spatial dimension, or "
+               "one each; leave empty to use scale_factor.", minimum=1, lengths=(2, 1, 3),
+               optional=True),
+         Param("scale_factor", FLOAT, 2.0, "Multiplies each spatial size (2 doubles height "
+               "and width); leave empty to use size. (torch has no default; set one of the "
+               "two.)", minimum=0.0, optional=True, key=True),
          Param("mode", CHOICE, "nearest", "How the new values are made: copy the nearest "
                "('nearest', 'nearest-exact') or interpolate ('linear' for sequences, "
                "'bilinear' or 'bicubic' for images, 'trilinear' for volumes).",
@@ -711,9 +722,9 @@ _SPECS: list[LayerSpec] = [
     ),
     LayerSpec(
         "Mean", "Pooling", "app.core.ops.Mean",
-        (Param("dim", TUPLE, -1, "Dimension(s) to average over (1 = channels; 0 is the batch); "
-               "(2, 3) averages over height and width.", minimum=None, lengths=(1, 2, 3, 4),
-               key=True),
+        (Param("dim", SHAPE, [-1], "Dimension(s) to average over, numbered as torch numbers "
+               "them (0 is the batch, 1 the channels, -1 the last): 2, 3 averages over height "
+               "and width.", key=True),
          _bool("keepdim", False, "Keep the averaged dimensions with size 1.")),
         "Averages over the given dimensions, as `x.mean((2, 3))`: global average pooling "
         "written as a tensor op (MNASNet, ShuffleNet).",
@@ -724,14 +735,14 @@ _SPECS: list[LayerSpec] = [
     ),
     LayerSpec(
         "Permute", "Reshape", "app.core.ops.Permute",
-        (Param("dims", TUPLE, [0, 2, 3, 1], "The new order of the dimensions, batch (0) "
-               "first: (0, 2, 3, 1) turns channels × height × width into height × width × "
-               "channels.", minimum=None, lengths=(2, 3, 4, 5, 6), key=True),),
+        (Param("dims", SHAPE, [2, 3, 1], "The new order of the dimensions after the batch, "
+               "numbered as torch numbers them (1 is the first after the batch): 2, 3, 1 turns "
+               "channels × height × width into height × width × channels.", key=True),),
         "Reorders the dimensions, as `x.permute(0, 2, 3, 1)`: e.g. to channels-last for a "
         "LayerNorm or Linear over the channels (ConvNeXt).",
         "Dimension i of the output is dimension dims[i] of the input.", ranks=(3, 1, 2, 4),
         prefix="permute", inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.permute,
-        checks=(mistakes.keeps_batch_first,), code=write.method("permute", "dims"),
+        checks=(mistakes.reorders_sample_dims,), code=write.permute,
         traced=Traced(("torch.permute",), ("permute",), hook=permute),
     ),
     LayerSpec(
@@ -744,7 +755,7 @@ _SPECS: list[LayerSpec] = [
         "dim0 and dim1 trade places.", ranks=(3, 2, 4), prefix="transpose", inputs=_ANY_IN,
         outputs=_ANY_OUT, shape_rule=shape.transpose, checks=(mistakes.swaps_sample_dims,),
         code=write.method("transpose", "dim0", "dim1"),
-        traced=Traced(("torch.transpose",), ("transpose",), ("dim0", "dim1")),
+        traced=Traced(("torch.transpose",), ("transpose",), ("dim0", "dim1"), hook=swap),
     ),
     LayerSpec(
         "Chunk", "Reshape", "app.core.ops.Chunk",

@@ -133,10 +133,21 @@ def cat(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
 
 
 def reduction(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
-    """x.mean(dims): without dims it would average the batch too."""
-    if len(node.args) < 2 and "dim" not in node.kwargs:
+    """x.mean(dims, keepdim): without dims it would average the batch too. Dims are kept
+    as written, except negative ones beyond a single -1, which are counted from the end of
+    the input (whose rank the import knows)."""
+    given = dict(zip(("dim", "keepdim", "dtype"), ctx.value(node.args[1:])))
+    given |= {k: ctx.value(v) for k, v in node.kwargs.items()}
+    if given.get("dim") is None:
         raise Unsupported(f"{target_name(node)} over every dimension (the batch included)")
-    return functional(spec, ctx, node)
+    if set(given) - {"dim", "keepdim", "dtype"} or given.get("dtype") is not None:
+        raise Unsupported(f"{target_name(node)} with {', '.join(sorted(given))}")
+    dims = list(given["dim"]) if isinstance(given["dim"], (list, tuple)) else [given["dim"]]
+    if any(d < -1 for d in dims) or dims.count(-1) > 1:  # a Mean node holds at most one -1
+        full = len(ctx.sizes(node.args[0]).sample) + 1
+        dims = [d % full for d in dims]
+    return ctx.add(spec.type, {"dim": dims, "keepdim": bool(given.get("keepdim", False))},
+                   hint(node), [ctx.tensor(node.args[0])])
 
 
 def permute(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
@@ -146,7 +157,21 @@ def permute(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
         dims = dims[0]
     if not all(isinstance(d, int) for d in dims):
         raise Unsupported(f"{target_name(node)} with computed dims")
-    return ctx.add(spec.type, {"dims": list(dims)}, hint(node), [ctx.tensor(node.args[0])])
+    if not dims or dims[0] != 0:
+        raise Unsupported(f"{target_name(node)}{tuple(dims)} that moves the batch dimension")
+    full = len(dims)
+    return ctx.add(spec.type, {"dims": [d % full for d in dims[1:]]}, hint(node),
+                   [ctx.tensor(node.args[0])])
+
+
+def swap(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x.transpose(1, 2); swapping the batch (dim 0) with another dimension has no node."""
+    dims = [*ctx.value(node.args[1:]), *(ctx.value(node.kwargs.get(k)) for k in ("dim0", "dim1")
+                                         if k in node.kwargs)]
+    if 0 in dims:
+        raise Unsupported(f"{target_name(node)}({', '.join(map(repr, dims))}) that moves the "
+                          "batch dimension")
+    return functional(spec, ctx, node)
 
 
 def split(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Packed:

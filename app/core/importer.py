@@ -95,10 +95,11 @@ class Context:
         port = self.tensor(arg)
         if self.shapes is None:
             self.shapes = ShapeInference(self.doc)
-        result = self.shapes.infer().get(port.node)
-        if result is None or port.port not in result.outputs:
-            raise Unsupported(f"the size of {port.node}, whose shape is not known "
-                              f"({result.error if result else 'no result'})")
+        result = self.shapes.infer()[port.node]
+        if result.blocked:
+            raise _Skip
+        if result.error is not None:
+            raise Unsupported(f"the size of {port.node}: {result.error}")
         return Sizes(result.outputs[port.port])
 
     def value(self, arg: Any) -> Any:
@@ -399,6 +400,9 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
                 ctx.values[node] = _call_module(ctx, node)
             elif node.op in ("call_function", "call_method"):
                 ctx.values[node] = _call(ctx, node)
+            elif node.op == "get_attr":
+                raise Unsupported(f"the parameter or buffer {node.target} used directly in "
+                                  "forward() (no node holds a bare parameter yet)")
             else:
                 raise Unsupported(f"{node.op} {node.target}")
         except Unsupported as exc:

@@ -190,17 +190,15 @@ def dims_in_range(node: Node, spec: LayerSpec, inputs: list[LayerInput],
         raise NodeError(f"{node.name}: dim={p['dim']} names a dimension twice")
 
 
-def keeps_batch_first(node: Node, spec: LayerSpec, inputs: list[LayerInput],
-                      p: dict[str, Any]) -> None:
-    """Permute: a reordering of every dimension that leaves the batch (0) first."""
-    full = len(inputs[0].shape) + 1
-    dims = per_dim(p["dims"], 1)
-    if sorted(d % full if -full <= d < full else d for d in dims) != list(range(full)):
-        raise NodeError(f"{node.name}: dims={p['dims']} must list each of the input's {full} "
-                        f"dimensions once (0 to {full - 1}, 0 is the batch)")
-    if dims[0] % full:
-        raise NodeError(f"{node.name}: dims={p['dims']} moves the batch dimension; keep 0 "
-                        "first")
+def reorders_sample_dims(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                         p: dict[str, Any]) -> None:
+    """Permute: each dimension after the batch once (the batch stays first)."""
+    rank = len(inputs[0].shape)
+    dims = [d % (rank + 1) if -rank <= d <= rank else d for d in p["dims"]]
+    if sorted(dims) != list(range(1, rank + 1)):
+        raise NodeError(f"{node.name}: dims={p['dims']} must list each of the {rank} "
+                        f"dimensions after the batch once (1 to {rank}) for its "
+                        f"{format_shape(inputs[0].shape)} input from {inputs[0].src}")
 
 
 def swaps_sample_dims(node: Node, spec: LayerSpec, inputs: list[LayerInput],
@@ -239,9 +237,9 @@ def upsample_settings(node: Node, spec: LayerSpec, inputs: list[LayerInput],
     if (p["size"] is None) == (p["scale_factor"] is None):
         raise NodeError(f"{node.name}: set exactly one of size and scale_factor",
                         Fix("Set scale_factor = 2", "set_param", node.name, "scale_factor", 2.0))
-    if p["size"] is not None and isinstance(p["size"], list) and len(p["size"]) != len(x) - 1:
-        raise NodeError(f"{node.name}: size={p['size']} gives {len(p['size'])} sizes for "
-                        f"{len(x) - 1} spatial dimensions of {format_shape(x)}")
+    if isinstance(p["size"], list) and len(p["size"]) != len(x) - 1:
+        raise NodeError(f"{node.name}: size={p['size']} must give one size, or one for each of "
+                        f"the {len(x) - 1} spatial dimensions of {format_shape(x)}")
     rank = _UPSAMPLE_RANKS.get(p["mode"])
     if rank is not None and len(x) != rank:
         raise NodeError(f"{node.name}: mode '{p['mode']}' needs a {rank}-D "

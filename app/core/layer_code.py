@@ -68,3 +68,8 @@ def method(name: str, *params: str, **keywords: Any) -> Writer:
                   if resolved[k] != default]
         return [f"{', '.join(outs)} = {args[0]}.{name}({', '.join(given)})"]
     return write
+
+
+def permute(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    dims = ", ".join(literal_code(int(d)) for d in resolved["dims"])
+    return [f"{outs[0]} = {args[0]}.permute(0, {dims})"]

@@ -81,14 +81,14 @@ class Mean(nn.Module):
 
 
 class Permute(nn.Module):
-    """Reorder the dimensions, as `x.permute(dims)` (the batch stays first)."""
+    """Reorder the dimensions after the batch, as `x.permute(0, *dims)`."""
 
-    def __init__(self, dims: tuple[int, ...] = (0, 2, 3, 1)) -> None:
+    def __init__(self, dims: tuple[int, ...] = (2, 3, 1)) -> None:
         super().__init__()
         self.dims = tuple(dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.permute(self.dims)
+        return x.permute(0, *self.dims)
 
     def extra_repr(self) -> str:
         return f"dims={self.dims}"

@@ -126,8 +126,9 @@ def reduce(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
 
 
 def permute(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """Permute's dims are the order of the dimensions after the batch (torch's numbers)."""
     x = (BATCH_PLACEHOLDER, *shapes[0])
-    return [tuple(x[d] for d in full_dims(p["dims"], len(shapes[0])))[1:]]
+    return [tuple(x[d] for d in full_dims(p["dims"], len(shapes[0])))]
 
 
 def transpose(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
