@@ -147,7 +147,9 @@ class Context:
         column = self.per_row.get(row, 0)
         self.per_row[row] = column + 1
         suffix = name[len(self.name_base(hint)):]
-        for path in dict.fromkeys((hint, hint + suffix, None)):
+        # RegNet's `block1-0` is no attribute name: `block1_0` keeps the path's structure
+        legal = ".".join(re.sub(r"\W", "_", s) for s in hint.split(".")) + suffix
+        for path in dict.fromkeys((hint, hint + suffix, legal, None)):
             try:
                 node = self.doc.add_node(layer_type, params, name=name, path=path,
                                          pos=(column * COLUMN, row * ROW))
