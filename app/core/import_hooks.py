@@ -91,6 +91,7 @@ def target_name(node: torch.fx.Node) -> str:
 # freezes at trace time (nn.Dropout follows train/eval mode instead), softmax's dtype=None.
 IGNORED_ARGUMENTS: dict[str, tuple[Any, ...]] = {
     "inplace": (True, False), "training": (True, False), "_stacklevel": (3, 5), "dtype": (None,),
+    "antialias": (False,),  # F.interpolate's default, which nn.Upsample uses
 }
 
 

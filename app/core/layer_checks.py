@@ -240,6 +240,11 @@ def upsample_settings(node: Node, spec: LayerSpec, inputs: list[LayerInput],
     if isinstance(p["size"], list) and len(p["size"]) != len(x) - 1:
         raise NodeError(f"{node.name}: size={p['size']} must give one size, or one for each of "
                         f"the {len(x) - 1} spatial dimensions of {format_shape(x)}")
+    if p["size"] is not None and p["recompute_scale_factor"]:
+        raise NodeError(f"{node.name}: recompute_scale_factor only applies with scale_factor, "
+                        "not with an explicit size; leave it empty",
+                        Fix("Clear recompute_scale_factor", "set_param", node.name,
+                            "recompute_scale_factor", None))
     rank = _UPSAMPLE_RANKS.get(p["mode"])
     if rank is not None and len(x) != rank:
         raise NodeError(f"{node.name}: mode '{p['mode']}' needs a {rank}-D "

@@ -46,6 +46,9 @@ SMALL: dict[str, st.SearchStrategy[Any]] = {
     "eps": st.sampled_from([1e-5, 1e-3]),
     "momentum": st.floats(0.0, 1.0),
     "p": st.floats(0.0, 1.0),
+    "size": st.sampled_from([3, 5]),  # Upsample takes one of size and scale_factor
+    "scale_factor": st.sampled_from([None, 0.5, 1.5, 2.0, 2.7]),
+    "chunks": st.integers(2, 4),
 }
 
 
