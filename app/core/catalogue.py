@@ -370,6 +370,18 @@ _F = "torch.nn.functional."
 _MAX_POOL_OUT = (Port("out"), Port("indices", INDICES, IDS, enabled_by="return_indices"))
 
 
+def _dropout(type_: str, unit: str, help: str, function: str,
+             ranks: tuple[int, ...] | None = None) -> LayerSpec:
+    """A torch dropout layer, active in training only; `function` is its F.<name> form."""
+    return LayerSpec(
+        type_, "Dropout", f"torch.nn.{type_}",
+        (_float("p", 0.5, f"Probability of zeroing each {unit}.", minimum=0.0, maximum=1.0,
+                key=True),),
+        help, "Same shape as the input.", ranks=ranks, prefix="dropout",
+        shape_rule=shape.same_shape,
+        traced=Traced((_F + function,), args=("p", "training", "inplace")))
+
+
 _SPECS: list[LayerSpec] = [
     LayerSpec(
         "Input", "Input/Output", "app.core.ops.Identity",
@@ -518,23 +530,12 @@ _SPECS: list[LayerSpec] = [
         shape_rule=shape.same_shape, checks=(mistakes.groups_split_channels,),
         count=weights.norm("num_channels"),
     ),
-    LayerSpec(
-        "Dropout", "Dropout", "torch.nn.Dropout",
-        (_float("p", 0.5, "Probability of zeroing each element.", minimum=0.0, maximum=1.0,
-                key=True),),
-        "In training, zeroes each element with probability p and scales the rest by 1/(1 − p); "
-        "does nothing in eval mode. Fights overfitting.",
-        "Same shape as the input.", prefix="dropout", shape_rule=shape.same_shape,
-        traced=Traced((_F + "dropout",), args=("p", "training", "inplace")),
-    ),
-    LayerSpec(
-        "Dropout2d", "Dropout", "torch.nn.Dropout2d",
-        (_float("p", 0.5, "Probability of zeroing each whole channel.", minimum=0.0,
-                maximum=1.0, key=True),),
-        "Zeroes whole feature maps at random in training (neighbouring pixels are correlated, "
-        "so dropping single pixels helps little).",
-        "Same shape as the input.", ranks=(3,), prefix="dropout", shape_rule=shape.same_shape,
-    ),
+    _dropout("Dropout", "element", "In training, zeroes each element with probability p and "
+             "scales the rest by 1/(1 − p); does nothing in eval mode. Fights overfitting.",
+             "dropout"),
+    _dropout("Dropout2d", "whole channel", "Zeroes whole feature maps at random in training "
+             "(neighbouring pixels are correlated, so dropping single pixels helps little).",
+             "dropout2d", ranks=(3,)),
     LayerSpec(
         "Flatten", "Reshape", "torch.nn.Flatten",
         (_int("start_dim", 1, "First dimension to flatten (0 is the batch).", minimum=None),
@@ -636,24 +637,11 @@ _SPECS: list[LayerSpec] = [
     _activation("Mish", "x·tanh(softplus(x)): smooth and non-monotonic like SiLU, with a "
                 "slightly larger dip below zero. " + _ACT_HELP,
                 traced=Traced((_F + "mish",), args=("inplace",))),
-    LayerSpec(
-        "Dropout1d", "Dropout", "torch.nn.Dropout1d",
-        (_float("p", 0.5, "Probability of zeroing each whole channel.", minimum=0.0,
-                maximum=1.0, key=True),),
-        "Zeroes whole channels of a sequence (channels × length) at random in training; "
-        "the 1-D Dropout2d.",
-        "Same shape as the input.", ranks=(2,), prefix="dropout", shape_rule=shape.same_shape,
-        traced=Traced((_F + "dropout1d",), args=("p", "training", "inplace")),
-    ),
-    LayerSpec(
-        "AlphaDropout", "Dropout", "torch.nn.AlphaDropout",
-        (_float("p", 0.5, "Probability of dropping each element.", minimum=0.0, maximum=1.0,
-                key=True),),
-        "Dropout for SELU networks: dropped values are set to SELU's negative saturation and "
-        "the result is rescaled, so the mean and variance stay normalised.",
-        "Same shape as the input.", prefix="dropout", shape_rule=shape.same_shape,
-        traced=Traced((_F + "alpha_dropout",), args=("p", "training", "inplace")),
-    ),
+    _dropout("Dropout1d", "whole channel", "Zeroes whole channels of a sequence (channels × "
+             "length) at random in training; the 1-D Dropout2d.", "dropout1d", ranks=(2,)),
+    _dropout("AlphaDropout", "element", "Dropout for SELU networks: dropped values are set to "
+             "SELU's negative saturation and the result is rescaled, so the mean and variance "
+             "stay normalised.", "alpha_dropout"),
     LayerSpec(
         "StochasticDepth", "Dropout", "torchvision.ops.StochasticDepth",
         (_float("p", 0.2, "Probability of dropping the branch.", minimum=0.0, maximum=1.0,
