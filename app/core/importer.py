@@ -404,7 +404,7 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
                 ctx.values[node] = _call(ctx, node)
             elif node.op == "get_attr":
                 raise Unsupported(f"the parameter or buffer {node.target} used directly in "
-                                  "forward() (no node holds a bare parameter yet)")
+                                  "forward()")
             else:
                 raise Unsupported(f"{node.op} {node.target}")
         except Unsupported as exc:
