@@ -168,6 +168,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from app.training.errors import ConfigError
+    from app.training.finetune_command import run_finetune_command
+
+    try:
+        return run_finetune_command(args)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from app.learn.explain_command import ExplainError, run_explain_command
 
@@ -382,6 +392,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
     p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard events")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("finetune", help="set a project up to fine-tune pretrained weights")
+    p.add_argument("file", nargs="?", help="project file (a torchvision model or template)")
+    p.add_argument("--template", help="start from a built-in template, e.g. resnet18")
+    p.add_argument("--weights", metavar="NAME", help="torchvision's published weights: "
+                   "DEFAULT, IMAGENET1K_V1 or ResNet18_Weights.IMAGENET1K_V1")
+    p.add_argument("--weights-file", metavar="PTH", help="a local state_dict (.pth/.pt)")
+    p.add_argument("--download", action="store_true", help="download the published weights "
+                   "now into torch.hub's cache (needs internet)")
+    p.add_argument("--data", metavar="FOLDER", help="image folder, one sub-folder per class")
+    p.add_argument("--classes", type=_positive, metavar="N",
+                   help="new classifier head for N classes (default: the --data classes)")
+    p.add_argument("--freeze", metavar="BLOCKS", help="'all' (all but the head) or blocks "
+                   "and layers, e.g. conv1,bn1,layer1")
+    p.add_argument("--head-lr", type=float, metavar="LR", help="the head's learning rate")
+    p.add_argument("--preprocess", metavar="NAME",
+                   help="published weights whose resize/normalize the data pipeline takes "
+                        "(default: those of --weights, or the model's default weights)")
+    p.add_argument("--no-preprocess", action="store_true",
+                   help="leave the data pipeline and the Input size as they are")
+    p.add_argument("-o", "--output", required=True, help="the project file to write")
+    p.set_defaults(func=cmd_finetune)
     p = sub.add_parser("explain", help="saliency map (Grad-CAM) of a trained classifier")
     p.add_argument("file", help="project file")
     p.add_argument("--checkpoint", required=True, metavar="CKPT",

@@ -290,9 +290,33 @@ def all_but_head(doc: NetworkDocument) -> list[str]:
     return [u for u in freeze_units(doc) if u != head]
 
 
+def covers(entry: str, name: str, path: str) -> bool:
+    """A freeze / layer_lr entry names a layer (node name or module path) or a block (a
+    module path prefix such as `layer1`, which covers `layer1.0.conv1`)."""
+    return entry in (name, path) or path.startswith(entry + ".")
+
+
+def frozen_layers(doc: NetworkDocument, frozen: list[str]) -> set[str]:
+    """The node names that the `freeze` entries cover."""
+    return {n.name for n in doc.nodes
+            if any(covers(entry, n.name, module_path(n)) for entry in frozen)}
+
+
+def unfreeze(doc: NetworkDocument, entries: list[str], name: str) -> list[str]:
+    """`entries` without layer `name`: a block that held it gives way to its other layers."""
+    path = module_path(doc.node(name))
+    out: list[str] = []
+    for entry in entries:
+        if not covers(entry, name, path):
+            out.append(entry)
+        elif entry not in (name, path):
+            out += [n.name for n in doc.nodes if n.name != name and n.spec.has_module
+                    and covers(entry, n.name, module_path(n)) and n.name not in out]
+    return out
+
+
 def _covers(doc: NetworkDocument, unit: str, layer: str) -> bool:
-    path = module_path(doc.node(layer))
-    return unit == layer or path == unit or path.startswith(unit + ".")
+    return covers(unit, layer, module_path(doc.node(layer)))
 
 
 def _check_freeze(doc: NetworkDocument, names: list[str], head: str, new_head: bool) -> None:

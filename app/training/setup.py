@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from app.training.config import TrainConfig
 from app.training.errors import ConfigError, TrainingError
+from app.training.pretrained import covers, frozen_layers
 
 
 def seed_everything(seed: int) -> None:
@@ -57,20 +58,6 @@ def parameter_counts(network: Any, model: nn.Module, frozen: list[str]) -> tuple
     counts = layer_parameters(network, infer_shapes(network))
     still = frozen_layers(network, frozen)
     return sum(counts.values()), sum(n for name, n in counts.items() if name not in still)
-
-
-def covers(entry: str, name: str, path: str) -> bool:
-    """A freeze / layer_lr entry names a layer (node name or module path) or a block (a
-    module path prefix such as `layer1`, which covers `layer1.0.conv1`)."""
-    return entry in (name, path) or path.startswith(entry + ".")
-
-
-def frozen_layers(network: Any, frozen: list[str]) -> set[str]:
-    """The node names of a NetworkDocument that the `freeze` entries cover."""
-    from app.core.graph import module_path
-
-    return {n.name for n in network.nodes
-            if any(covers(entry, n.name, module_path(n)) for entry in frozen)}
 
 
 def submodule(model: nn.Module, layers: dict[str, str], name: str, where: str) -> nn.Module:
