@@ -153,7 +153,7 @@ class FineTuneDialog(QDialog):
         box = QGroupBox("Freeze (weights stay as loaded; batch norm keeps its statistics)")
         lay = QHBoxLayout(box)
         self.blocks = QListWidget()
-        self.blocks.setMaximumHeight(150)
+        self.blocks.setMaximumHeight(130)
         frozen = set(pt.all_but_head(doc))
         for unit in pt.freeze_units(doc):
             item = QListWidgetItem(unit)
@@ -202,7 +202,8 @@ class FineTuneDialog(QDialog):
             self.status.setText(f"Downloaded: {pt.cache_path(name)}")
         else:
             self.status.setText(f"Not downloaded yet: Download fetches it (needs internet) "
-                                f"into torchvision's cache, {pt.cache_path(name).parent}.")
+                                f"into torchvision's cache, {pt.cache_path(name).parent}; "
+                                f"offline, choose a local file below.")
         prep = self.preprocess_name()
         self.preprocess.setEnabled(prep is not None)
         if prep:

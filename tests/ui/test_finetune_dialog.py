@@ -60,6 +60,10 @@ def test_dialog_sets_up_fine_tuning_as_one_undo_step(make_window, settle, r18_fi
     assert scene.groups["layer1"].frozen and not scene.nodes["fc"].frozen
     assert scene.nodes["conv1"].frozen and "Frozen for fine-tuning" in \
         scene.nodes["conv1"].toolTip()
+    window.summary.refresh()
+    head = 512 * 5 + 5
+    assert window.summary.totals["trainable"] == head
+    assert window.summary.totals["params"] == 11_176_512 + head
     s.stack.undo()
     settle(window)
     assert doc.node("fc").params["out_features"] == 10

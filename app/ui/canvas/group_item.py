@@ -236,7 +236,7 @@ class GroupItem(QGraphicsObject):
         painter.setBrush(QColor(t.node_border))
         painter.drawRect(body.translated(STACK * 2, STACK * 2))
         s = self.summary
-        lines = [self.name]
+        lines = [f"❄ {self.name}" if self.frozen else self.name]
         if s is not None and s.out_shapes:
             lines.append("→ " + ", ".join(format_shape(x) for x in s.out_shapes))
         if s is not None and s.params is not None:

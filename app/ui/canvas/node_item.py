@@ -218,8 +218,9 @@ class NodeItem(QGraphicsObject):
         """Semantic zoom: far out, a coloured block with the layer type (and, where there is
         room, its output shape) in text that keeps about 11 px on screen."""
         shape = self.shape_text.removeprefix("→ ") if self.status in ("ok", "warning") else ""
+        title = f"❄ {self.layer_type}" if self.frozen else self.layer_type
         paint_compact(painter, body, QColor(t.error) if self.status == "error" else colour,
-                      [self.layer_type, shape], lod, self.isSelected())
+                      [title, shape], lod, self.isSelected())
 
     def _paint_body(self, painter: QPainter, body: QRectF, colour: QColor,
                     t: theme.Theme) -> None:
