@@ -100,3 +100,16 @@ def test_published_weights_are_named_and_fetched_only_on_request(
     assert not (tmp_path / "hub").exists()  # nothing was fetched
     assert main(["train", str(out), "--epochs", "1"]) == 1
     assert "are not downloaded yet" in capsys.readouterr().err
+
+
+def test_info_counts_frozen_layers_as_not_trainable(r18_file: Path, tmp_path: Path,
+                                                    capsys) -> None:
+    out = tmp_path / "ft.json"
+    assert main(["finetune", "--template", "resnet18", "--weights-file", str(r18_file),
+                 "--classes", "3", "--freeze", "all", "--no-preprocess", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    head = 512 * 3 + 3
+    assert (report["params"], report["trainable_params"]) == (11_176_512 + head, head)
+    assert report["input_shape"] == [3, 32, 32]  # --no-preprocess keeps the Input
