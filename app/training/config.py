@@ -69,7 +69,7 @@ class TrainConfig:
     init: list[InitRule] = field(default_factory=list)
     regularisation: Regularisation = field(default_factory=Regularisation)
     early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
-    freeze: list[str] = field(default_factory=list)  # node names whose weights stay fixed
+    freeze: list[str] = field(default_factory=list)  # node names or blocks (module paths)
     layer_lr: dict[str, float] = field(default_factory=dict)  # node name -> its own lr
     # starting weights: {"published": NAME} or {"file": PATH}, "keep": fresh layers
     pretrained: dict[str, Any] | None = None
