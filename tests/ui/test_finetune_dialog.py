@@ -107,3 +107,26 @@ def test_node_menu_freezes_a_layer_inside_a_frozen_block(make_window, settle) ->
     assert window.scene.nodes["layer1_1_conv2"].frozen
     menus.toggle_freeze("layer1_0_conv1")
     assert menus.is_frozen("layer1_0_conv1")
+
+
+def test_download_button_fills_the_cache_and_enables_set_up(make_window, qtbot, tmp_path: Path,
+                                                            r18_file: Path, monkeypatch) -> None:
+    """A file:// URL stands in for download.pytorch.org: nothing leaves the machine."""
+    import hashlib
+
+    from app.training import pretrained as pt
+
+    source = tmp_path / f"resnet18-{hashlib.sha256(r18_file.read_bytes()).hexdigest()[:8]}.pth"
+    source.write_bytes(r18_file.read_bytes())
+    entry = pt.weights_entry(R18)
+    monkeypatch.setattr(type(entry), "url", property(lambda self: source.as_uri()))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    dialog = FineTuneDialog(make_window("resnet18"))
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    assert not ok.isEnabled()
+    dialog.download()
+    qtbot.waitUntil(lambda: ok.isEnabled(), timeout=20_000)
+    assert (tmp_path / "hub" / "checkpoints" / source.name).read_bytes() == source.read_bytes()
+    assert dialog.status.text().startswith("Downloaded: ")
+    assert not dialog.download_button.isEnabled()
+    assert dialog.choice().published == R18
