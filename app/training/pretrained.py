@@ -50,7 +50,7 @@ def check_section(value: Any, where: str = "training.pretrained") -> dict[str, A
                           f"got {value!r}")
     unknown = set(value) - {"published", "file", "keep"}
     if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown field (known: published, "
+        raise ConfigError(f"{where}.{min(unknown)}: unknown field (known: published, "
                           f"file, keep)")
     sources = [k for k in ("published", "file") if value.get(k)]
     if len(sources) != 1:

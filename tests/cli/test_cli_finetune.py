@@ -59,10 +59,10 @@ def test_finetune_then_train_changes_only_the_head(r18_file: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--template", "resnet18"], "give --weights NAME (torchvision's published weights) or "
-                                 "--weights-file PATH"),
-    (["--template", "lenet5", "--weights", "DEFAULT"], "--weights DEFAULT: this project is "
-                                                       "no torchvision model by name"),
+    (["--template", "resnet18"],
+     "give --weights NAME (torchvision's published weights) or --weights-file PATH"),
+    (["--template", "lenet5", "--weights", "DEFAULT"],
+     "--weights DEFAULT: this project is no torchvision model by name"),
     (["--template", "resnet18", "--weights", "IMAGENET9K"], "--weights IMAGENET9K: resnet18 "
                                                             "has " + R18),
     (["--template", "resnet18", "--weights-file", "nowhere.pth"],
