@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from app.training.config import ProbeConfig
-from app.training.probes import Probes
+from app.training.errors import TrainingError
+from app.training.probes import Probes, batched_histc
 
 
 def _probed_net() -> tuple[nn.Module, Probes]:
@@ -56,3 +58,31 @@ def test_switches_leave_out_what_is_off() -> None:
     snap = probes.capture(epoch=0, step=0)
     assert snap.weight_hist == snap.grad_hist == snap.grad_norms == {}
     assert snap.activations["conv"].shape == (4, 6, 6)
+
+
+def test_batched_histc_bins_exactly_as_torch_histc() -> None:
+    """Every element lands in the bin torch.histc puts it in: edges, ties, constants,
+    a single element, wide and tiny ranges, many bin counts."""
+    g = torch.Generator().manual_seed(1)
+    grid = torch.linspace(-1.0, 1.0, 61)  # values on the bin edges of 30 and 60 bins
+    tensors = [torch.randn(5000, generator=g), torch.rand(777, generator=g) * 1e-6,
+               torch.full((40,), 0.1), torch.tensor([3.0]), grid, grid.repeat(3),
+               torch.randn(300, generator=g) * 1e4, torch.randint(-3, 4, (500,), generator=g
+                                                                  ).float()]
+    for bins in (2, 7, 30, 60, 1000):
+        ranges, counts = batched_histc(tensors, bins)
+        for i, t in enumerate(tensors):
+            lo, hi = ranges[i].tolist()
+            want = torch.histc(t, bins=bins, min=lo, max=hi)
+            assert torch.equal(counts[i * bins:(i + 1) * bins], want), (i, bins)
+            assert counts[i * bins:(i + 1) * bins].sum() == t.numel()
+    lo, hi = batched_histc([torch.full((4,), 0.1)], 3)[0][0].tolist()
+    assert (lo, hi) == (np.float32(0.1) - np.float32(0.5), np.float32(0.1) + np.float32(0.5))
+
+
+def test_a_diverged_tensor_stops_the_capture_with_one_line() -> None:
+    net, probes = _probed_net()
+    with torch.no_grad():
+        net[3].weight[1, 2] = float("nan")
+    with pytest.raises(TrainingError, match=r"^fc\.weight holds nan values at epoch 2, step 9"):
+        probes.capture(epoch=2, step=9)
