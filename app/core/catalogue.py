@@ -11,6 +11,7 @@ before torch has loaded.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -169,8 +170,7 @@ class LayerSpec:
 
     def input_port_specs(self, params: dict[str, Any]) -> tuple[Port, ...]:
         if self.role is Role.MERGE:
-            count = int(params.get("num_inputs", 2))
-            return tuple(replace(self.inputs[0], name=f"in{i}") for i in range(1, count + 1))
+            return _merge_ports(self.inputs[0], int(params.get("num_inputs", 2)))
         return self.inputs
 
     def output_port_specs(self, params: dict[str, Any]) -> tuple[Port, ...]:
@@ -209,11 +209,22 @@ class LayerSpec:
         return kwargs
 
     def module_class(self) -> type:
-        module_name, class_name = self.module.rsplit(".", 1)
-        return getattr(importlib.import_module(module_name), class_name)
+        return _import_class(self.module)
 
     def build(self, resolved: dict[str, Any]) -> Any:
         return self.module_class()(**self.ctor_kwargs(resolved))
+
+
+@functools.cache
+def _merge_ports(port: Port, count: int) -> tuple[Port, ...]:
+    # Cached: shape inference and compilation ask for every merge node's ports many times.
+    return tuple(replace(port, name=f"in{i}") for i in range(1, count + 1))
+
+
+@functools.cache
+def _import_class(dotted: str) -> type:
+    module_name, class_name = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 # -- parameter helpers ------------------------------------------------------------------

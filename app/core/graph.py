@@ -169,11 +169,14 @@ class NetworkDocument:
 
     def incoming(self, name: str) -> dict[str, Edge]:
         """Edges into `name`, by destination port."""
-        return {key: data["edge"] for _, _, key, data in self.graph.in_edges(name, keys=True,
-                                                                             data=True)}
+        # Read from the adjacency views: in_edges() builds an edge view on every call,
+        # a fifth of inference + compile time on a 1000-node graph.
+        return {key: data["edge"] for keyed in self.graph.pred.get(name, {}).values()
+                for key, data in keyed.items()}
 
     def outgoing(self, name: str) -> list[Edge]:
-        return [data["edge"] for _, _, data in self.graph.out_edges(name, data=True)]
+        return [data["edge"] for keyed in self.graph.succ.get(name, {}).values()
+                for data in keyed.values()]
 
     def topological_order(self) -> list[str]:
         """Sources first; ties broken by name so the order (and saved files) is stable."""

@@ -96,8 +96,9 @@ def _resolve(node: Node, spec: LayerSpec, inputs: list[LayerInput]) -> dict[str,
 
 def _dtypes_fit(node: Node, spec: LayerSpec, inputs: list[LayerInput]) -> None:
     """Each value port takes the element types its Port declares (token ids or floats)."""
+    ports = {p.name: p for p in spec.input_port_specs(node.params)}
     for x in inputs:
-        port = spec.input_port(x.port, node.params)
+        port = ports[x.port]
         if port.kind != TENSOR or x.dtype in port.dtypes:
             continue
         if port.dtypes == IDS:
@@ -160,21 +161,21 @@ class ShapeInference:
 
     def _gather(self, node: Node) -> list[LayerInput] | NodeResult:
         incoming = self.doc.incoming(node.name)
+        ports = node.spec.input_port_specs(node.params)
         gathered = []
-        for port in node.input_ports():
-            edge = incoming.get(port)
+        for port in ports:
+            edge = incoming.get(port.name)
             if edge is None:
-                where = f"its '{port}' port" if len(node.input_ports()) > 1 else "it"
+                where = f"its '{port.name}' port" if len(ports) > 1 else "it"
                 return NodeResult(error=f"{node.name} has no input: connect a layer's output "
                                   f"to {where}")
             upstream = self.results.get(edge.src)
             if upstream is None or not upstream.ok or edge.src_port not in upstream.outputs:
                 return NodeResult(blocked=True)
-            gathered.append(LayerInput(port, edge.src, upstream.outputs[edge.src_port],
-                                   upstream.dtypes[edge.src_port],
-                                   self._pooled_shape(edge.src)
-                                   if node.spec.input_port(port, node.params).kind == INDICES
-                                   else None))
+            gathered.append(LayerInput(port.name, edge.src, upstream.outputs[edge.src_port],
+                                       upstream.dtypes[edge.src_port],
+                                       self._pooled_shape(edge.src)
+                                       if port.kind == INDICES else None))
         return gathered
 
     def _pooled_shape(self, pool: str) -> Shape | None:
