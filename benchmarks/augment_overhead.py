@@ -1,7 +1,8 @@
 """Training with augmentation (RandomRotation + Normalize) versus without, on the digits CNN.
 
-The app's pipeline runs the torchvision v2 transforms per sample inside the dataset, so
-every sample draws its own angle (checked below). Same model (the mnist_cnn template),
+The app's pipeline runs on whole batches (app.data.batch_augment: one affine grid per
+sample, one grid_sample call per batch), and every sample still draws its own angle
+(checked below, within a batch and between two reads). Same model (the mnist_cnn template),
 data (offline digits 1x28x28), seed and batch size, one thread, runs alternating; CPU
 time of this process. Issue 18's target: at most 1.25x training without augmentation
 (the course's per-sample PIL way costs 2.43x).
@@ -37,10 +38,13 @@ def train(data, epochs: int) -> float:
     return time.process_time() - start
 
 
-def distinct_draws(data, n: int = 8) -> int:
-    """How many of n samples, each read twice, came out different the second time: each
-    read draws a fresh angle, per sample."""
-    return sum(not torch.equal(data.train[i][0], data.train[i][0]) for i in range(n))
+def distinct_draws(data, n: int = 8) -> tuple[int, int]:
+    """(how many of n samples, each read twice, came out different the second time; how
+    many distinct results n copies of one sample give in one batch)."""
+    rereads = sum(not torch.equal(data.train[i][0], data.train[i][0]) for i in range(n))
+    batch = data.train.__getitems__([0] * n) if hasattr(data.train, "__getitems__") \
+        else [data.train[0] for _ in range(n)]
+    return rereads, len({tuple(x.flatten().tolist()) for x, _ in batch})
 
 
 def main() -> None:
@@ -54,7 +58,9 @@ def main() -> None:
     split = {"val_fraction": 0.2, "seed": 0}
     plain = load_data({"source": "digits", "split": split})
     augmented = load_data({"source": "digits", "split": split, "train_transforms": STEPS})
-    print(f"augmented samples that differ between two reads: {distinct_draws(augmented)}/8")
+    rereads, in_batch = distinct_draws(augmented)
+    print(f"{type(augmented.train).__name__}: samples that differ between two reads "
+          f"{rereads}/8; one sample 8 times in a batch gives {in_batch} different images")
     train(plain, 1), train(augmented, 1)  # warm-up
     ratios, plains, augs = [], [], []
     for i in range(args.repeats):

@@ -461,7 +461,7 @@ def _compile(steps: list, kind: str, path: str, stats: tuple | None) -> _Compile
         if kind not in spec.accepts:
             need = NEEDS[FLOAT] if spec.accepts == {FLOAT} else NEEDS[UINT8]
             raise AugmentError(f"{where}: needs {need} (the image is a {_describe(kind)} here)")
-        out.append(_build(spec, params, where, stats))
+        out.append(build_step(spec, params, where, stats))
         kind = spec.produces(kind, params)
     return _Compiled(out, kind)
 
@@ -477,7 +477,7 @@ def _compile_children(children: list, kind: str, where: str, stats: tuple | None
     return inner.transforms
 
 
-def _build(spec: StepSpec, params: dict, where: str, stats: tuple | None) -> Any:
+def build_step(spec: StepSpec, params: dict, where: str, stats: tuple | None) -> Any:
     if spec.type == "Normalize" and params["preset"] == "dataset" and params["mean"] is None \
             and stats is not None:
         params = {**params, "mean": list(stats[0]), "std": list(stats[1])}

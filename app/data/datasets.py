@@ -35,3 +35,24 @@ class TransformedDataset(Dataset):
         if self.target_dtype.is_floating_point:
             y = y.reshape(1)
         return x, y
+
+
+class BatchTransformedDataset(TransformedDataset):
+    """A TransformedDataset whose ``transform`` takes a batch (N, C, H, W) of equally
+    sized images (app.data.batch_augment). DataLoader fetches a batch's indices with one
+    ``__getitems__`` call, so the transform runs once per batch; a single item is a batch
+    of one, with the same random draws per sample."""
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        items = [self.base[self.indices[i]] for i in indices]
+        xs = torch.stack([x for x, _ in items])
+        if self.transform is not None:
+            xs = self.transform(xs)
+        # targets as TransformedDataset gives them (its source is copied into train scripts)
+        ys = [torch.as_tensor(y, dtype=self.target_dtype) for _, y in items]
+        if self.target_dtype.is_floating_point:
+            ys = [y.reshape(1) for y in ys]
+        return list(zip(xs, ys))

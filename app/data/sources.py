@@ -11,14 +11,15 @@ separate; validation and test use the evaluation one).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from app.data.augment import build_pipeline, needs_dataset_stats
-from app.data.datasets import TransformedDataset
+from app.data.batch_augment import build_batch_pipeline
+from app.data.datasets import BatchTransformedDataset, TransformedDataset
 from app.data.errors import DataSourceError, checked_params
 from app.data.loading import (
     LoaderConfig,
@@ -118,15 +119,26 @@ def _image_parts(raw: RawData, indices: tuple, train_steps: list | None,
     if needs_dataset_stats(train_steps) or needs_dataset_stats(eval_steps):
         plain = TransformedDataset(raw.pool, train_idx, build_pipeline([], input_kind=raw.image_kind))
         stats = compute_mean_std(plain, limit=STATS_LIMIT)
-    train_tf = build_pipeline(train_steps, input_kind=raw.image_kind, stats=stats)
-    eval_tf = build_pipeline(eval_steps, input_kind=raw.image_kind, stats=stats)
-    train = TransformedDataset(raw.pool, train_idx, train_tf)
-    val = TransformedDataset(raw.pool, val_idx, eval_tf) if val_idx else None
+    train_tf, eval_tf = (_dataset_for(steps, raw.image_kind, stats)
+                         for steps in (train_steps, eval_steps))
+    train = train_tf(raw.pool, train_idx)
+    val = eval_tf(raw.pool, val_idx) if val_idx else None
     if raw.test is not None:
-        test = TransformedDataset(raw.test, None, eval_tf)
+        test = eval_tf(raw.test, None)
     else:
-        test = TransformedDataset(raw.pool, test_idx, eval_tf) if test_idx else None
+        test = eval_tf(raw.pool, test_idx) if test_idx else None
     return train, val, test
+
+
+def _dataset_for(steps: list | None, kind: str, stats: tuple | None
+                 ) -> Callable[[Dataset, Sequence[int] | None], TransformedDataset]:
+    """Datasets applying `steps` to whole batches when every step can (each sample
+    still draws its own parameters), else to each sample."""
+    batched = build_batch_pipeline(steps, input_kind=kind, stats=stats)
+    if batched is not None:
+        return lambda base, idx: BatchTransformedDataset(base, idx, batched)
+    per_sample = build_pipeline(steps, input_kind=kind, stats=stats)
+    return lambda base, idx: TransformedDataset(base, idx, per_sample)
 
 
 def _probe(source_id: str, dataset: Dataset, which: str) -> tuple[int, ...]:
