@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -28,6 +29,10 @@ from app.ui.session import EditorSession
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable", "MACs")
 MIN_ROWS = 5  # the table never shrinks below this many visible rows
+# Columns that give up width (their cells elide, the tooltip keeps the full text) when the
+# dock is too narrow for every column: the numbers and shapes are what the table is for.
+SHRINKABLE = (0, 1)
+MIN_SHRUNK_CHARS = 3  # a shrunk column still shows this many characters (and a tooltip)
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
              "bool": 1}
 
@@ -55,6 +60,10 @@ class SummaryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        self._fitting = False
+        self._user_sized = False  # a column dragged by hand: its widths stay from then on
+        header.sectionResized.connect(self._section_resized)
+        self.table.viewport().installEventFilter(self)
         rows = self.table.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.fontMetrics().height() + 6)  # compact: more rows
@@ -102,9 +111,7 @@ class SummaryPanel(QWidget):
             cost = f"{layer_macs:,}" if layer_macs else "–"
             for col, text in enumerate((name, node.type, shape, *numbers, cost)):
                 self._set_cell(row, col, text, error=bool(r.error))
-        if names and self.table.columnWidth(0) <= self.table.horizontalHeader() \
-                .defaultSectionSize():
-            self.table.resizeColumnsToContents()  # once: later the user's widths stay
+        self.fit_columns()
         self.totals = {"params": total, "trainable": trainable, "activations": activations,
                        "macs": macs}
         self._set_footer(total, trainable, activations, macs)
@@ -118,8 +125,46 @@ class SummaryPanel(QWidget):
 
         return frozen_layers(self.session.doc, [e for e in entries if isinstance(e, str)])
 
+    def fit_columns(self) -> None:
+        """Every column in view without scrolling: each as wide as its contents, and when
+        the viewport is narrower than that, the layer and type columns give up the
+        difference (down to MIN_SHRUNK_CHARS), so shape, parameters, trainable and MACs
+        stay whole. Widths the user dragged stay."""
+        if self._user_sized:
+            return
+        table, header = self.table, self.table.horizontalHeader()
+        wanted = [max(table.sizeHintForColumn(c), header.sectionSizeHint(c))
+                  for c in range(len(COLUMNS))]
+        excess = sum(wanted) - table.viewport().width()
+        if excess > 0:
+            floor = table.fontMetrics().horizontalAdvance("M" * MIN_SHRUNK_CHARS)
+            room = {c: max(0, wanted[c] - floor) for c in SHRINKABLE}
+            spare = sum(room.values())
+            for c in SHRINKABLE:
+                if spare:
+                    wanted[c] -= math.ceil(min(excess, spare) * room[c] / spare)
+        self._fitting = True
+        try:
+            for c, width in enumerate(wanted):  # the last section stretches beyond this
+                table.setColumnWidth(c, width)
+        finally:
+            self._fitting = False
+
+    def _section_resized(self, column: int, _old: int, _new: int) -> None:
+        last = column == len(COLUMNS) - 1  # stretched by the header, not by the user
+        if not self._fitting and not last and self.table.isVisible() \
+                and QApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            self._user_sized = True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(watched, event)
+
     def _set_cell(self, row: int, col: int, text: str, error: bool) -> None:
         item = QTableWidgetItem(text)
+        if col in SHRINKABLE:
+            item.setToolTip(text)  # the column may be elided in a narrow dock
         if col >= 3:
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if col == 2:
