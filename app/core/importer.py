@@ -5,19 +5,32 @@ settings read from the module's attributes), functional calls and tensor methods
 cat, +, *, view/reshape, relu, pooling, ...) by the names each entry's `traced` lists. Each node sits at the
 traced module path (`layer1.0.conv1`; a functional op in the module whose forward() did it:
 `layer1.0.add`), so the source's state_dict keys carry over unchanged; node names are the
-paths with underscores (`layer1_0_conv1`). Where a path cannot be kept (an nn.Sequential
-root's `0`, a layer called twice) the node sits at its name and `ImportResult.key_map`
-renames those keys. Anything without a mapping is reported by name in one line; nothing is
-dropped silently.
+paths with underscores (`layer1_0_conv1`). A functional op assigned to a variable takes
+its name (`block1_cat = torch.cat(...)` -> block1_cat), read from the source line the
+tracer saw. Where a path cannot be kept (an nn.Sequential root's `0`, a layer called
+twice) the node sits at its name and `ImportResult.key_map` renames those keys. Anything
+without a mapping is reported by name and source line in one line; nothing is dropped
+silently.
+
+What torch cannot tell apart comes back in the form the editor writes: a size the next
+layer reads from its input (`in_features`) is left on auto, an argument torch derives
+from another (MaxPool2d's stride) is left unset, and the title is the first line of the
+class docstring. So an exported file imports as the project it came from.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib.util
+import inspect
 import keyword
+import linecache
 import operator
+import os
 import re
+import sys
+import types
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +42,7 @@ import torch.fx
 from torch import nn
 
 from app.core.catalogue import CATALOGUE, IDS, LayerSpec, Role
+from app.core.codegen import redundant_keywords
 from app.core.graph import RESERVED_NAMES, DocumentError, NetworkDocument, module_path
 from app.core.import_hooks import (
     UNKNOWN,
@@ -38,13 +52,14 @@ from app.core.import_hooks import (
     Port,
     Sizes,
     Unsupported,
+    hint,
     target_name,
 )
+from app.core.layout import layered_layout
 from app.core.params import ParamError
 from app.core.shapes import errors, infer_shapes, network_problems
 
-ROW = 110.0
-COLUMN = 240.0
+TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 
 
 class ModelImportError(ValueError):
@@ -60,6 +75,7 @@ class ImportResult:
     doc: NetworkDocument
     key_map: dict[str, str]  # source state_dict key -> document (compiled module) key
     unmapped: list[str] = field(default_factory=list)  # source keys no traced op used
+    title: str = "Network"  # the project title: the class docstring's first line
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The source module's state_dict with keys renamed for the compiled document."""
@@ -84,10 +100,10 @@ class Context:
     doc: NetworkDocument = field(default_factory=NetworkDocument)
     values: dict[torch.fx.Node, Any] = field(default_factory=dict)
     key_map: dict[str, str] = field(default_factory=dict)
-    depth: dict[str, int] = field(default_factory=dict)
-    per_row: dict[int, int] = field(default_factory=dict)
     module_calls: dict[str, str] = field(default_factory=dict)  # module path -> node name
     rnn_use: dict[str, set[str]] = field(default_factory=dict)
+    variables: dict[torch.fx.Node, str] = field(default_factory=dict)  # op -> its name hint
+    current: torch.fx.Node | None = None  # the traced call being read
 
     def value(self, arg: Any) -> Any:
         if isinstance(arg, torch.fx.Node):
@@ -126,23 +142,21 @@ class Context:
 
     def add(self, layer_type: str, params: dict[str, Any], hint: str,
             inputs: Sequence[Port]) -> Port:
-        """A node named after `hint`, placed at module path `hint` when that is a valid,
-        free path; a second call of a weightless module (torchvision's one `relu` per
-        block) goes next to it (`layer1.0.relu_1`); anything else sits at its name."""
+        """A node named after `hint` (or the variable the traced call is assigned to),
+        placed at module path `hint` when that is a valid, free path; a second call of a
+        weightless module (torchvision's one `relu` per block) goes next to it
+        (`layer1.0.relu_1`); anything else sits at its name."""
+        hint = self.variables.get(self.current, hint)
         name = self.name(hint)
-        row = 1 + max((self.depth[p.node] for p in inputs), default=-1)
-        column = self.per_row.get(row, 0)
-        self.per_row[row] = column + 1
         suffix = name[len(self.name_base(hint)):]
+        params = _unset_implied(layer_type, params)
         for path in dict.fromkeys((hint, hint + suffix, None)):
             try:
-                node = self.doc.add_node(layer_type, params, name=name, path=path,
-                                         pos=(column * COLUMN, row * ROW))
+                node = self.doc.add_node(layer_type, params, name=name, path=path)
                 break
             except DocumentError as exc:
                 if path is None:
                     raise Unsupported(f"{hint} ({exc})") from None
-        self.depth[name] = row
         for port, source in zip(node.input_ports(), inputs):
             self.doc.connect(source.node, source.port, name, port)
         return Port(name)
@@ -213,6 +227,18 @@ def _layer_params(spec: LayerSpec, module: nn.Module, path: str) -> dict[str, An
         raise Unsupported(f"{path} ({type(module).__name__} with {', '.join(differ)} not "
                           "supported)")
     return params
+
+
+def _unset_implied(layer_type: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Arguments torch derives itself when unset (MaxPool2d's stride) stay unset."""
+    spec = CATALOGUE.get(layer_type)
+    if spec is None or not spec.is_torch_layer:
+        return params
+    try:
+        full = spec.validate(params)
+    except ParamError:
+        return params  # add_node says what is wrong with it
+    return params | dict.fromkeys(redundant_keywords(spec, full))
 
 
 def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
@@ -338,26 +364,171 @@ def _finish_inputs(ctx: Context) -> None:
             ctx.doc.set_params(node.name, {"dtype": "int64"})
 
 
-def _trace(module: nn.Module, label: str) -> torch.fx.GraphModule:
+# -- where in the source each traced call was made -----------------------------------------------
+
+@dataclass(frozen=True)
+class Site:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{os.path.basename(self.file)}:{self.line}"
+
+
+def _user_frame(frame: types.FrameType | None) -> types.FrameType | None:
+    """The innermost frame outside torch: the line of the model's code that made a call;
+    None for a node fx made after forward() returned (reached from the importer)."""
+    while frame is not None and frame.f_code.co_filename.startswith(TORCH_DIR):
+        frame = frame.f_back
+    return None if frame is None or frame.f_code.co_filename == __file__ else frame
+
+
+class _Tracer(torch.fx.Tracer):
+    """torch.fx's tracer, noting the source line of every node it records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sites: dict[torch.fx.Node, Site] = {}
+
+    def create_node(self, *args: Any, **kwargs: Any) -> torch.fx.Node:
+        node = super().create_node(*args, **kwargs)
+        frame = _user_frame(sys._getframe(1))
+        if frame is not None:
+            self.sites[node] = Site(frame.f_code.co_filename, frame.f_lineno)
+        return node
+
+
+class Sources:
+    """The statements of the files the traced code lives in, each file parsed once."""
+
+    def __init__(self) -> None:
+        self.trees: dict[str, ast.Module | None] = {}
+
+    def statement(self, site: Site) -> ast.stmt | None:
+        """The innermost statement that spans the site's line."""
+        if site.file not in self.trees:
+            linecache.checkcache(site.file)
+            try:
+                self.trees[site.file] = ast.parse("".join(linecache.getlines(site.file)))
+            except (SyntaxError, ValueError):
+                self.trees[site.file] = None
+        tree = self.trees[site.file]
+        spans = [s for s in ast.walk(tree) if isinstance(s, ast.stmt)
+                 and s.lineno <= site.line <= (s.end_lineno or s.lineno)] if tree else []
+        return max(spans, key=lambda s: s.lineno, default=None)
+
+    def text(self, site: Site) -> str:
+        return linecache.getline(site.file, site.line).strip()
+
+
+def _assigned_name(statement: ast.stmt | None) -> str | None:
+    """`name = ...` or `name: T = ...`: the one plain variable a statement assigns."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        target = statement.target
+    else:
+        return None
+    if not isinstance(target, ast.Name) or target.id in RESERVED_NAMES or target.id == "_":
+        return None
+    return target.id
+
+
+def _variables(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site], sources: Sources,
+               module_paths: set[str]) -> dict[torch.fx.Node, str]:
+    """Functional ops assigned to a variable -> their name hint (`owner.variable`): the
+    last call of each run of calls made by one statement is the value it assigns."""
+    last: dict[tuple[int, str], torch.fx.Node] = {}
+    run: tuple[int, str] | None = None
+    for node in graph.nodes:
+        site = sites.get(node)
+        statement = sources.statement(site) if site and node.op.startswith("call") else None
+        if statement is None:
+            run = None
+            continue
+        key = (id(statement), hint(node).rpartition(".")[0])
+        if key != run:
+            last.pop(key, None)  # the statement runs again (a loop): a new value
+            run = key
+        last[key] = node
+    variables = {}
+    for (statement_id, owner), node in last.items():
+        name = _assigned_name(sources.statement(sites[node]))
+        hint_text = f"{owner}.{name}" if owner else name
+        if (name and node.op in ("call_function", "call_method")
+                and hint_text not in module_paths):
+            variables[node] = hint_text
+    return variables
+
+
+def _trace(module: nn.Module, label: str
+           ) -> tuple[torch.fx.GraphModule, dict[torch.fx.Node, Site]]:
+    """The traced module and each node's source line. A failure names the line that
+    stopped the tracer, e.g. `if x.sum() > 0:` (data-dependent control flow)."""
+    tracer = _Tracer()
     try:
-        return torch.fx.symbolic_trace(module)
+        graph = tracer.trace(module)
     except Exception as exc:  # noqa: BLE001 - any tracing failure becomes one readable line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelImportError(f"cannot trace {label} with torch.fx (data-dependent control "
-                               f"flow?): {first}") from None
+        frames = [tb.tb_frame for tb in _tracebacks(exc.__traceback__)]
+        frame = next((f for f in reversed(frames) if _user_frame(f) is f), None)
+        if frame is None:
+            raise ModelImportError(f"cannot trace {label} with torch.fx (data-dependent "
+                                   f"control flow?): {first}") from None
+        site = Site(frame.f_code.co_filename, frame.f_lineno)
+        raise ModelImportError(f"cannot import {label}: `{Sources().text(site)}` at {site}: "
+                               f"torch.fx cannot trace it ({first})") from None
+    return torch.fx.GraphModule(tracer.root, graph, type(module).__name__), tracer.sites
+
+
+def _tracebacks(tb: types.TracebackType | None) -> list[types.TracebackType]:
+    out = []
+    while tb is not None:
+        out.append(tb)
+        tb = tb.tb_next
+    return out
+
+
+def _class_title(module: nn.Module) -> str | None:
+    """The first line of the model class's docstring (not of torch's own classes)."""
+    cls = type(module)
+    if cls.__module__.split(".")[0] == "torch" or not cls.__doc__:
+        return None
+    return inspect.cleandoc(cls.__doc__).splitlines()[0].strip() or None
+
+
+def _leave_on_auto(doc: NetworkDocument) -> None:
+    """Sizes a layer can read from its input (in_features, num_features) go back on
+    auto where they equal what it reads, as the editor's own layers have them."""
+    given = {n.name: {p.name: n.params[p.name] for p in n.spec.params
+                      if p.auto and n.params[p.name] is not None} for n in doc.nodes}
+    given = {name: values for name, values in given.items() if values}
+    for name, values in given.items():
+        doc.set_params(name, dict.fromkeys(values))
+    results = infer_shapes(doc)
+    for name, values in given.items():
+        resolved = results[name].resolved if results[name].ok else {}
+        keep = {k: v for k, v in values.items() if resolved.get(k) != v}
+        if keep:
+            doc.set_params(name, keep)
 
 
 def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
-                  label: str | None = None) -> ImportResult:
-    """The document for `module`, given one per-sample input shape (no batch) per input."""
+                  label: str | None = None, title: str | None = None) -> ImportResult:
+    """The document for `module`, given one per-sample input shape (no batch) per input.
+    `title` defaults to the first line of the class docstring, else `label`."""
     label = label or type(module).__name__
-    traced = _trace(module, label)
+    traced, sites = _trace(module, label)
     ctx = Context(traced, _layer_types(), *_traced_calls())
+    sources = Sources()
+    ctx.variables = _variables(traced.graph, sites, sources,
+                               {name for name, _ in module.named_modules()})
     problems: list[str] = []
     shapes = iter(input_shapes)
     for node in traced.graph.nodes:
         if node.op not in ("placeholder", "output") and not node.users:
             continue  # dead values, e.g. the `_` in `out, _ = self.lstm(x)`
+        ctx.current = node
         try:
             if node.op == "placeholder":
                 shape = next(shapes, None)
@@ -374,7 +545,7 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
             else:
                 raise Unsupported(f"{node.op} {node.target}")
         except Unsupported as exc:
-            problems.append(str(exc))
+            problems.append(f"{exc} at {sites[node]}" if node in sites else str(exc))
             ctx.values[node] = UNKNOWN
         except _Skip:
             ctx.values[node] = UNKNOWN
@@ -384,9 +555,13 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
         raise ModelImportError(f"cannot import {label}: unsupported operations: "
                                f"{'; '.join(unique)}")
     _finish_inputs(ctx)
+    _leave_on_auto(ctx.doc)
     _check(ctx.doc, label)
+    for name, pos in layered_layout(ctx.doc).items():
+        ctx.doc.move_node(name, pos)
     unmapped = [k for k in module.state_dict() if k not in ctx.key_map]
-    return ImportResult(ctx.doc, ctx.key_map, unmapped)
+    return ImportResult(ctx.doc, ctx.key_map, unmapped,
+                        title or _class_title(module) or label)
 
 
 def _check(doc: NetworkDocument, label: str) -> None:
@@ -413,7 +588,7 @@ def import_torchvision(name: str, input_shape: Sequence[int] = (3, 224, 224),
         raise ModelImportError(f"unknown torchvision model {name!r}; known: "
                                f"{', '.join(torchvision_names())}")
     model = torchvision.models.get_model(name, weights=None, **kwargs)
-    return import_module(model.eval(), [input_shape], label=name)
+    return import_module(model.eval(), [input_shape], label=name, title=name)
 
 
 def load_file_model(path: str | Path, class_name: str | None = None) -> tuple[nn.Module, Any]:
