@@ -30,6 +30,7 @@ import operator
 import os
 import re
 import sys
+import traceback
 import types
 import uuid
 from collections.abc import Callable, Sequence
@@ -368,6 +369,8 @@ def _finish_inputs(ctx: Context) -> None:
 
 @dataclass(frozen=True)
 class Site:
+    """Where the model's code made a traced call."""
+
     file: str
     line: int
 
@@ -402,26 +405,35 @@ class Sources:
     """The statements of the files the traced code lives in, each file parsed once."""
 
     def __init__(self) -> None:
-        self.trees: dict[str, ast.Module | None] = {}
+        self.files: dict[str, dict[int, ast.stmt]] = {}
 
     def statement(self, site: Site) -> ast.stmt | None:
         """The innermost statement that spans the site's line."""
-        if site.file not in self.trees:
-            linecache.checkcache(site.file)
-            try:
-                self.trees[site.file] = ast.parse("".join(linecache.getlines(site.file)))
-            except (SyntaxError, ValueError):
-                self.trees[site.file] = None
-        tree = self.trees[site.file]
-        spans = [s for s in ast.walk(tree) if isinstance(s, ast.stmt)
-                 and s.lineno <= site.line <= (s.end_lineno or s.lineno)] if tree else []
-        return max(spans, key=lambda s: s.lineno, default=None)
+        if site.file not in self.files:
+            self.files[site.file] = _statements_by_line(site.file)
+        return self.files[site.file].get(site.line)
 
-    def text(self, site: Site) -> str:
+    @staticmethod
+    def text(site: Site) -> str:
         return linecache.getline(site.file, site.line).strip()
 
 
-def _assigned_name(statement: ast.stmt | None) -> str | None:
+def _statements_by_line(file: str) -> dict[int, ast.stmt]:
+    linecache.checkcache(file)  # the file may have changed since an earlier import
+    try:
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except (SyntaxError, ValueError):
+        return {}
+    lines: dict[int, ast.stmt] = {}
+    # Outer statements first, so each line ends up with the innermost one spanning it.
+    for statement in sorted((s for s in ast.walk(tree) if isinstance(s, ast.stmt)),
+                            key=lambda s: (s.lineno, -(s.end_lineno or s.lineno))):
+        end = statement.end_lineno or statement.lineno
+        lines |= dict.fromkeys(range(statement.lineno, end + 1), statement)
+    return lines
+
+
+def _assigned_name(statement: ast.stmt) -> str | None:
     """`name = ...` or `name: T = ...`: the one plain variable a statement assigns."""
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
         target = statement.targets[0]
@@ -434,11 +446,12 @@ def _assigned_name(statement: ast.stmt | None) -> str | None:
     return target.id
 
 
-def _variables(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site], sources: Sources,
+def _variables(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site],
                module_paths: set[str]) -> dict[torch.fx.Node, str]:
     """Functional ops assigned to a variable -> their name hint (`owner.variable`): the
     last call of each run of calls made by one statement is the value it assigns."""
-    last: dict[tuple[int, str], torch.fx.Node] = {}
+    sources = Sources()
+    last: dict[tuple[int, str], tuple[torch.fx.Node, ast.stmt]] = {}
     run: tuple[int, str] | None = None
     for node in graph.nodes:
         site = sites.get(node)
@@ -450,14 +463,14 @@ def _variables(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site], sources:
         if key != run:
             last.pop(key, None)  # the statement runs again (a loop): a new value
             run = key
-        last[key] = node
+        last[key] = node, statement
     variables = {}
-    for (statement_id, owner), node in last.items():
-        name = _assigned_name(sources.statement(sites[node]))
-        hint_text = f"{owner}.{name}" if owner else name
+    for (_, owner), (node, statement) in last.items():
+        name = _assigned_name(statement)
+        dotted = f"{owner}.{name}" if owner else name
         if (name and node.op in ("call_function", "call_method")
-                and hint_text not in module_paths):
-            variables[node] = hint_text
+                and dotted not in module_paths):
+            variables[node] = dotted
     return variables
 
 
@@ -470,23 +483,15 @@ def _trace(module: nn.Module, label: str
         graph = tracer.trace(module)
     except Exception as exc:  # noqa: BLE001 - any tracing failure becomes one readable line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        frames = [tb.tb_frame for tb in _tracebacks(exc.__traceback__)]
-        frame = next((f for f in reversed(frames) if _user_frame(f) is f), None)
-        if frame is None:
+        stack = list(traceback.walk_tb(exc.__traceback__))
+        site = next((Site(frame.f_code.co_filename, line) for frame, line in reversed(stack)
+                     if _user_frame(frame) is frame), None)
+        if site is None:
             raise ModelImportError(f"cannot trace {label} with torch.fx (data-dependent "
                                    f"control flow?): {first}") from None
-        site = Site(frame.f_code.co_filename, frame.f_lineno)
-        raise ModelImportError(f"cannot import {label}: `{Sources().text(site)}` at {site}: "
+        raise ModelImportError(f"cannot import {label}: `{Sources.text(site)}` at {site}: "
                                f"torch.fx cannot trace it ({first})") from None
     return torch.fx.GraphModule(tracer.root, graph, type(module).__name__), tracer.sites
-
-
-def _tracebacks(tb: types.TracebackType | None) -> list[types.TracebackType]:
-    out = []
-    while tb is not None:
-        out.append(tb)
-        tb = tb.tb_next
-    return out
 
 
 def _class_title(module: nn.Module) -> str | None:
@@ -520,9 +525,7 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
     label = label or type(module).__name__
     traced, sites = _trace(module, label)
     ctx = Context(traced, _layer_types(), *_traced_calls())
-    sources = Sources()
-    ctx.variables = _variables(traced.graph, sites, sources,
-                               {name for name, _ in module.named_modules()})
+    ctx.variables = _variables(traced.graph, sites, {name for name, _ in module.named_modules()})
     problems: list[str] = []
     shapes = iter(input_shapes)
     for node in traced.graph.nodes:
