@@ -151,6 +151,8 @@ class Context:
         name = self.name(hint)
         suffix = name[len(self.name_base(hint)):]
         params = _unset_implied(layer_type, params)
+        if CATALOGUE[layer_type].variadic and "num_inputs" not in params:
+            params = params | {"num_inputs": len(inputs)}
         for path in dict.fromkeys((hint, hint + suffix, None)):
             try:
                 node = self.doc.add_node(layer_type, params, name=name, path=path)
@@ -446,32 +448,58 @@ def _assigned_name(statement: ast.stmt) -> str | None:
     return target.id
 
 
-def _variables(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site],
+def _statements(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site]
+                ) -> dict[torch.fx.Node, ast.stmt]:
+    """Each traced call -> the statement of the model's code that made it."""
+    sources = Sources()
+    found = {}
+    for node in graph.nodes:
+        statement = sources.statement(sites[node]) if node in sites else None
+        if statement is not None and node.op.startswith("call"):
+            found[node] = statement
+    return found
+
+
+def _variables(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt],
                module_paths: set[str]) -> dict[torch.fx.Node, str]:
     """Functional ops assigned to a variable -> their name hint (`owner.variable`): the
     last call of each run of calls made by one statement is the value it assigns."""
-    sources = Sources()
-    last: dict[tuple[int, str], tuple[torch.fx.Node, ast.stmt]] = {}
+    last: dict[tuple[int, str], torch.fx.Node] = {}
     run: tuple[int, str] | None = None
     for node in graph.nodes:
-        site = sites.get(node)
-        statement = sources.statement(site) if site and node.op.startswith("call") else None
-        if statement is None:
+        if node not in statements:
             run = None
             continue
-        key = (id(statement), hint(node).rpartition(".")[0])
+        key = (id(statements[node]), hint(node).rpartition(".")[0])
         if key != run:
             last.pop(key, None)  # the statement runs again (a loop): a new value
             run = key
-        last[key] = node, statement
+        last[key] = node
     variables = {}
-    for (_, owner), (node, statement) in last.items():
-        name = _assigned_name(statement)
+    for (_, owner), node in last.items():
+        name = _assigned_name(statements[node])
         dotted = f"{owner}.{name}" if owner else name
         if (name and node.op in ("call_function", "call_method")
                 and dotted not in module_paths):
             variables[node] = dotted
     return variables
+
+
+CHAINED = frozenset({operator.add, operator.mul})  # (a + b) + c is one Add of a, b and c
+
+
+def _join_chains(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt]) -> None:
+    """`a + b + c` traces as two additions; one statement's chain becomes one call with
+    every operand, which the merge reads as one node with that many inputs, as written."""
+    for node in list(graph.nodes):
+        inner = node.args[0] if node.op == "call_function" and node.args else None
+        if (node.target in CHAINED and isinstance(inner, torch.fx.Node)
+                and inner.op == "call_function" and inner.target == node.target
+                and len(inner.users) == 1 and not (node.kwargs or inner.kwargs)
+                and statements.get(inner) is not None
+                and statements.get(inner) is statements.get(node)):
+            node.args = (*inner.args, *node.args[1:])
+            graph.erase_node(inner)
 
 
 def _trace(module: nn.Module, label: str
@@ -525,7 +553,10 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
     label = label or type(module).__name__
     traced, sites = _trace(module, label)
     ctx = Context(traced, _layer_types(), *_traced_calls())
-    ctx.variables = _variables(traced.graph, sites, {name for name, _ in module.named_modules()})
+    statements = _statements(traced.graph, sites)
+    _join_chains(traced.graph, statements)
+    ctx.variables = _variables(traced.graph, statements,
+                               {name for name, _ in module.named_modules()})
     problems: list[str] = []
     shapes = iter(input_shapes)
     for node in traced.graph.nodes:

@@ -158,6 +158,25 @@ def test_every_layer_round_trips_byte_identical(layer_type: str, tmp_path: Path)
     assert_same_project(doc, result.doc)
 
 
+@pytest.mark.parametrize("merge", ["Add", "Multiply", "Concat"])
+def test_merge_of_three_inputs_comes_back_as_one_node(merge: str, tmp_path: Path) -> None:
+    """`a + b + c` traces as (a + b) + c: one statement's chain is one node again."""
+    doc = NetworkDocument()
+    doc.add_node("Input", {"shape": [4]}, "features")
+    for name in ("a", "b", "c"):
+        doc.add_node("Linear", {"out_features": 4}, name)
+        doc.connect("features", "out", name, "in")
+    doc.add_node(merge, {"num_inputs": 3}, "total")
+    for port, name in enumerate("abc", start=1):
+        doc.connect(name, "out", "total", f"in{port}")
+    doc.add_node("Output", {}, "scores")
+    doc.connect("total", "out", "scores", "in")
+    first, second, result = export_import(doc, "Three", tmp_path / "three.py")
+    assert second == first
+    assert_same_project(doc, result.doc)
+    assert [n.type for n in result.doc.nodes].count(merge) == 1
+
+
 def test_torchvision_resnet18_round_trips(tmp_path: Path) -> None:
     imported = import_torchvision("resnet18", input_shape=(3, 32, 32))
     first, second, again = export_import(imported.doc, imported.title, tmp_path / "r18.py")
