@@ -223,10 +223,10 @@ def lenet5() -> NetworkDocument:
     b.then("Input", "image", shape=[1, 28, 28])
     b.then("Conv2d", "conv1", out_channels=6, kernel_size=5, padding=2)
     b.then("Sigmoid", "sigmoid1")
-    b.then("AvgPool2d", "pool1", kernel_size=2)
+    b.then("AvgPool2d", "pool1", kernel_size=2, stride=2)
     b.then("Conv2d", "conv2", out_channels=16, kernel_size=5)
     b.then("Sigmoid", "sigmoid2")
-    b.then("AvgPool2d", "pool2", kernel_size=2)
+    b.then("AvgPool2d", "pool2", kernel_size=2, stride=2)
     b.then("Flatten", "flatten")
     b.then("Linear", "fc1", out_features=120)
     b.then("Sigmoid", "sigmoid3")
@@ -351,7 +351,7 @@ def _vgg(stages: tuple[tuple[int, int], ...], num_classes: int, input_size: int,
                 b.then("Conv2d", f"conv{stage}_{j}", out_channels=channels, kernel_size=3,
                        padding=1)
                 b.then("ReLU", f"relu{stage}_{j}")
-            b.then("MaxPool2d", f"pool{stage}", kernel_size=2)
+            b.then("MaxPool2d", f"pool{stage}", kernel_size=2, stride=2)
     b.then("AdaptiveAvgPool2d", "avgpool", output_size=pool_size)
     b.then("Flatten", "flatten")
     with b.numbered("classifier"):
@@ -485,7 +485,7 @@ def _transition(b: Builder, prefix: str, channels: int) -> None:
     b.then("BatchNorm2d", f"{prefix}_bn")
     b.then("ReLU", f"{prefix}_relu")
     b.then("Conv2d", f"{prefix}_conv", out_channels=channels, kernel_size=1, bias=False)
-    b.then("AvgPool2d", f"{prefix}_pool", kernel_size=2)
+    b.then("AvgPool2d", f"{prefix}_pool", kernel_size=2, stride=2)
 
 
 def densenet_small(num_classes: int = 10, input_size: int = 28, in_channels: int = 1,
