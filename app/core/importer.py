@@ -436,13 +436,16 @@ def _statements_by_line(file: str) -> dict[int, ast.stmt]:
 
 
 def _assigned_name(statement: ast.stmt) -> str | None:
-    """`name = ...` or `name: T = ...`: the one plain variable a statement assigns."""
+    """`name = ...`, `name: T = ...` or `name, other = ...`: the variable a statement
+    assigns its value (or its value's first item, the export's main output) to."""
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
         target = statement.targets[0]
     elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
         target = statement.target
     else:
         return None
+    if isinstance(target, ast.Tuple | ast.List) and target.elts:
+        target = target.elts[0]
     if not isinstance(target, ast.Name) or target.id in RESERVED_NAMES or target.id == "_":
         return None
     return target.id
@@ -467,6 +470,8 @@ def _variables(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt],
     last: dict[tuple[int, str], torch.fx.Node] = {}
     run: tuple[int, str] | None = None
     for node in graph.nodes:
+        if node.target is operator.getitem:
+            continue  # `a, b = x.chunk(2)` unpacks the value: chunk is what is assigned
         if node not in statements:
             run = None
             continue
