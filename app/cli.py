@@ -32,14 +32,16 @@ def _template(template_id: str) -> NetworkDocument:
         raise CliError(str(exc.args[0])) from None
 
 
-def _document(args: argparse.Namespace) -> tuple[NetworkDocument, list[str]]:
-    """The network to report on, and the problems of the file's data and training sections."""
+def _document(args: argparse.Namespace) -> tuple[NetworkDocument, list[str], list[str]]:
+    """The network to report on, the problems of the file's data and training sections,
+    and its frozen layers and blocks (training.freeze, when the sections are valid)."""
     if getattr(args, "template", None):
-        return _template(args.template), []
+        return _template(args.template), [], []
     if not getattr(args, "file", None):
         raise CliError("give a project FILE or --template ID")
     project = load_project(args.file)
-    return project.network, _section_problems(project)
+    problems = _section_problems(project)
+    return project.network, problems, [] if problems else project.training.get("freeze", [])
 
 
 def _section_problems(project: Project) -> list[str]:
@@ -82,23 +84,28 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def network_report(doc: NetworkDocument) -> dict[str, Any]:
-    """The facts `info` prints: parameter counts, MACs per sample, shapes, node count,
-    errors and a per-layer table. Counts come from formulas (app.core.param_count,
-    app.core.cost), so `info` never imports torch."""
+def network_report(doc: NetworkDocument, frozen: list[str] | None = None) -> dict[str, Any]:
+    """The facts `info` prints: parameter counts (the `frozen` layers and blocks of
+    training.freeze not trainable), MACs per sample, shapes, node count, errors and a
+    per-layer table. Counts come from formulas (app.core.param_count, app.core.cost), so
+    `info` never imports torch."""
     from app.core.cost import layer_table
-    from app.core.param_count import formula_parameters
+    from app.core.param_count import layer_parameters
     from app.core.shapes import errors, infer_shapes, network_problems
+    from app.training.pretrained import frozen_layers
 
     results = infer_shapes(doc)
     problems = errors(network_problems(doc, results))
     inputs = [list(doc.node(n).params["shape"]) for n in doc.ends(Role.INPUT)]
     outputs = [list(results[n].shape) for n in doc.ends(Role.OUTPUT)
                if results[n].shape is not None]
-    count = None if problems else formula_parameters(doc, results)
+    counts = {} if problems else layer_parameters(doc, results)
+    still = frozen_layers(doc, frozen or [])
+    count = None if problems else sum(counts.values())
+    trainable = None if problems else sum(n for k, n in counts.items() if k not in still)
     layers = [] if problems else layer_table(doc, results)
     return {
-        "params": count, "trainable_params": count,
+        "params": count, "trainable_params": trainable,
         "macs": None if problems else sum(row.macs for row in layers),
         "input_shape": inputs[0] if len(inputs) == 1 else inputs,
         "output_shape": outputs[0] if len(outputs) == 1 else outputs,
@@ -119,8 +126,8 @@ def _print_layers(layers: list[dict[str, Any]]) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    doc, section_errors = _document(args)
-    report = network_report(doc)
+    doc, section_errors, frozen = _document(args)
+    report = network_report(doc, frozen)
     report["errors"] += section_errors
     if args.json:
         _print_json(report)
@@ -165,6 +172,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         return run_train_command(args)
     except (ConfigError, TrainingError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from app.training.errors import ConfigError
+    from app.training.finetune_command import run_finetune_command
+
+    try:
+        return run_finetune_command(args)
+    except ConfigError as exc:
         raise CliError(str(exc)) from None
 
 
@@ -380,6 +397,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
     p.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard events")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("finetune", help="set a project up to fine-tune pretrained weights")
+    p.add_argument("file", nargs="?", help="project file (a torchvision model or template)")
+    p.add_argument("--template", help="start from a built-in template, e.g. resnet18")
+    p.add_argument("--weights", metavar="NAME", help="torchvision's published weights: "
+                   "DEFAULT, IMAGENET1K_V1 or ResNet18_Weights.IMAGENET1K_V1")
+    p.add_argument("--weights-file", metavar="PTH", help="a local state_dict (.pth/.pt)")
+    p.add_argument("--download", action="store_true", help="download the published weights "
+                   "now into torch.hub's cache (needs internet)")
+    p.add_argument("--data", metavar="FOLDER", help="image folder, one sub-folder per class")
+    p.add_argument("--classes", type=_positive, metavar="N",
+                   help="new classifier head for N classes (default: the --data classes)")
+    p.add_argument("--freeze", metavar="BLOCKS", help="'all' (all but the head) or blocks "
+                   "and layers, e.g. conv1,bn1,layer1")
+    p.add_argument("--head-lr", type=float, metavar="LR", help="the head's learning rate")
+    p.add_argument("--preprocess", metavar="NAME",
+                   help="published weights whose resize/normalize the data pipeline takes "
+                        "(default: those of --weights, or the model's default weights)")
+    p.add_argument("--no-preprocess", action="store_true",
+                   help="leave the data pipeline and the Input size as they are")
+    p.add_argument("-o", "--output", required=True, help="the project file to write")
+    p.set_defaults(func=cmd_finetune)
     p = sub.add_parser("explain", help="saliency map (Grad-CAM) of a trained classifier")
     p.add_argument("file", help="project file")
     p.add_argument("--checkpoint", required=True, metavar="CKPT",

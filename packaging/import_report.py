@@ -24,6 +24,7 @@ WORKLOAD = (
     ("templates",),
     ("info", "--template", "resnet18"),
     ("export", "--template", "lenet5", "-o", "m.py", "--train-script", "train.py"),
+    ("export", "--template", "lenet5", "--onnx", "m.onnx"),
     ("new", "--template", "linear_regression", "-o", "lr.json"),
     ("check", "lr.json"),
     ("train", "lr.json", "--epochs", "1", "--tensorboard", "tb"),

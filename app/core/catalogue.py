@@ -20,7 +20,16 @@ from app.core import layer_checks as mistakes
 from app.core import layer_code as write
 from app.core import param_count as weights
 from app.core import shape_rules as shape
-from app.core.import_hooks import Traced, cat, merge, reshape
+from app.core.import_hooks import (
+    Traced,
+    cat,
+    merge,
+    permute,
+    reduction,
+    reshape,
+    split,
+    swap,
+)
 from app.core.layer_checks import Check
 from app.core.layer_code import Writer
 from app.core.param_count import Counter
@@ -61,6 +70,10 @@ IDS = ("int64",)
 ANY_DTYPE = ("float32", "int64")
 
 
+# Library module prefixes -> how exported code refers to them (it imports torch.nn as nn).
+LIBRARIES = {"torch.nn.": "nn.", "torchvision.ops.": "torchvision.ops."}
+
+
 @dataclass(frozen=True)
 class Port:
     """One input or output of a layer. An input port takes the element types `dtypes`
@@ -89,7 +102,8 @@ class LayerSpec:
     None accepts any rank. `module` is "torch.nn.Conv2d" or "app.core.ops.Add".
     `sequence` marks a recurrent layer over a batch-first sequence: torch returns
     (outputs, hidden state) and the node passes on the outputs, every step or only the
-    last one as its `output` parameter says.
+    last one as its `output` parameter says. `split` names the integer parameter that says
+    how many outputs the layer has (Chunk's chunks: ports out, out2, ..., outN).
 
     Behaviour, each optional: `shape_rule` computes output shapes in closed form (without
     one the layer runs on meta tensors); `checks` catch mistakes before torch sees them;
@@ -111,6 +125,7 @@ class LayerSpec:
     inputs: tuple[Port, ...] = IN
     outputs: tuple[Port, ...] = OUT
     sequence: bool = False
+    split: str | None = None
     shape_rule: Rule | None = field(default=None, compare=False)
     checks: tuple[Check, ...] = field(default=(), compare=False)
     code: Writer | None = field(default=None, compare=False)
@@ -124,7 +139,15 @@ class LayerSpec:
 
     @property
     def is_torch_layer(self) -> bool:
-        return self.module.startswith("torch.nn.")
+        """A library layer, built and called as a module: torch.nn's, or one of the few
+        torchvision.ops layers torchvision's models use (StochasticDepth)."""
+        return self.module.startswith(tuple(LIBRARIES))
+
+    @property
+    def code_name(self) -> str:
+        """How exported code names the class: `nn.Conv2d`, `torchvision.ops.StochasticDepth`."""
+        library = next(prefix for prefix in LIBRARIES if self.module.startswith(prefix))
+        return LIBRARIES[library] + self.class_name
 
     @property
     def variadic(self) -> bool:
@@ -151,6 +174,10 @@ class LayerSpec:
         return self.inputs
 
     def output_port_specs(self, params: dict[str, Any]) -> tuple[Port, ...]:
+        if self.split is not None:
+            count = int(params.get(self.split, 2))
+            return tuple(replace(self.outputs[0], name=f"out{i}" if i > 1 else "out")
+                         for i in range(1, count + 1))
         return tuple(p for p in self.outputs if p.enabled_by is None or params.get(p.enabled_by))
 
     def input_ports(self, params: dict[str, Any]) -> tuple[str, ...]:
@@ -309,8 +336,9 @@ def _activation(type_: str, help: str, *params: Param, **behaviour: Any) -> Laye
                      "Same shape as the input.", prefix=type_.lower(), **behaviour)
 
 
-def _merge(type_: str, help: str, formula: str, *extra: Param, **behaviour: Any) -> LayerSpec:
-    count = Param("num_inputs", INT, 2, "How many inputs to combine.", minimum=2, maximum=16,
+def _merge(type_: str, help: str, formula: str, *extra: Param, most: int = 16,
+           **behaviour: Any) -> LayerSpec:
+    count = Param("num_inputs", INT, 2, "How many inputs to combine.", minimum=2, maximum=most,
                   graph_only=True)
     return LayerSpec(type_, "Merge", f"app.core.ops.{type_}", (count, *extra), help, formula,
                      prefix=type_.lower(), role=Role.MERGE, **behaviour)
@@ -340,6 +368,18 @@ _ANY_OUT = (Port("out", dtypes=ANY_DTYPE),)
 _POOL = (mistakes.window_fits, mistakes.pool_padding)
 _F = "torch.nn.functional."
 _MAX_POOL_OUT = (Port("out"), Port("indices", INDICES, IDS, enabled_by="return_indices"))
+
+
+def _dropout(type_: str, unit: str, help: str, function: str,
+             ranks: tuple[int, ...] | None = None) -> LayerSpec:
+    """A torch dropout layer, active in training only; `function` is its F.<name> form."""
+    return LayerSpec(
+        type_, "Dropout", f"torch.nn.{type_}",
+        (_float("p", 0.5, f"Probability of zeroing each {unit}.", minimum=0.0, maximum=1.0,
+                key=True),),
+        help, "Same shape as the input.", ranks=ranks, prefix="dropout",
+        shape_rule=shape.same_shape,
+        traced=Traced((_F + function,), args=("p", "training", "inplace")))
 
 
 _SPECS: list[LayerSpec] = [
@@ -490,23 +530,12 @@ _SPECS: list[LayerSpec] = [
         shape_rule=shape.same_shape, checks=(mistakes.groups_split_channels,),
         count=weights.norm("num_channels"),
     ),
-    LayerSpec(
-        "Dropout", "Dropout", "torch.nn.Dropout",
-        (_float("p", 0.5, "Probability of zeroing each element.", minimum=0.0, maximum=1.0,
-                key=True),),
-        "In training, zeroes each element with probability p and scales the rest by 1/(1 − p); "
-        "does nothing in eval mode. Fights overfitting.",
-        "Same shape as the input.", prefix="dropout", shape_rule=shape.same_shape,
-        traced=Traced((_F + "dropout",), args=("p", "training", "inplace")),
-    ),
-    LayerSpec(
-        "Dropout2d", "Dropout", "torch.nn.Dropout2d",
-        (_float("p", 0.5, "Probability of zeroing each whole channel.", minimum=0.0,
-                maximum=1.0, key=True),),
-        "Zeroes whole feature maps at random in training (neighbouring pixels are correlated, "
-        "so dropping single pixels helps little).",
-        "Same shape as the input.", ranks=(3,), prefix="dropout", shape_rule=shape.same_shape,
-    ),
+    _dropout("Dropout", "element", "In training, zeroes each element with probability p and "
+             "scales the rest by 1/(1 − p); does nothing in eval mode. Fights overfitting.",
+             "dropout"),
+    _dropout("Dropout2d", "whole channel", "Zeroes whole feature maps at random in training "
+             "(neighbouring pixels are correlated, so dropping single pixels helps little).",
+             "dropout2d", ranks=(3,)),
     LayerSpec(
         "Flatten", "Reshape", "torch.nn.Flatten",
         (_int("start_dim", 1, "First dimension to flatten (0 is the batch).", minimum=None),
@@ -592,6 +621,144 @@ _SPECS: list[LayerSpec] = [
                 "(together they equal CrossEntropyLoss).",
                 _int("dim", 1, "Dimension to normalise (1 = classes).", minimum=None, key=True),
                 checks=(mistakes.dim_in_range,), traced=Traced((_F + "log_softmax",), args=("dim",))),
+    # -- the layers and tensor ops of torchvision's classification models ----------------
+    _activation("ReLU6", "min(max(0, x), 6): a ReLU capped at 6, which keeps activations "
+                "small enough for low-precision phones; MobileNetV2's activation. " + _ACT_HELP,
+                traced=Traced((_F + "relu6",), args=("inplace",))),
+    _activation("SiLU", "x·sigmoid(x), also called swish: smooth, and slightly negative for "
+                "small negative inputs; EfficientNet's activation. " + _ACT_HELP,
+                traced=Traced((_F + "silu",), args=("inplace",))),
+    _activation("Hardswish", "x·ReLU6(x + 3)/6: a cheap piecewise approximation of SiLU, "
+                "MobileNetV3's activation. " + _ACT_HELP,
+                traced=Traced((_F + "hardswish",), args=("inplace",))),
+    _activation("Hardsigmoid", "ReLU6(x + 3)/6: a piecewise-linear sigmoid, 0 below −3 and 1 "
+                "above 3; the gate of MobileNetV3's squeeze-and-excitation. " + _ACT_HELP,
+                traced=Traced((_F + "hardsigmoid",), args=("inplace",))),
+    _activation("Mish", "x·tanh(softplus(x)): smooth and non-monotonic like SiLU, with a "
+                "slightly larger dip below zero. " + _ACT_HELP,
+                traced=Traced((_F + "mish",), args=("inplace",))),
+    _dropout("Dropout1d", "whole channel", "Zeroes whole channels of a sequence (channels × "
+             "length) at random in training; the 1-D Dropout2d.", "dropout1d", ranks=(2,)),
+    _dropout("AlphaDropout", "element", "Dropout for SELU networks: dropped values are set to "
+             "SELU's negative saturation and the result is rescaled, so the mean and variance "
+             "stay normalised.", "alpha_dropout"),
+    LayerSpec(
+        "StochasticDepth", "Dropout", "torchvision.ops.StochasticDepth",
+        (_float("p", 0.2, "Probability of dropping the branch.", minimum=0.0, maximum=1.0,
+                key=True),
+         Param("mode", CHOICE, "row", "'row' drops the branch for each sample on its own, "
+               "'batch' for the whole batch at once.", choices=("row", "batch"))),
+        "Drops a residual branch at random in training (each sample's whole output is zeroed "
+        "with probability p and the rest scaled by 1/(1 − p)), so a deep network trains as "
+        "an ensemble of shallower ones; does nothing in eval mode. EfficientNet and ConvNeXt "
+        "put it before the skip connection's Add.",
+        "Same shape as the input.", prefix="stochastic_depth", shape_rule=shape.same_shape,
+        traced=Traced(("torchvision.ops.stochastic_depth.stochastic_depth",),
+                      args=("p", "mode", "training")),
+    ),
+    LayerSpec(
+        "Identity", "Reshape", "torch.nn.Identity", (),
+        "Passes its input on unchanged: a placeholder where a block has nothing to do (a "
+        "skipped shortcut, a removed classifier head).",
+        "Same shape as the input.", prefix="identity", inputs=_ANY_IN, outputs=_ANY_OUT,
+        shape_rule=shape.same_shape,
+    ),
+    LayerSpec(
+        "Upsample", "Reshape", "torch.nn.Upsample",
+        (Param("size", TUPLE, None, "Output size: one value for every spatial dimension, or "
+               "one each; leave empty to use scale_factor.", minimum=1, lengths=(2, 1, 3),
+               optional=True),
+         Param("scale_factor", FLOAT, 2.0, "Multiplies each spatial size (2 doubles height "
+               "and width); leave empty to use size. (torch has no default; set one of the "
+               "two.)", minimum=0.0, optional=True, key=True),
+         Param("mode", CHOICE, "nearest", "How the new values are made: copy the nearest "
+               "('nearest', 'nearest-exact') or interpolate ('linear' for sequences, "
+               "'bilinear' or 'bicubic' for images, 'trilinear' for volumes).",
+               choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic",
+                        "trilinear"), key=True),
+         Param("align_corners", BOOL, None, "Interpolating modes only: line up the corner "
+               "pixels of input and output.", optional=True),
+         Param("recompute_scale_factor", BOOL, None, "Compute the interpolation from the "
+               "rounded output size instead of scale_factor.", optional=True)),
+        "Enlarges feature maps without weights, by copying or interpolating values (decoders, "
+        "segmentation heads, feature pyramids).",
+        "Each spatial size becomes ⌊size·scale_factor⌋, or the given size; channels "
+        "unchanged.", ranks=(3, 2, 4), prefix="upsample", shape_rule=shape.upsample,
+        checks=(mistakes.upsample_settings,),
+        traced=Traced((_F + "interpolate",), args=("size", "scale_factor", "mode",
+                                                   "align_corners", "recompute_scale_factor")),
+    ),
+    LayerSpec(
+        "ZeroPad2d", "Reshape", "torch.nn.ZeroPad2d",
+        (_ints("padding", 1, "Zeros added on each side: one value, or (left, right, top, "
+               "bottom).", 4, minimum=0, key=True),),
+        "Adds a border of zeros around each feature map, e.g. to make an odd size even before "
+        "a stride-2 layer.",
+        "H_out = H + top + bottom, W_out = W + left + right.", ranks=(3,), prefix="pad",
+        shape_rule=shape.zero_pad,
+    ),
+    LayerSpec(
+        "ChannelShuffle", "Reshape", "torch.nn.ChannelShuffle",
+        (_int("groups", 2, "Number of channel groups to interleave; it must divide the "
+              "channels.", key=True),),
+        "Interleaves the channels of `groups` groups (ShuffleNet), so the next grouped "
+        "convolution sees channels from every group. The same as reshaping to groups × "
+        "channels/groups, swapping those two and flattening back.",
+        "Same shape as the input.", ranks=(3,), prefix="shuffle", shape_rule=shape.same_shape,
+        checks=(mistakes.channels_divide,),
+        traced=Traced(("torch.channel_shuffle",), args=("groups",)),
+    ),
+    LayerSpec(
+        "Mean", "Pooling", "app.core.ops.Mean",
+        (Param("dim", SHAPE, [-1], "Dimension(s) to average over, numbered as torch numbers "
+               "them (0 is the batch, 1 the channels, -1 the last): 2, 3 averages over height "
+               "and width.", key=True),
+         _bool("keepdim", False, "Keep the averaged dimensions with size 1.")),
+        "Averages over the given dimensions, as `x.mean((2, 3))`: global average pooling "
+        "written as a tensor op (MNASNet, ShuffleNet).",
+        "The averaged dimensions go (or become 1 with keepdim).", prefix="mean",
+        shape_rule=shape.reduce, checks=(mistakes.dims_in_range,),
+        code=write.method("mean", "dim", keepdim=False),
+        traced=Traced(("torch.mean",), ("mean",), ("dim", "keepdim"), hook=reduction),
+    ),
+    LayerSpec(
+        "Permute", "Reshape", "app.core.ops.Permute",
+        (Param("dims", SHAPE, [2, 3, 1], "The new order of the dimensions after the batch, "
+               "numbered as torch numbers them (1 is the first after the batch): 2, 3, 1 turns "
+               "channels × height × width into height × width × channels.", key=True),),
+        "Reorders the dimensions, as `x.permute(0, 2, 3, 1)`: e.g. to channels-last for a "
+        "LayerNorm or Linear over the channels (ConvNeXt).",
+        "Dimension i of the output is dimension dims[i] of the input.", ranks=(3, 1, 2, 4),
+        prefix="permute", inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.permute,
+        checks=(mistakes.reorders_sample_dims,), code=write.permute,
+        traced=Traced(("torch.permute",), ("permute",), hook=permute),
+    ),
+    LayerSpec(
+        "Transpose", "Reshape", "app.core.ops.Transpose",
+        (_int("dim0", 1, "One dimension to swap (1 is the first after the batch).",
+              minimum=None, key=True),
+         _int("dim1", 2, "The other dimension to swap.", minimum=None, key=True)),
+        "Swaps two dimensions, as `x.transpose(1, 2)`: e.g. channels × length into length × "
+        "channels, or the group step of a channel shuffle.",
+        "dim0 and dim1 trade places.", ranks=(3, 2, 4), prefix="transpose", inputs=_ANY_IN,
+        outputs=_ANY_OUT, shape_rule=shape.transpose, checks=(mistakes.swaps_sample_dims,),
+        code=write.method("transpose", "dim0", "dim1"),
+        traced=Traced(("torch.transpose",), ("transpose",), ("dim0", "dim1"), hook=swap),
+    ),
+    LayerSpec(
+        "Chunk", "Reshape", "app.core.ops.Chunk",
+        (_int("chunks", 2, "How many pieces (outputs).", minimum=2, maximum=64, key=True),
+         _int("dim", 1, "Dimension to split (1 = channels; 0 is the batch).", minimum=None,
+              key=True)),
+        "Splits the input into equal pieces along dim, one per output, as "
+        "`x1, x2 = x.chunk(2, dim=1)` (ShuffleNetV2 sends half the channels through a branch "
+        "and passes the other half on).",
+        "Each output has size ⌈size/chunks⌉ along dim (the last one what is left).",
+        prefix="chunk", inputs=_ANY_IN, outputs=_ANY_OUT, split="chunks",
+        shape_rule=shape.chunk, checks=(mistakes.chunks_fit,),
+        code=write.method("chunk", "chunks", dim=None),
+        traced=Traced(("torch.chunk",), ("chunk",), ("chunks", "dim"), hook=split),
+    ),
     _merge("Add", "Adds its inputs element by element: the skip connection of a residual "
            "block. Shapes must match (or broadcast).", "Same shape as the inputs.",
            shape_rule=shape.broadcast, checks=(mistakes.broadcasts("add"),),
@@ -607,7 +774,7 @@ _SPECS: list[LayerSpec] = [
            "Size along dim is the sum of the inputs' sizes.",
            _int("dim", 1, "Dimension to join along (1 = channels; 0 is the batch).",
                 minimum=None, key=True),
-           inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.concat,
+           most=128, inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.concat,
            checks=(mistakes.concat_fits,), code=write.concat,
            traced=Traced(("torch.cat", "torch.concat"), hook=cat)),
 ]

@@ -201,7 +201,7 @@ def constructor_call(spec: LayerSpec, resolved: dict[str, Any],
         elif name in symbols or not (_is_default(value, default) or name in implied):
             args.append(f"{name}={text}")
     args += [f"{name}={literal_code(value)}" for name, value in kwargs.items()]
-    return f"nn.{spec.class_name}({', '.join(args)})"
+    return f"{spec.code_name}({', '.join(args)})"
 
 
 def _settings(module: nn.Module) -> dict[str, Any]:
@@ -608,11 +608,17 @@ def generate_code(doc: NetworkDocument, title: str = "Network") -> str:
         users = [attr for attr, pairs in scope.instances.items() if any(
             c is cls for c, _ in pairs)]
         blocks += [*_class_lines(cls, args[cls.name], users), "", ""]
+    # torchvision's own layers (StochasticDepth) are the one reason to import it
+    vision = any(n.spec.code_name.startswith("torchvision.") for n in doc.nodes
+                 if n.spec.is_torch_layer)
     lines = [
         f'"""{title}', "", "A standalone PyTorch model exported by TorchCanvas.",
-        "Needs only torch. Run it as a script to print a summary and do a dummy forward pass;",
+        *(["Needs torch and torchvision (for its torchvision.ops layers). Run it as a script",
+           "to print a summary and do a dummy forward pass;"] if vision else
+          ["Needs only torch. Run it as a script to print a summary and do a dummy forward pass;"]),
         "`build_model()` returns the network; its state_dict keys match the app's checkpoints.",
-        '"""', "", "import torch", "from torch import nn", "",
+        '"""', "", "import torch", *(["import torchvision"] if vision else []),
+        "from torch import nn", "",
         *_input_constants(doc), "", "",
         *blocks,
         "class Net(nn.Module):",

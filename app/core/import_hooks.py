@@ -54,7 +54,13 @@ class BatchSize:
 
 @dataclass(frozen=True)
 class Sizes:
-    """x.size() / x.shape."""
+    """x.size() / x.shape: the batch, then the sample's sizes, known from shape inference
+    of the document built so far (ShuffleNet's channel shuffle reshapes with them)."""
+
+    sample: tuple[int, ...]
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return (BatchSize(), *self.sample)[index]
 
 
 UNKNOWN = object()
@@ -85,6 +91,7 @@ def target_name(node: torch.fx.Node) -> str:
 # freezes at trace time (nn.Dropout follows train/eval mode instead), softmax's dtype=None.
 IGNORED_ARGUMENTS: dict[str, tuple[Any, ...]] = {
     "inplace": (True, False), "training": (True, False), "_stacklevel": (3, 5), "dtype": (None,),
+    "antialias": (False,),  # F.interpolate's default, which nn.Upsample uses
 }
 
 
@@ -116,10 +123,63 @@ def merge(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
 
 
 def cat(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """torch.cat(tensors, dim); a list of one tensor (DenseNet's first layer of a block)
+    is that tensor."""
     tensors = node.args[0] if node.args else node.kwargs["tensors"]
     dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
     inputs = [ctx.tensor(t) for t in tensors]
+    if len(inputs) == 1:
+        return inputs[0]
     return ctx.add(spec.type, {"num_inputs": len(inputs), "dim": dim}, hint(node), inputs)
+
+
+def reduction(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x.mean(dims, keepdim): without dims it would average the batch too. Dims are kept
+    as written, except negative ones beyond a single -1, which are counted from the end of
+    the input (whose rank the import knows)."""
+    given = dict(zip(("dim", "keepdim", "dtype"), ctx.value(node.args[1:])))
+    given |= {k: ctx.value(v) for k, v in node.kwargs.items()}
+    if given.get("dim") is None:
+        raise Unsupported(f"{target_name(node)} over every dimension (the batch included)")
+    if set(given) - {"dim", "keepdim", "dtype"} or given.get("dtype") is not None:
+        raise Unsupported(f"{target_name(node)} with {', '.join(sorted(given))}")
+    dims = list(given["dim"]) if isinstance(given["dim"], (list, tuple)) else [given["dim"]]
+    if any(d < -1 for d in dims) or dims.count(-1) > 1:  # a Mean node holds at most one -1
+        full = len(ctx.sizes(node.args[0]).sample) + 1
+        dims = [d % full for d in dims]
+    return ctx.add(spec.type, {"dim": dims, "keepdim": bool(given.get("keepdim", False))},
+                   hint(node), [ctx.tensor(node.args[0])])
+
+
+def permute(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x.permute(0, 2, 3, 1), x.permute([0, 2, 3, 1]), torch.permute(x, dims=...)."""
+    dims = ctx.value(node.args[1:]) or (ctx.value(node.kwargs.get("dims")),)
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
+    if not all(isinstance(d, int) for d in dims):
+        raise Unsupported(f"{target_name(node)} with computed dims")
+    if not dims or dims[0] != 0:
+        raise Unsupported(f"{target_name(node)}{tuple(dims)} that moves the batch dimension")
+    full = len(dims)
+    return ctx.add(spec.type, {"dims": [d % full for d in dims[1:]]}, hint(node),
+                   [ctx.tensor(node.args[0])])
+
+
+def swap(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x.transpose(1, 2); swapping the batch (dim 0) with another dimension has no node."""
+    dims = [*ctx.value(node.args[1:]), *(ctx.value(node.kwargs.get(k)) for k in ("dim0", "dim1")
+                                         if k in node.kwargs)]
+    if 0 in dims:
+        raise Unsupported(f"{target_name(node)}({', '.join(map(repr, dims))}) that moves the "
+                          "batch dimension")
+    return functional(spec, ctx, node)
+
+
+def split(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Packed:
+    """x.chunk(2, dim=1): one output per piece, which fx reads back by indexing."""
+    port = functional(spec, ctx, node)
+    params = ctx.doc.node(port.node).params
+    return Packed(tuple(Port(port.node, name) for name in spec.output_ports(params)))
 
 
 def reshape(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:

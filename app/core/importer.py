@@ -58,7 +58,7 @@ from app.core.import_hooks import (
 )
 from app.core.layout import layered_layout
 from app.core.params import ParamError
-from app.core.shapes import errors, infer_shapes, network_problems
+from app.core.shapes import ShapeInference, errors, infer_shapes, network_problems
 
 TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 
@@ -105,6 +105,19 @@ class Context:
     rnn_use: dict[str, set[str]] = field(default_factory=dict)
     variables: dict[torch.fx.Node, str] = field(default_factory=dict)  # op -> its name hint
     current: torch.fx.Node | None = None  # the traced call being read
+    shapes: ShapeInference | None = None
+
+    def sizes(self, arg: Any) -> Sizes:
+        """x.size() of a value, from shape inference of the document built so far."""
+        port = self.tensor(arg)
+        if self.shapes is None:
+            self.shapes = ShapeInference(self.doc)
+        result = self.shapes.infer()[port.node]
+        if result.blocked:
+            raise _Skip
+        if result.error is not None:
+            raise Unsupported(f"the size of {port.node}: {result.error}")
+        return Sizes(result.outputs[port.port])
 
     def value(self, arg: Any) -> Any:
         if isinstance(arg, torch.fx.Node):
@@ -153,7 +166,9 @@ class Context:
         params = _unset_implied(layer_type, params)
         if CATALOGUE[layer_type].variadic and "num_inputs" not in params:
             params = params | {"num_inputs": len(inputs)}
-        for path in dict.fromkeys((hint, hint + suffix, None)):
+        # RegNet's `block1-0` is no attribute name: `block1_0` keeps the path's structure
+        legal = ".".join(re.sub(r"\W", "_", s) for s in hint.split(".")) + suffix
+        for path in dict.fromkeys((hint, hint + suffix, legal, None)):
             try:
                 node = self.doc.add_node(layer_type, params, name=name, path=path)
                 break
@@ -247,8 +262,6 @@ def _unset_implied(layer_type: str, params: dict[str, Any]) -> dict[str, Any]:
 def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
     path = str(node.target)
     module = ctx.root.get_submodule(path)
-    if type(module) is nn.Identity:
-        return ctx.tensor(node.args[0])
     spec = ctx.layer_types.get(type(module))
     if spec is None:
         raise Unsupported(f"{path} ({type(module).__name__})")
@@ -277,20 +290,19 @@ def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
 # -- functional calls and tensor methods ---------------------------------------------------------
 
 def _size(ctx: Context, node: torch.fx.Node) -> Any:
-    ctx.tensor(node.args[0])
+    sizes = ctx.sizes(node.args[0])
     dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
-    if dim is None:
-        return Sizes()
-    if dim == 0:
-        return BatchSize()
-    raise Unsupported(f"x.size({dim!r})")
+    return sizes if dim is None else sizes[dim]
 
 
 def _getattr(ctx: Context, node: torch.fx.Node) -> Any:
     if node.args[1] == "shape":
-        ctx.tensor(node.args[0])
-        return Sizes()
+        return ctx.sizes(node.args[0])
     raise Unsupported(f"x.{node.args[1]}")
+
+
+# Arithmetic on known sizes (`num_channels // groups`) is computed during the import.
+_SIZE_ARITHMETIC = (operator.add, operator.sub, operator.mul, operator.floordiv)
 
 
 def _is_last_step(index: Any, batch_first: bool) -> bool:
@@ -306,8 +318,8 @@ def _getitem(ctx: Context, node: torch.fx.Node) -> Any:
         raise _Skip
     if isinstance(container, Packed) and isinstance(index, int):
         return container.items[index]
-    if isinstance(container, Sizes) and index == 0:
-        return BatchSize()
+    if isinstance(container, Sizes) and isinstance(index, (int, slice)):
+        return container[index]
     if isinstance(container, Port) and container.node in ctx.rnn_use:
         resolved = ctx.doc.node(container.node).params
         if not container.last_step and _is_last_step(index, resolved["batch_first"]):
@@ -320,6 +332,10 @@ def _passthrough(ctx: Context, node: torch.fx.Node) -> Port:
 
 
 def _call(ctx: Context, node: torch.fx.Node) -> Any:
+    if node.target in _SIZE_ARITHMETIC and not node.kwargs:
+        values = ctx.value(node.args)
+        if all(type(v) is int for v in values):
+            return node.target(*values)
     table = ctx.methods if node.op == "call_method" else ctx.functions
     handler = table.get(node.target) if _hashable(node.target) else None
     if handler is None:
@@ -389,11 +405,17 @@ def _user_frame(frame: types.FrameType | None) -> types.FrameType | None:
 
 
 class _Tracer(torch.fx.Tracer):
-    """torch.fx's tracer, noting the source line of every node it records."""
+    """torch.fx's tracer, noting the source line of every node it records, which also
+    keeps the catalogue's torchvision.ops layers (StochasticDepth) as one call instead
+    of tracing into them."""
 
-    def __init__(self) -> None:
+    def __init__(self, leaves: set[type]) -> None:
         super().__init__()
+        self.leaves = leaves
         self.sites: dict[torch.fx.Node, Site] = {}
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return type(m) in self.leaves or super().is_leaf_module(m, module_qualified_name)
 
     def create_node(self, *args: Any, **kwargs: Any) -> torch.fx.Node:
         node = super().create_node(*args, **kwargs)
@@ -507,11 +529,11 @@ def _join_chains(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt
             graph.erase_node(inner)
 
 
-def _trace(module: nn.Module, label: str
+def _trace(module: nn.Module, label: str, leaves: set[type]
            ) -> tuple[torch.fx.GraphModule, dict[torch.fx.Node, Site]]:
     """The traced module and each node's source line. A failure names the line that
     stopped the tracer, e.g. `if x.sum() > 0:` (data-dependent control flow)."""
-    tracer = _Tracer()
+    tracer = _Tracer(leaves)
     try:
         graph = tracer.trace(module)
     except Exception as exc:  # noqa: BLE001 - any tracing failure becomes one readable line
@@ -556,8 +578,9 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
     """The document for `module`, given one per-sample input shape (no batch) per input.
     `title` defaults to the first line of the class docstring, else `label`."""
     label = label or type(module).__name__
-    traced, sites = _trace(module, label)
-    ctx = Context(traced, _layer_types(), *_traced_calls())
+    layer_types = _layer_types()
+    traced, sites = _trace(module, label, set(layer_types))
+    ctx = Context(traced, layer_types, *_traced_calls())
     statements = _statements(traced.graph, sites)
     _join_chains(traced.graph, statements)
     ctx.variables = _variables(traced.graph, statements,
@@ -581,6 +604,9 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
                 ctx.values[node] = _call_module(ctx, node)
             elif node.op in ("call_function", "call_method"):
                 ctx.values[node] = _call(ctx, node)
+            elif node.op == "get_attr":
+                raise Unsupported(f"the parameter or buffer {node.target} used directly in "
+                                  "forward()")
             else:
                 raise Unsupported(f"{node.op} {node.target}")
         except Unsupported as exc:
@@ -588,6 +614,8 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
             ctx.values[node] = UNKNOWN
         except _Skip:
             ctx.values[node] = UNKNOWN
+    if ctx.shapes is not None:
+        ctx.shapes.close()
     _finish_recurrent(ctx, problems)
     if problems:
         unique = list(dict.fromkeys(problems))

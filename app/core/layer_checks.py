@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.core.shape_rules import broadcast_shape, broadcastable, per_dim
+from app.core.shape_rules import broadcast_shape, broadcastable, chunk_sizes, per_dim, upsample
 
 if TYPE_CHECKING:
     from app.core.catalogue import LayerSpec
@@ -179,6 +179,87 @@ def checked_dim(node: Node, dim: int, rank: int) -> int:
 def dim_in_range(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                  p: dict[str, Any]) -> None:
     checked_dim(node, p["dim"], len(inputs[0].shape))
+
+
+def dims_in_range(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                  p: dict[str, Any]) -> None:
+    """A reduction's dims: each a sample dimension, none twice."""
+    rank = len(inputs[0].shape)
+    dims = [checked_dim(node, d, rank) for d in per_dim(p["dim"], 1)]
+    if len(set(dims)) < len(dims):
+        raise NodeError(f"{node.name}: dim={p['dim']} names a dimension twice")
+
+
+def reorders_sample_dims(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                         p: dict[str, Any]) -> None:
+    """Permute: each dimension after the batch once (the batch stays first)."""
+    rank = len(inputs[0].shape)
+    dims = [d % (rank + 1) if -rank <= d <= rank else d for d in p["dims"]]
+    if sorted(dims) != list(range(1, rank + 1)):
+        raise NodeError(f"{node.name}: dims={p['dims']} must list each of the {rank} "
+                        f"dimensions after the batch once (1 to {rank}) for its "
+                        f"{format_shape(inputs[0].shape)} input from {inputs[0].src}")
+
+
+def swaps_sample_dims(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                      p: dict[str, Any]) -> None:
+    for key in ("dim0", "dim1"):
+        checked_dim(node, p[key], len(inputs[0].shape))
+
+
+def chunks_fit(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+               p: dict[str, Any]) -> None:
+    """torch.chunk quietly returns fewer pieces when the size does not allow them all."""
+    dim = checked_dim(node, p["dim"], len(inputs[0].shape))
+    size = inputs[0].shape[dim - 1]
+    pieces = chunk_sizes(size, p["chunks"])
+    if len(pieces) != p["chunks"]:
+        raise NodeError(f"{node.name}: a size of {size} along dim {p['dim']} splits into "
+                        f"{len(pieces)} chunks ({', '.join(map(str, pieces))}), not "
+                        f"{p['chunks']}; pick a chunks value that fits the size")
+
+
+def channels_divide(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                    p: dict[str, Any]) -> None:
+    channels = inputs[0].shape[0]
+    if channels % p["groups"]:
+        raise NodeError(f"{node.name}: {channels} channels from {inputs[0].src} cannot be "
+                        f"split into groups={p['groups']}; pick a groups value that divides "
+                        "the channel count")
+
+
+_UPSAMPLE_RANKS = {"linear": 2, "bilinear": 3, "bicubic": 3, "trilinear": 4}
+
+
+def upsample_settings(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                      p: dict[str, Any]) -> None:
+    x = inputs[0].shape
+    if (p["size"] is None) == (p["scale_factor"] is None):
+        raise NodeError(f"{node.name}: set exactly one of size and scale_factor",
+                        Fix("Set scale_factor = 2", "set_param", node.name, "scale_factor", 2.0))
+    if isinstance(p["size"], list) and len(p["size"]) != len(x) - 1:
+        raise NodeError(f"{node.name}: size={p['size']} must give one size, or one for each of "
+                        f"the {len(x) - 1} spatial dimensions of {format_shape(x)}")
+    if p["size"] is not None and p["recompute_scale_factor"]:
+        raise NodeError(f"{node.name}: recompute_scale_factor only applies with scale_factor, "
+                        "not with an explicit size; leave it empty",
+                        Fix("Clear recompute_scale_factor", "set_param", node.name,
+                            "recompute_scale_factor", None))
+    rank = _UPSAMPLE_RANKS.get(p["mode"])
+    if rank is not None and len(x) != rank:
+        raise NodeError(f"{node.name}: mode '{p['mode']}' needs a {rank}-D "
+                        f"({_RANK_WORDS[rank]}) input but gets {format_shape(x)} from "
+                        f"{inputs[0].src}; pick the mode for that many dimensions")
+    if p["align_corners"] is not None and rank is None:
+        raise NodeError(f"{node.name}: align_corners only applies to the interpolating modes "
+                        "(linear, bilinear, bicubic, trilinear); leave it empty",
+                        Fix("Clear align_corners", "set_param", node.name, "align_corners",
+                            None))
+    out = upsample([x], p)[0]
+    if min(out[1:]) < 1:
+        raise NodeError(f"{node.name}: scale_factor={p['scale_factor']} makes "
+                        f"{format_shape(x)} into {format_shape(out)}; the output needs at "
+                        "least one pixel per dimension")
 
 
 def concat_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],

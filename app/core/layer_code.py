@@ -55,3 +55,21 @@ def concat(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str])
 def reshape(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
     dims = ", ".join(literal_code(int(d)) for d in resolved["shape"])
     return [f"{outs[0]} = {args[0]}.reshape({args[0]}.size(0), {dims})"]
+
+
+def method(name: str, *params: str, **keywords: Any) -> Writer:
+    """A tensor method written inline, as torchvision writes `x.mean([2, 3])`: `params`
+    positionally, `keywords` (name=torch's default) by name where they differ from it; a
+    node with several outputs unpacks them all."""
+    def write(ref: str, resolved: dict[str, Any], args: list[str],
+              outs: list[str]) -> list[str]:
+        given = [literal_code(resolved[p]) for p in params]
+        given += [f"{k}={literal_code(resolved[k])}" for k, default in keywords.items()
+                  if resolved[k] != default]
+        return [f"{', '.join(outs)} = {args[0]}.{name}({', '.join(given)})"]
+    return write
+
+
+def permute(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    dims = ", ".join(literal_code(int(d)) for d in resolved["dims"])
+    return [f"{outs[0]} = {args[0]}.permute(0, {dims})"]

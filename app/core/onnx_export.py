@@ -24,6 +24,8 @@ OPSET = 17  # LayerNorm and GroupNorm are single ops from 17 on; every runtime s
 # Layers torch's exporter cannot write (tests/core/test_onnx_export.py tries every layer).
 UNSUPPORTED = {
     "MaxUnpool2d": "torch's ONNX exporter cannot write max-unpooling",
+    "ChannelShuffle": "torch's ONNX exporter cannot write channel_shuffle; a Reshape to "
+                      "groups × channels/groups, a Transpose and a Reshape back do the same",
 }
 
 

@@ -63,3 +63,62 @@ class LastStep(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, -1]
+
+
+class Mean(nn.Module):
+    """Average over `dim` (torch dims: 1 is the first after the batch), as `x.mean(dim)`."""
+
+    def __init__(self, dim: int | tuple[int, ...] = -1, keepdim: bool = False) -> None:
+        super().__init__()
+        self.dim = dim
+        self.keepdim = keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(self.dim, keepdim=self.keepdim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, keepdim={self.keepdim}"
+
+
+class Permute(nn.Module):
+    """Reorder the dimensions after the batch, as `x.permute(0, *dims)`."""
+
+    def __init__(self, dims: tuple[int, ...] = (2, 3, 1)) -> None:
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, *self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class Transpose(nn.Module):
+    """Swap two dimensions, as `x.transpose(dim0, dim1)`."""
+
+    def __init__(self, dim0: int = 1, dim1: int = 2) -> None:
+        super().__init__()
+        self.dim0 = dim0
+        self.dim1 = dim1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(self.dim0, self.dim1)
+
+    def extra_repr(self) -> str:
+        return f"dim0={self.dim0}, dim1={self.dim1}"
+
+
+class Chunk(nn.Module):
+    """Split into `chunks` pieces along `dim`, as `x.chunk(chunks, dim)`: one output each."""
+
+    def __init__(self, chunks: int = 2, dim: int = 1) -> None:
+        super().__init__()
+        self.chunks = chunks
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return x.chunk(self.chunks, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"chunks={self.chunks}, dim={self.dim}"

@@ -19,6 +19,8 @@ Rule = Callable[[list[Shape], dict[str, Any]], list[Shape]]
 # (input shape, resolved parameters) -> the shape arithmetic, one line per dimension
 Explain = Callable[[Shape, dict[str, Any]], str]
 
+BATCH_PLACEHOLDER = -1  # stands for the batch dimension where a rule moves dimensions around
+
 
 def per_dim(value: Any, n: int) -> list[int]:
     """kernel_size=3 or (3, 5) as one value per spatial dimension."""
@@ -106,6 +108,66 @@ def adaptive(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
 def recurrent(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     features = p["hidden_size"] * (2 if p["bidirectional"] else 1)
     return [(features,)] if p["output"] == "last" else [(shapes[0][0], features)]
+
+
+def full_dims(dims: Any, rank: int) -> list[int]:
+    """torch dims (batch is 0, negatives count from the end) as positions in a tensor of
+    `rank` per-sample dimensions plus the batch."""
+    return [d % (rank + 1) for d in per_dim(dims, 1)]
+
+
+def reduce(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """Mean over `dim`: those dimensions go, or stay as 1 with keepdim."""
+    x = shapes[0]
+    gone = {d - 1 for d in full_dims(p["dim"], len(x))}
+    if p["keepdim"]:
+        return [tuple(1 if i in gone else s for i, s in enumerate(x))]
+    return [tuple(s for i, s in enumerate(x) if i not in gone)]
+
+
+def permute(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """Permute's dims are the order of the dimensions after the batch (torch's numbers)."""
+    x = (BATCH_PLACEHOLDER, *shapes[0])
+    return [tuple(x[d] for d in full_dims(p["dims"], len(shapes[0])))]
+
+
+def transpose(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    out = [BATCH_PLACEHOLDER, *shapes[0]]
+    a, b = full_dims([p["dim0"], p["dim1"]], len(shapes[0]))
+    out[a], out[b] = out[b], out[a]
+    return [tuple(out[1:])]
+
+
+def chunk_sizes(size: int, chunks: int) -> list[int]:
+    """torch.chunk's pieces: ceil(size / chunks) each, the last one smaller; fewer pieces
+    than asked when the size does not allow them all."""
+    step = -(-size // chunks)
+    count = -(-size // step) if step else 0
+    return [min(step, size - i * step) for i in range(count)]
+
+
+def chunk(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    x = shapes[0]
+    dim = full_dims(p["dim"], len(x))[0] - 1
+    return [tuple(piece if i == dim else s for i, s in enumerate(x))
+            for piece in chunk_sizes(x[dim], p["chunks"])]
+
+
+def upsample(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """torch.nn.Upsample: the given size, else each spatial size times scale_factor,
+    rounded down."""
+    channels, *spatial = shapes[0]
+    if p["size"] is not None:
+        return [(channels, *per_dim(p["size"], len(spatial)))]
+    scale = per_dim(p["scale_factor"], len(spatial))
+    return [(channels, *(math.floor(s * f) for s, f in zip(spatial, scale)))]
+
+
+def zero_pad(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """ZeroPad2d's padding is (left, right, top, bottom), or one value for all four."""
+    *lead, height, width = shapes[0]
+    left, right, top, bottom = per_dim(p["padding"], 4)
+    return [(*lead, height + top + bottom, width + left + right)]
 
 
 # -- shape arithmetic with numbers, for the inspector ------------------------------------

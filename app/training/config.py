@@ -18,6 +18,7 @@ from app.training.errors import ConfigError, checked_object, checked_params, che
 from app.training.init import InitRule, validate_rule
 from app.training.losses import LossConfig, validate_loss
 from app.training.optimizers import OptimizerConfig, validate_optimizer
+from app.training.pretrained import check_section
 from app.training.schedulers import MONITORS, SchedulerConfig, validate_scheduler
 
 
@@ -68,8 +69,10 @@ class TrainConfig:
     init: list[InitRule] = field(default_factory=list)
     regularisation: Regularisation = field(default_factory=Regularisation)
     early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
-    freeze: list[str] = field(default_factory=list)  # node names whose weights stay fixed
+    freeze: list[str] = field(default_factory=list)  # node names or blocks (module paths)
     layer_lr: dict[str, float] = field(default_factory=dict)  # node name -> its own lr
+    # starting weights: {"published": NAME} or {"file": PATH}, "keep": fresh layers
+    pretrained: dict[str, Any] | None = None
     probes: ProbeConfig = field(default_factory=ProbeConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,7 +105,7 @@ PROBES = (Param("enabled", BOOL, True), Param("every_n_batches", INT, 0, minimum
           Param("bins", INT, 30, minimum=2, maximum=1000),
           Param("histograms", BOOL, True), Param("grad_norms", BOOL, True))
 SECTIONS = ("loss", "optimizer", "scheduler", "init", "regularisation", "early_stopping",
-            "freeze", "layer_lr", "probes", "device")
+            "freeze", "layer_lr", "probes", "device", "pretrained")
 
 
 def _split(data: dict[str, Any], names: tuple[str, ...]) -> tuple[dict, dict]:
@@ -197,6 +200,7 @@ def config_from_dict(data: Any, where: str = "training") -> TrainConfig:
         freeze=_names(sections.get("freeze", []), f"{where}.freeze"),
         layer_lr=_layer_lr(sections.get("layer_lr"), f"{where}.layer_lr"),
         probes=_probes(sections.get("probes"), f"{where}.probes"),
+        pretrained=check_section(sections.get("pretrained"), f"{where}.pretrained"),
     )
 
 

@@ -43,7 +43,8 @@ class ScriptError(Exception):
 # Target kinds the script's datasets can feed: class indices (N,) or values (N, 1).
 TARGETS = {"classification": ("class_index", "probability", "sign"), "regression": ("value",)}
 UNSUPPORTED = (("init", "training.init"), ("freeze", "training.freeze"),
-               ("layer_lr", "training.layer_lr"), ("mixed_precision", "training.mixed_precision"))
+               ("layer_lr", "training.layer_lr"), ("mixed_precision", "training.mixed_precision"),
+               ("pretrained", "training.pretrained"))
 BASE = ("from __future__ import annotations", "import os", "import torch",
         "import torch.distributed as dist", "from torch import nn",
         "from torch.nn.parallel import DistributedDataParallel",

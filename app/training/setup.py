@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from app.training.config import TrainConfig
 from app.training.errors import ConfigError, TrainingError
+from app.training.pretrained import covers, frozen_layers
 
 
 def seed_everything(seed: int) -> None:
@@ -54,11 +56,15 @@ def parameter_counts(network: Any, model: nn.Module, frozen: list[str]) -> tuple
     from app.core.shapes import infer_shapes
 
     counts = layer_parameters(network, infer_shapes(network))
-    return sum(counts.values()), sum(n for name, n in counts.items() if name not in frozen)
+    still = frozen_layers(network, frozen)
+    return sum(counts.values()), sum(n for name, n in counts.items() if name not in still)
 
 
 def submodule(model: nn.Module, layers: dict[str, str], name: str, where: str) -> nn.Module:
-    """The module of layer `name` (see layer_paths); a ConfigError lists the valid names."""
+    """The module of layer `name` (see layer_paths) or of a block of layers given by its
+    module path; a ConfigError lists the valid names."""
+    if name not in layers and any(covers(name, layer, path) for layer, path in layers.items()):
+        return model.get_submodule(name)
     if name not in layers:
         weighted = ", ".join(n for n, path in layers.items() if next(
             model.get_submodule(path).parameters(recurse=False), None) is not None)
@@ -67,10 +73,20 @@ def submodule(model: nn.Module, layers: dict[str, str], name: str, where: str) -
     return model.get_submodule(layers[name])
 
 
+def _stay_in_eval(module: nn.Module, mode: bool = True) -> nn.Module:
+    return nn.Module.train(module, False)
+
+
 def freeze_layers(model: nn.Module, layers: dict[str, str], names: list[str]) -> None:
+    """No gradients, and evaluation behaviour for good: as Keras does for a frozen layer,
+    batch norm keeps the running statistics it was given (model.train() would otherwise
+    update them on every batch) and dropout inside a frozen block stays off."""
     for name in names:
-        for p in submodule(model, layers, name, "freeze").parameters():
+        module = submodule(model, layers, name, "freeze")
+        for p in module.parameters():
             p.requires_grad_(False)
+        module.train = types.MethodType(_stay_in_eval, module)
+        module.eval()
 
 
 def param_groups(model: nn.Module, layers: dict[str, str],

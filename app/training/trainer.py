@@ -39,6 +39,7 @@ from app.training.init import apply_init
 from app.training.losses import Criterion, build_loss
 from app.training.metrics import LossMeter, MetricKind, metric_kind
 from app.training.optimizers import OPTIMIZERS, build_optimizer, current_lr
+from app.training.pretrained import load_pretrained
 from app.training.probes import Probes
 from app.training.schedulers import BATCH, Schedule, build_scheduler
 from app.training.setup import (
@@ -134,6 +135,7 @@ class Trainer:
         model = build_model(self.network)
         _check_input_shape(model, self.network, self.data)
         apply_init(model, cfg.init)
+        load_pretrained(self.network, model, cfg.pretrained)
         layers = layer_paths(self.network, model)
         freeze_layers(model, layers, cfg.freeze)
         self.model = model.to(self.device)

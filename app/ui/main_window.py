@@ -276,6 +276,9 @@ class MainWindow(QMainWindow):
                                   "into the exported build_model())")
         self.act_load_weights = a("&Load Weights…", self.load_weights, None,
                                   "Load a state_dict into the network on screen")
+        self.act_finetune = a("&Fine-tune Pretrained…", self.finetune, None,
+                              "Start from torchvision's published weights or a .pth file: "
+                              "new head for your classes, frozen blocks, head learning rate")
         for action in (self.act_save_weights, self.act_load_weights):
             action.setEnabled(False)  # until the training tools have loaded
         self.act_quit = a("&Quit", self.close, K.Quit)
@@ -356,7 +359,7 @@ class MainWindow(QMainWindow):
         file.addActions([self.act_save, self.act_save_as, self.act_export,
                          self.act_export_onnx, self.act_export_diagram])
         file.addSeparator()
-        file.addActions([self.act_save_weights, self.act_load_weights])
+        file.addActions([self.act_save_weights, self.act_load_weights, self.act_finetune])
         file.addSeparator()
         file.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
@@ -844,6 +847,11 @@ class MainWindow(QMainWindow):
         from app.ui.weights_export import load_weights_dialog
 
         load_weights_dialog(self)
+
+    def finetune(self) -> None:
+        from app.ui.finetune_dialog import finetune_dialog
+
+        finetune_dialog(self)
 
     def inform(self, title: str, text: str, error: bool = False) -> None:
         """A message the student must see (export done, weights refused); tests replace it."""

@@ -30,13 +30,10 @@ from PySide6.QtWidgets import (
 
 from app.core.fileio import write_atomic
 from app.core.graph import NetworkDocument
-from app.training.checkpoints import load_tensors, save_checkpoint
+from app.training.checkpoints import save_checkpoint
+from app.training.weights import WeightsError, compile_with, read_state_dict
 
 WEIGHTS_FILTER = "PyTorch weights (*.pt *.pth);;All files (*)"
-
-
-class WeightsError(ValueError):
-    """A weights file that does not fit the network; the message is one readable line."""
 
 
 def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
@@ -44,33 +41,9 @@ def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
                             for k, v in model.state_dict().items()}, path)
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """A plain state_dict, or the "model" entry of a TorchCanvas checkpoint."""
-    state = load_tensors(path, "weights file", WeightsError)
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
-                                              for v in state.values()):
-        raise WeightsError(f"{path}: holds no state_dict of tensors")
-    return state
-
-
 def load_weights(doc: NetworkDocument, path: str | Path) -> torch.nn.Module:
     """The network on screen, compiled, with the file's weights (strict: every key fits)."""
-    from app.core.compiler import compile_document
-
-    state = read_state_dict(path)
-    model = compile_document(doc)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        missing = sorted(set(model.state_dict()) - set(state))
-        extra = sorted(set(state) - set(model.state_dict()))
-        detail = (f"missing {', '.join(missing[:3])}" if missing else
-                  f"unexpected {', '.join(extra[:3])}" if extra else
-                  str(exc).splitlines()[-1].strip())
-        raise WeightsError(f"{Path(path).name} does not fit this network: {detail}") from None
-    return model.eval()
+    return compile_with(doc, read_state_dict(path), Path(path).name).eval()
 
 
 def file_stem(title: str) -> str:

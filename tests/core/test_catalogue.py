@@ -46,6 +46,9 @@ SMALL: dict[str, st.SearchStrategy[Any]] = {
     "eps": st.sampled_from([1e-5, 1e-3]),
     "momentum": st.floats(0.0, 1.0),
     "p": st.floats(0.0, 1.0),
+    "size": st.sampled_from([3, 5]),  # Upsample takes one of size and scale_factor
+    "scale_factor": st.sampled_from([None, 0.5, 1.5, 2.0, 2.7]),
+    "chunks": st.integers(2, 4),
 }
 
 
@@ -57,6 +60,8 @@ def _value(draw: st.DrawFn, p, rank: int) -> Any:
         return value
     if p.name == "dim":
         return draw(st.integers(1, rank))
+    if p.name == "dims":  # a reordering of the dimensions after the batch
+        return list(draw(st.permutations(range(1, rank + 1))))
     if p.name == "start_dim":
         return draw(st.integers(1, rank))
     if p.name == "end_dim":
@@ -79,8 +84,11 @@ def _value(draw: st.DrawFn, p, rank: int) -> Any:
 @st.composite
 def layer_case(draw: st.DrawFn, layer_type: str) -> tuple[NetworkDocument, bool]:
     spec = CATALOGUE[layer_type]
-    rank = draw(st.sampled_from(spec.ranks or (1, 2, 3)))
     use_defaults = draw(st.booleans())
+    # Defaults must work on every rank a layer takes, except where a default names
+    # dimensions (Permute's dims): there on the first rank it lists.
+    fixed = use_defaults and any(p.name == "dims" for p in spec.params)
+    rank = spec.ranks[0] if fixed else draw(st.sampled_from(spec.ranks or (1, 2, 3)))
     params = {} if use_defaults else {p.name: _value(draw, p, rank) for p in spec.params}
     return one_layer_network(layer_type, params, rank), use_defaults
 
@@ -110,7 +118,11 @@ def test_every_layer_of_the_design_is_in_the_catalogue() -> None:
               "BatchNorm2d", "LayerNorm", "InstanceNorm2d", "GroupNorm", "Dropout", "Dropout2d",
               "Flatten", "Embedding", "RNN", "LSTM", "GRU", "Sigmoid", "Tanh", "ReLU",
               "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "Softplus", "GELU", "Softmax",
-              "LogSoftmax", "Add", "Concat", "Multiply", "Reshape", "Input", "Output"}
+              "LogSoftmax", "Add", "Concat", "Multiply", "Reshape", "Input", "Output",
+              # the layers and tensor ops of torchvision's classification models
+              "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "Identity", "Upsample",
+              "ZeroPad2d", "Dropout1d", "AlphaDropout", "StochasticDepth", "ChannelShuffle",
+              "Mean", "Permute", "Transpose", "Chunk"}
     assert design <= set(CATALOGUE)
     assert set(by_category()) == set(CATEGORIES)
     assert all(by_category()[c] for c in CATEGORIES)
@@ -133,7 +145,9 @@ def test_entries_have_teaching_text_and_torch_defaults(layer_type: str) -> None:
             continue  # nonlinearity is nn.RNN's own keyword, documented but not in RNNBase
         assert p.name in signature, f"{layer_type}.{p.name} is not a torch argument"
         torch_default = signature[p.name].default
-        if torch_default is not inspect.Parameter.empty and p.name not in ("batch_first", "dim"):
+        # canvas tensors are batch-first; Upsample needs one of size and scale_factor
+        if torch_default is not inspect.Parameter.empty and p.name not in (
+                "batch_first", "dim", "scale_factor"):
             assert p.default == torch_default or (p.default, torch_default) == (None, None), (
                 f"{layer_type}.{p.name}: {p.default!r} != torch's {torch_default!r}")
 

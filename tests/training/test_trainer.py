@@ -238,8 +238,10 @@ def test_a_document_names_layers_by_node_wherever_their_modules_sit() -> None:
     snap = next(e for e in events if isinstance(e, Snapshot))
     assert set(snap.weight_hist) == {"fc1.weight", "fc1.bias", "head.weight", "head.bias"}
     assert set(snap.activations) == {"act"}
-    failed = Trainer(doc, blobs(), config(freeze=["body.0"])).run()
-    assert "no layer named 'body.0' (layers with weights: fc1, head)" in failed.reason
+    block = Trainer(doc, blobs(), config(epochs=1, freeze=["body"]))  # a block's module path
+    assert isinstance(block.run(), RunFinished) and not block.model.body[0].bias.requires_grad
+    failed = Trainer(doc, blobs(), config(freeze=["body.7"])).run()
+    assert "no layer named 'body.7' (layers with weights: fc1, head)" in failed.reason
 
 
 def test_a_document_run_counts_parameters_by_formula_frozen_layers_excluded() -> None:

@@ -274,17 +274,22 @@ class ContextMenus(QObject):
                                                 output.input_ports()[0]))
 
     def is_frozen(self, name: str) -> bool:
-        path = module_path(self.session.doc.node(name))
-        return path in self.session.project.training.get("freeze", [])
+        from app.training.pretrained import frozen_layers
+
+        return name in frozen_layers(self.session.doc,
+                                     self.session.project.training.get("freeze", []))
 
     def toggle_freeze(self, name: str) -> None:
-        """Fine-tuning: the project's training section lists the frozen module paths."""
-        path = module_path(self.session.doc.node(name))
+        """Fine-tuning: training.freeze lists frozen layers (node names) and blocks."""
+        from app.training.pretrained import unfreeze
+
         training = self.session.section("training")
-        frozen = set(training.get("freeze", [])) ^ {path}
-        training["freeze"] = sorted(frozen)
+        entries = list(training.get("freeze", []))
+        freeze = not self.is_frozen(name)
+        training["freeze"] = entries + [name] if freeze else unfreeze(self.session.doc,
+                                                                      entries, name)
         self.session.set_section("training", training,
-                                 f"{'Freeze' if path in frozen else 'Unfreeze'} {name}")
+                                 f"{'Freeze' if freeze else 'Unfreeze'} {name}")
 
     def group_selection(self) -> None:
         names = [n for n in self.window.scene.selected_nodes()

@@ -20,6 +20,7 @@ from app.core.shapes import format_shape
 from app.ui import theme
 from app.ui.canvas.node_item import (
     BADGE_RADIUS,
+    FROZEN_TIP,
     HEADER,
     HEIGHT,
     LOD_TEXT,
@@ -62,6 +63,7 @@ class GroupItem(QGraphicsObject):
         super().__init__()
         self.name = block
         self.summary: BlockSummary | None = None
+        self.frozen = False  # every layer with weights inside is frozen for fine-tuning
         self.inputs: dict[str, BlockPortItem] = {}
         self.outputs: dict[str, BlockPortItem] = {}
         self._by_source: dict[tuple[str, str], str] = {}
@@ -118,6 +120,12 @@ class GroupItem(QGraphicsObject):
             self.setToolTip(self._tooltip())
             self.update()
 
+    def set_frozen(self, frozen: bool) -> None:
+        if frozen != self.frozen:
+            self.frozen = frozen
+            self.setToolTip(self._tooltip())
+            self.update()
+
     def details(self) -> tuple[str, str]:
         """The two lines under the name: shapes in and out, then size."""
         s = self.summary
@@ -140,6 +148,8 @@ class GroupItem(QGraphicsObject):
         if self.summary is not None and self.summary.errors:
             lines.append(f"<span style='color:{theme.current().error}'>"
                          f"{self.summary.errors} layer(s) with a shape error inside</span>")
+        if self.frozen:
+            lines.append(FROZEN_TIP)
         lines.append("Double-click to expand")
         return "<br>".join(lines)
 
@@ -205,7 +215,8 @@ class GroupItem(QGraphicsObject):
         painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER), Qt.AlignmentFlag.AlignVCenter, name)
         painter.setFont(_font(8))
         painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "block")
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                         "❄ frozen" if self.frozen else "block")
         shapes, size = self.details()
         body = _font(8.5)
         painter.setFont(body)
@@ -225,7 +236,7 @@ class GroupItem(QGraphicsObject):
         painter.setBrush(QColor(t.node_border))
         painter.drawRect(body.translated(STACK * 2, STACK * 2))
         s = self.summary
-        lines = [self.name]
+        lines = [f"❄ {self.name}" if self.frozen else self.name]
         if s is not None and s.out_shapes:
             lines.append("→ " + ", ".join(format_shape(x) for x in s.out_shapes))
         if s is not None and s.params is not None:

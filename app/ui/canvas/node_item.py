@@ -90,6 +90,7 @@ class NodeItem(QGraphicsObject):
         self.shape_text = ""
         self.status = "pending"  # pending | ok | blocked | error | warning
         self.health = ""  # a training-health finding for this layer, from the last run
+        self.frozen = False  # training.freeze covers it: its weights stay fixed
         self.message = ""
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
@@ -151,10 +152,18 @@ class NodeItem(QGraphicsObject):
             self._update_tooltip()
             self.update()
 
+    def set_frozen(self, frozen: bool) -> None:
+        if frozen != self.frozen:
+            self.frozen = frozen
+            self._update_tooltip()
+            self.update()
+
     def _update_tooltip(self) -> None:
         lines = [f"<b>{self.name}</b> ({self.layer_type})"]
         if self.params_text:
             lines.append(self.params_text)
+        if self.frozen:
+            lines.append(FROZEN_TIP)
         if self.message:
             colour = theme.current().error if self.status == "error" else theme.current().warning
             lines.append(f"<span style='color:{colour}'>{_html(self.message)}</span>")
@@ -199,6 +208,8 @@ class NodeItem(QGraphicsObject):
         self._paint_body(painter, body, colour, t)
         self._paint_text(painter, t)
         self._paint_port_labels(painter, t)
+        if self.frozen:
+            paint_frozen(painter, t, QRectF(9, HEIGHT - 22, WIDTH - 18, 20))
         if self.has_badge():
             self._paint_badge(painter, t)
 
@@ -207,8 +218,9 @@ class NodeItem(QGraphicsObject):
         """Semantic zoom: far out, a coloured block with the layer type (and, where there is
         room, its output shape) in text that keeps about 11 px on screen."""
         shape = self.shape_text.removeprefix("→ ") if self.status in ("ok", "warning") else ""
+        title = f"❄ {self.layer_type}" if self.frozen else self.layer_type
         paint_compact(painter, body, QColor(t.error) if self.status == "error" else colour,
-                      [self.layer_type, shape], lod, self.isSelected())
+                      [title, shape], lod, self.isSelected())
 
     def _paint_body(self, painter: QPainter, body: QRectF, colour: QColor,
                     t: theme.Theme) -> None:
@@ -284,6 +296,17 @@ class NodeItem(QGraphicsObject):
         r = BADGE_RADIUS
         painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r),
                          Qt.AlignmentFlag.AlignCenter, "!")
+
+
+FROZEN_TIP = "❄ Frozen for fine-tuning: its weights stay as loaded while training"
+
+
+def paint_frozen(painter: QPainter, t: theme.Theme, rect: QRectF) -> None:
+    """The "frozen" mark, right-aligned in `rect`."""
+    painter.setFont(_font(8, bold=True))
+    painter.setPen(QColor(t.accent))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                     "❄ frozen")
 
 
 def follow_move(item: QGraphicsItem, change: QGraphicsItem.GraphicsItemChange,

@@ -101,6 +101,7 @@ class CanvasScene(QGraphicsScene):
             self._add_edge(edge)
         self.refresh_blocks()
         self.apply_results(list(self.nodes))
+        self.show_frozen()
 
     def _on_change(self, change: Change) -> None:
         handler = getattr(self, f"_on_{change.kind}", None)
@@ -112,6 +113,25 @@ class CanvasScene(QGraphicsScene):
     def _on_section(self, name: str) -> None:
         if name == "canvas":
             self.refresh_blocks()
+        elif name == "training":
+            self.show_frozen()
+
+    def show_frozen(self) -> None:
+        """Mark the layers training.freeze covers, and collapsed blocks whose layers with
+        weights are all frozen."""
+        frozen: set[str] = set()
+        entries = self.session.project.training.get("freeze") or []
+        if isinstance(entries, list) and entries:
+            from app.training.pretrained import frozen_layers
+
+            frozen = frozen_layers(self.session.doc, [e for e in entries if isinstance(e, str)])
+        for name, item in self.nodes.items():
+            item.set_frozen(name in frozen)
+        doc = self.session.doc
+        for block, group in self.groups.items():
+            weighted = [n for n in self.members.get(block, ())
+                        if doc.node(n).spec.count is not None]
+            group.set_frozen(bool(weighted) and all(n in frozen for n in weighted))
 
     def _on_node_added(self, change: Change) -> None:
         self._add_node(change.nodes[0])
@@ -277,6 +297,7 @@ class CanvasScene(QGraphicsScene):
                 group.snap = True
         self._rewire_blocks()
         self._summarise_blocks()
+        self.show_frozen()
 
     def _rewire_blocks(self) -> None:
         for proxy in self._proxies:

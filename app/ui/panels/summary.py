@@ -74,6 +74,7 @@ class SummaryPanel(QWidget):
         self._timer.timeout.connect(self.refresh)
         session.resultsChanged.connect(lambda _n: self._timer.start())
         session.documentReplaced.connect(self._timer.start)
+        session.sectionChanged.connect(lambda name: name == "training" and self._timer.start())
 
     def refresh(self) -> None:
         from app.core.cost import node_macs
@@ -83,17 +84,19 @@ class SummaryPanel(QWidget):
         names = [n for n in doc.topological_order() if n in results]
         self.table.setRowCount(len(names))
         total = trainable = activations = macs = 0
+        frozen = self._frozen()
         for row, name in enumerate(names):
             node, r = doc.node(name), results[name]
-            # nothing is frozen while designing: every parameter trains
             params = node.spec.count(r.resolved) if r.ok and node.spec.count else 0
-            total, trainable = total + params, trainable + params
+            total += params
+            trainable += 0 if name in frozen else params
             if r.ok and node.spec.role is not Role.OUTPUT:
                 activations += sum(math.prod(s) * _ITEMSIZE.get(r.dtypes.get(p, ""), 4)
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else
                      "waiting" if r.blocked else "error")
-            numbers = (f"{params:,}", "yes") if params else ("–", "–")
+            numbers = (f"{params:,}", "frozen" if name in frozen else "yes") if params \
+                else ("–", "–")
             layer_macs = node_macs(doc, results, name)
             macs += layer_macs or 0
             cost = f"{layer_macs:,}" if layer_macs else "–"
@@ -105,6 +108,15 @@ class SummaryPanel(QWidget):
         self.totals = {"params": total, "trainable": trainable, "activations": activations,
                        "macs": macs}
         self._set_footer(total, trainable, activations, macs)
+
+    def _frozen(self) -> set[str]:
+        """The layers training.freeze covers (fine-tuning): their weights do not train."""
+        entries = self.session.project.training.get("freeze") or []
+        if not isinstance(entries, list) or not entries:
+            return set()
+        from app.training.pretrained import frozen_layers
+
+        return frozen_layers(self.session.doc, [e for e in entries if isinstance(e, str)])
 
     def _set_cell(self, row: int, col: int, text: str, error: bool) -> None:
         item = QTableWidgetItem(text)
