@@ -297,16 +297,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             if shapes and len(shapes) != 1:
                 raise CliError("a torchvision model takes one input shape")
             result = import_torchvision(args.torchvision, *(shapes or []))
-            name = args.torchvision
         elif args.source:
             path, _, class_name = args.source.partition(":")
             result = import_file(path, class_name or None, shapes)
-            name = class_name or Path(path).stem
         else:
             raise CliError("give --torchvision NAME or FILE.py[:Class]")
     except ModelImportError as exc:
         raise CliError(str(exc)) from None
-    save_project(Project(result.doc, name=name), args.output)
+    save_project(Project(result.doc, name=result.title), args.output)
     if args.key_map:
         write_atomic(Path(args.key_map), (json.dumps(result.key_map, indent=2) + "\n").encode())
     print(f"wrote {args.output} ({len(result.doc.nodes)} nodes)")

@@ -13,11 +13,13 @@ free text (the title) is reduced to harmless characters before it enters a docst
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from app.core.catalogue import LayerSpec, Role
@@ -34,7 +36,8 @@ from app.core.layer_code import CodegenError, Writer, call, literal_code
 from app.core.param_count import formula_parameters
 from app.core.shapes import NodeResult
 
-__all__ = ["CodegenError", "constructor_call", "generate_code", "reading_order"]
+__all__ = ["CodegenError", "constructor_call", "generate_code", "reading_order",
+           "redundant_keywords"]
 
 INDENT = "    "
 MAX_LINE = 88  # ruff's and black's default, so the file is clean under a user's own settings
@@ -76,10 +79,11 @@ class Flow:
     names: dict[tuple[str, str], str]
 
 
-def _plan(doc: NetworkDocument) -> Flow:
+def _plan(doc: NetworkDocument, named: frozenset[str] = frozenset()) -> Flow:
     """Name every value. A value read only by the very next line lives in `x` (so a chain
     reads `x = self.conv1(x)`); a value read later or more than once (a skip connection,
-    a branch point) keeps its node's name; an unread one goes to `_`."""
+    a branch point) keeps its node's name; an unread one goes to `_`. The `named` nodes
+    always keep their name: an import reads an inline op's name from its variable."""
     inputs = doc.ends(Role.INPUT)
     outputs = network_outputs(doc)
     statements = [n for n in reading_order(doc) if doc.node(n).spec.has_module]
@@ -93,7 +97,7 @@ def _plan(doc: NetworkDocument) -> Flow:
         for port in ports:
             readers = [e.dst for e in doc.outgoing(name) if e.src_port == port]
             returned = (name, port) in outputs
-            flows_on = len(ports) == 1 and (
+            flows_on = len(ports) == 1 and name not in named and (
                 (len(readers) == 1 and readers[0] == following[name] and not returned)
                 or (not readers and returned and len(outputs) == 1
                     and following[name] is None))
@@ -106,6 +110,31 @@ def _plan(doc: NetworkDocument) -> Flow:
             else:
                 names[(name, port)] = _port_variable(name, port, taken)
     return Flow(statements, inputs, outputs, names)
+
+
+# What torch.fx names the call a line makes (`x + y` -> add), as its node names do.
+_OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
+                   ast.MatMult: "matmul"}
+
+
+def _traced_name(spec: LayerSpec, resolved: dict[str, Any], inputs: int) -> str | None:
+    """The name torch.fx gives the last call of an inline op's line (`torch.cat` -> cat)."""
+    lines = _writer(spec)("self.op", resolved, [f"a{i}" for i in range(inputs)], ["y"])
+    value = getattr(ast.parse(lines[-1]).body[-1], "value", None)
+    if isinstance(value, ast.BinOp):
+        return _OPERATOR_NAMES.get(type(value.op))
+    func = value.func if isinstance(value, ast.Call) else None
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
+def _named_ops(doc: NetworkDocument, results: dict[str, NodeResult]) -> frozenset[str]:
+    """Inline ops whose name is not the one an import gives them (torch.fx's name for the
+    call): their line assigns a variable of that name, so `block1_cat = torch.cat(...)`
+    comes back as block1_cat, where `x = torch.cat(...)` would come back as cat."""
+    return frozenset(
+        node.name for node in doc.nodes
+        if node.spec.has_module and not node.spec.is_torch_layer and node.name != _traced_name(
+            node.spec, results[node.name].resolved, len(node.input_ports())))
 
 
 def _port_variable(name: str, port: str, taken: set[str]) -> str:
@@ -157,6 +186,7 @@ def constructor_call(spec: LayerSpec, resolved: dict[str, Any],
     `symbols` names block-class arguments that replace values (`out_channels`)."""
     kwargs = spec.ctor_kwargs(resolved)
     symbols = symbols or {}
+    implied = redundant_keywords(spec, resolved)
     signature = torch_signature(spec.module_class())
     args: list[str] = []
     positional = True
@@ -168,10 +198,30 @@ def constructor_call(spec: LayerSpec, resolved: dict[str, Any],
         text = symbols.get(name) or literal_code(value)
         if positional:
             args.append(text)
-        elif name in symbols or not _is_default(value, default):
+        elif name in symbols or not (_is_default(value, default) or name in implied):
             args.append(f"{name}={text}")
     args += [f"{name}={literal_code(value)}" for name, value in kwargs.items()]
     return f"{spec.code_name}({', '.join(args)})"
+
+
+def _settings(module: nn.Module) -> dict[str, Any]:
+    return {k: v for k, v in vars(module).items() if not k.startswith("_")
+            and k != "training" and not isinstance(v, (torch.Tensor, nn.Module))}
+
+
+def redundant_keywords(spec: LayerSpec, resolved: dict[str, Any]) -> frozenset[str]:
+    """Arguments whose torch default None makes the layer derive the same value itself
+    (MaxPool2d's stride from kernel_size): torch keeps no trace of whether they were
+    given, so export leaves them out and import leaves them unset, one form for both."""
+    given = [p.name for p in spec.params if p.default is None and not p.auto
+             and not p.graph_only and resolved.get(p.name) is not None]
+    if not given or not spec.is_torch_layer or any(
+            resolved.get(p.name) is None for p in spec.params if p.auto):
+        return frozenset()
+    with torch.device("meta"):
+        built = _settings(spec.build(resolved))
+        return frozenset(name for name in given
+                         if _settings(spec.build(resolved | {name: None})) == built)
 
 
 def is_positional(spec: LayerSpec, kwarg: str) -> bool:
@@ -238,9 +288,10 @@ def fit(line: str, indent: str, width: int = MAX_LINE - len(INDENT)) -> list[str
 
 def _clean_text(text: str, limit: int = 80) -> str:
     """Free text for a docstring or comment: letters, digits and plain punctuation only, so
-    it can never close the string or start code."""
-    cleaned = re.sub(r"[^A-Za-z0-9 .,:;()+\-/&'×]", " ", text)
-    return re.sub(r"\s+", " ", cleaned).strip()[:limit].replace("'", "’") or "Network"
+    it can never close the string or start code. Cleaning its own result changes nothing,
+    so a title read back from an exported file exports the same."""
+    cleaned = re.sub(r"[^A-Za-z0-9 .,:;()+\-/&'’×]", " ", text)
+    return re.sub(r"\s+", " ", cleaned).strip()[:limit].strip().replace("'", "’") or "Network"
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -302,7 +353,8 @@ def _scope(doc: NetworkDocument, results: dict[str, NodeResult],
                 continue
             instances[group.attr] = [(_place(classes, b), b) for b in blocks]
         groups[group.attr] = group
-    return Scope(doc, results, groups, _plan(collapse(doc, list(groups.values()))), instances)
+    flow = _plan(collapse(doc, list(groups.values())), _named_ops(doc, results))
+    return Scope(doc, results, groups, flow, instances)
 
 
 def _place(classes: list[BlockClass], new: Block) -> BlockClass:

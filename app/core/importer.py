@@ -5,19 +5,33 @@ settings read from the module's attributes), functional calls and tensor methods
 cat, +, *, view/reshape, relu, pooling, ...) by the names each entry's `traced` lists. Each node sits at the
 traced module path (`layer1.0.conv1`; a functional op in the module whose forward() did it:
 `layer1.0.add`), so the source's state_dict keys carry over unchanged; node names are the
-paths with underscores (`layer1_0_conv1`). Where a path cannot be kept (an nn.Sequential
-root's `0`, a layer called twice) the node sits at its name and `ImportResult.key_map`
-renames those keys. Anything without a mapping is reported by name in one line; nothing is
-dropped silently.
+paths with underscores (`layer1_0_conv1`). A functional op assigned to a variable takes
+its name (`block1_cat = torch.cat(...)` -> block1_cat), read from the source line the
+tracer saw. Where a path cannot be kept (an nn.Sequential root's `0`, a layer called
+twice) the node sits at its name and `ImportResult.key_map` renames those keys. Anything
+without a mapping is reported by name and source line in one line; nothing is dropped
+silently.
+
+What torch cannot tell apart comes back in the form the editor writes: a size the next
+layer reads from its input (`in_features`) is left on auto, an argument torch derives
+from another (MaxPool2d's stride) is left unset, and the title is the first line of the
+class docstring. So an exported file imports as the project it came from.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib.util
+import inspect
 import keyword
+import linecache
 import operator
+import os
 import re
+import sys
+import traceback
+import types
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +43,7 @@ import torch.fx
 from torch import nn
 
 from app.core.catalogue import CATALOGUE, IDS, LayerSpec, Role
+from app.core.codegen import redundant_keywords
 from app.core.graph import RESERVED_NAMES, DocumentError, NetworkDocument, module_path
 from app.core.import_hooks import (
     UNKNOWN,
@@ -38,13 +53,14 @@ from app.core.import_hooks import (
     Port,
     Sizes,
     Unsupported,
+    hint,
     target_name,
 )
+from app.core.layout import layered_layout
 from app.core.params import ParamError
 from app.core.shapes import ShapeInference, errors, infer_shapes, network_problems
 
-ROW = 110.0
-COLUMN = 240.0
+TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 
 
 class ModelImportError(ValueError):
@@ -60,6 +76,7 @@ class ImportResult:
     doc: NetworkDocument
     key_map: dict[str, str]  # source state_dict key -> document (compiled module) key
     unmapped: list[str] = field(default_factory=list)  # source keys no traced op used
+    title: str = "Network"  # the project title: the class docstring's first line
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The source module's state_dict with keys renamed for the compiled document."""
@@ -84,10 +101,10 @@ class Context:
     doc: NetworkDocument = field(default_factory=NetworkDocument)
     values: dict[torch.fx.Node, Any] = field(default_factory=dict)
     key_map: dict[str, str] = field(default_factory=dict)
-    depth: dict[str, int] = field(default_factory=dict)
-    per_row: dict[int, int] = field(default_factory=dict)
     module_calls: dict[str, str] = field(default_factory=dict)  # module path -> node name
     rnn_use: dict[str, set[str]] = field(default_factory=dict)
+    variables: dict[torch.fx.Node, str] = field(default_factory=dict)  # op -> its name hint
+    current: torch.fx.Node | None = None  # the traced call being read
     shapes: ShapeInference | None = None
 
     def sizes(self, arg: Any) -> Sizes:
@@ -139,25 +156,25 @@ class Context:
 
     def add(self, layer_type: str, params: dict[str, Any], hint: str,
             inputs: Sequence[Port]) -> Port:
-        """A node named after `hint`, placed at module path `hint` when that is a valid,
-        free path; a second call of a weightless module (torchvision's one `relu` per
-        block) goes next to it (`layer1.0.relu_1`); anything else sits at its name."""
+        """A node named after `hint` (or the variable the traced call is assigned to),
+        placed at module path `hint` when that is a valid, free path; a second call of a
+        weightless module (torchvision's one `relu` per block) goes next to it
+        (`layer1.0.relu_1`); anything else sits at its name."""
+        hint = self.variables.get(self.current, hint)
         name = self.name(hint)
-        row = 1 + max((self.depth[p.node] for p in inputs), default=-1)
-        column = self.per_row.get(row, 0)
-        self.per_row[row] = column + 1
         suffix = name[len(self.name_base(hint)):]
+        params = _unset_implied(layer_type, params)
+        if CATALOGUE[layer_type].variadic and "num_inputs" not in params:
+            params = params | {"num_inputs": len(inputs)}
         # RegNet's `block1-0` is no attribute name: `block1_0` keeps the path's structure
         legal = ".".join(re.sub(r"\W", "_", s) for s in hint.split(".")) + suffix
         for path in dict.fromkeys((hint, hint + suffix, legal, None)):
             try:
-                node = self.doc.add_node(layer_type, params, name=name, path=path,
-                                         pos=(column * COLUMN, row * ROW))
+                node = self.doc.add_node(layer_type, params, name=name, path=path)
                 break
             except DocumentError as exc:
                 if path is None:
                     raise Unsupported(f"{hint} ({exc})") from None
-        self.depth[name] = row
         for port, source in zip(node.input_ports(), inputs):
             self.doc.connect(source.node, source.port, name, port)
         return Port(name)
@@ -228,6 +245,18 @@ def _layer_params(spec: LayerSpec, module: nn.Module, path: str) -> dict[str, An
         raise Unsupported(f"{path} ({type(module).__name__} with {', '.join(differ)} not "
                           "supported)")
     return params
+
+
+def _unset_implied(layer_type: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Arguments torch derives itself when unset (MaxPool2d's stride) stay unset."""
+    spec = CATALOGUE.get(layer_type)
+    if spec is None or not spec.is_torch_layer:
+        return params
+    try:
+        full = spec.validate(params)
+    except ParamError:
+        return params  # add_node says what is wrong with it
+    return params | dict.fromkeys(redundant_keywords(spec, full))
 
 
 def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
@@ -354,41 +383,214 @@ def _finish_inputs(ctx: Context) -> None:
             ctx.doc.set_params(node.name, {"dtype": "int64"})
 
 
+# -- where in the source each traced call was made -----------------------------------------------
+
+@dataclass(frozen=True)
+class Site:
+    """Where the model's code made a traced call."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{os.path.basename(self.file)}:{self.line}"
+
+
+def _user_frame(frame: types.FrameType | None) -> types.FrameType | None:
+    """The innermost frame outside torch: the line of the model's code that made a call;
+    None for a node fx made after forward() returned (reached from the importer)."""
+    while frame is not None and frame.f_code.co_filename.startswith(TORCH_DIR):
+        frame = frame.f_back
+    return None if frame is None or frame.f_code.co_filename == __file__ else frame
+
+
 class _Tracer(torch.fx.Tracer):
-    """fx's tracer, which also keeps the catalogue's torchvision.ops layers
-    (StochasticDepth) as one call instead of tracing into them."""
+    """torch.fx's tracer, noting the source line of every node it records, which also
+    keeps the catalogue's torchvision.ops layers (StochasticDepth) as one call instead
+    of tracing into them."""
 
     def __init__(self, leaves: set[type]) -> None:
         super().__init__()
         self.leaves = leaves
+        self.sites: dict[torch.fx.Node, Site] = {}
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return type(m) in self.leaves or super().is_leaf_module(m, module_qualified_name)
 
+    def create_node(self, *args: Any, **kwargs: Any) -> torch.fx.Node:
+        node = super().create_node(*args, **kwargs)
+        frame = _user_frame(sys._getframe(1))
+        if frame is not None:
+            self.sites[node] = Site(frame.f_code.co_filename, frame.f_lineno)
+        return node
 
-def _trace(module: nn.Module, label: str, leaves: set[type]) -> torch.fx.GraphModule:
+
+class Sources:
+    """The statements of the files the traced code lives in, each file parsed once."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[int, ast.stmt]] = {}
+
+    def statement(self, site: Site) -> ast.stmt | None:
+        """The innermost statement that spans the site's line."""
+        if site.file not in self.files:
+            self.files[site.file] = _statements_by_line(site.file)
+        return self.files[site.file].get(site.line)
+
+    @staticmethod
+    def text(site: Site) -> str:
+        return linecache.getline(site.file, site.line).strip()
+
+
+def _statements_by_line(file: str) -> dict[int, ast.stmt]:
+    linecache.checkcache(file)  # the file may have changed since an earlier import
     try:
-        tracer = _Tracer(leaves)
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except (SyntaxError, ValueError):
+        return {}
+    lines: dict[int, ast.stmt] = {}
+    # Outer statements first, so each line ends up with the innermost one spanning it.
+    for statement in sorted((s for s in ast.walk(tree) if isinstance(s, ast.stmt)),
+                            key=lambda s: (s.lineno, -(s.end_lineno or s.lineno))):
+        end = statement.end_lineno or statement.lineno
+        lines |= dict.fromkeys(range(statement.lineno, end + 1), statement)
+    return lines
+
+
+def _assigned_name(statement: ast.stmt) -> str | None:
+    """`name = ...`, `name: T = ...` or `name, other = ...`: the variable a statement
+    assigns its value (or its value's first item, the export's main output) to."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        target = statement.target
+    else:
+        return None
+    if isinstance(target, ast.Tuple | ast.List) and target.elts:
+        target = target.elts[0]
+    if not isinstance(target, ast.Name) or target.id in RESERVED_NAMES or target.id == "_":
+        return None
+    return target.id
+
+
+def _statements(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site]
+                ) -> dict[torch.fx.Node, ast.stmt]:
+    """Each traced call -> the statement of the model's code that made it."""
+    sources = Sources()
+    found = {}
+    for node in graph.nodes:
+        statement = sources.statement(sites[node]) if node in sites else None
+        if statement is not None and node.op.startswith("call"):
+            found[node] = statement
+    return found
+
+
+def _variables(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt],
+               module_paths: set[str]) -> dict[torch.fx.Node, str]:
+    """Functional ops assigned to a variable -> their name hint (`owner.variable`): the
+    last call of each run of calls made by one statement is the value it assigns."""
+    last: dict[tuple[int, str], torch.fx.Node] = {}
+    run: tuple[int, str] | None = None
+    for node in graph.nodes:
+        if node.target is operator.getitem:
+            continue  # `a, b = x.chunk(2)` unpacks the value: chunk is what is assigned
+        if node not in statements:
+            run = None
+            continue
+        key = (id(statements[node]), hint(node).rpartition(".")[0])
+        if key != run:
+            last.pop(key, None)  # the statement runs again (a loop): a new value
+            run = key
+        last[key] = node
+    variables = {}
+    for (_, owner), node in last.items():
+        name = _assigned_name(statements[node])
+        dotted = f"{owner}.{name}" if owner else name
+        if (name and node.op in ("call_function", "call_method")
+                and dotted not in module_paths):
+            variables[node] = dotted
+    return variables
+
+
+CHAINED = frozenset({operator.add, operator.mul})  # (a + b) + c is one Add of a, b and c
+
+
+def _join_chains(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt]) -> None:
+    """`a + b + c` traces as two additions; one statement's chain becomes one call with
+    every operand, which the merge reads as one node with that many inputs, as written."""
+    for node in list(graph.nodes):
+        inner = node.args[0] if node.op == "call_function" and node.args else None
+        if (node.target in CHAINED and isinstance(inner, torch.fx.Node)
+                and inner.op == "call_function" and inner.target == node.target
+                and len(inner.users) == 1 and not (node.kwargs or inner.kwargs)
+                and statements.get(inner) is not None
+                and statements.get(inner) is statements.get(node)):
+            node.args = (*inner.args, *node.args[1:])
+            graph.erase_node(inner)
+
+
+def _trace(module: nn.Module, label: str, leaves: set[type]
+           ) -> tuple[torch.fx.GraphModule, dict[torch.fx.Node, Site]]:
+    """The traced module and each node's source line. A failure names the line that
+    stopped the tracer, e.g. `if x.sum() > 0:` (data-dependent control flow)."""
+    tracer = _Tracer(leaves)
+    try:
         graph = tracer.trace(module)
-        return torch.fx.GraphModule(tracer.root, graph, type(module).__name__)
     except Exception as exc:  # noqa: BLE001 - any tracing failure becomes one readable line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelImportError(f"cannot trace {label} with torch.fx (data-dependent control "
-                               f"flow?): {first}") from None
+        stack = list(traceback.walk_tb(exc.__traceback__))
+        site = next((Site(frame.f_code.co_filename, line) for frame, line in reversed(stack)
+                     if _user_frame(frame) is frame), None)
+        if site is None:
+            raise ModelImportError(f"cannot trace {label} with torch.fx (data-dependent "
+                                   f"control flow?): {first}") from None
+        raise ModelImportError(f"cannot import {label}: `{Sources.text(site)}` at {site}: "
+                               f"torch.fx cannot trace it ({first})") from None
+    return torch.fx.GraphModule(tracer.root, graph, type(module).__name__), tracer.sites
+
+
+def _class_title(module: nn.Module) -> str | None:
+    """The first line of the model class's docstring (not of torch's own classes)."""
+    cls = type(module)
+    if cls.__module__.split(".")[0] == "torch" or not cls.__doc__:
+        return None
+    return inspect.cleandoc(cls.__doc__).splitlines()[0].strip() or None
+
+
+def _leave_on_auto(doc: NetworkDocument) -> None:
+    """Sizes a layer can read from its input (in_features, num_features) go back on
+    auto where they equal what it reads, as the editor's own layers have them."""
+    given = {n.name: {p.name: n.params[p.name] for p in n.spec.params
+                      if p.auto and n.params[p.name] is not None} for n in doc.nodes}
+    given = {name: values for name, values in given.items() if values}
+    for name, values in given.items():
+        doc.set_params(name, dict.fromkeys(values))
+    results = infer_shapes(doc)
+    for name, values in given.items():
+        resolved = results[name].resolved if results[name].ok else {}
+        keep = {k: v for k, v in values.items() if resolved.get(k) != v}
+        if keep:
+            doc.set_params(name, keep)
 
 
 def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
-                  label: str | None = None) -> ImportResult:
-    """The document for `module`, given one per-sample input shape (no batch) per input."""
+                  label: str | None = None, title: str | None = None) -> ImportResult:
+    """The document for `module`, given one per-sample input shape (no batch) per input.
+    `title` defaults to the first line of the class docstring, else `label`."""
     label = label or type(module).__name__
     layer_types = _layer_types()
-    traced = _trace(module, label, set(layer_types))
+    traced, sites = _trace(module, label, set(layer_types))
     ctx = Context(traced, layer_types, *_traced_calls())
+    statements = _statements(traced.graph, sites)
+    _join_chains(traced.graph, statements)
+    ctx.variables = _variables(traced.graph, statements,
+                               {name for name, _ in module.named_modules()})
     problems: list[str] = []
     shapes = iter(input_shapes)
     for node in traced.graph.nodes:
         if node.op not in ("placeholder", "output") and not node.users:
             continue  # dead values, e.g. the `_` in `out, _ = self.lstm(x)`
+        ctx.current = node
         try:
             if node.op == "placeholder":
                 shape = next(shapes, None)
@@ -408,7 +610,7 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
             else:
                 raise Unsupported(f"{node.op} {node.target}")
         except Unsupported as exc:
-            problems.append(str(exc))
+            problems.append(f"{exc} at {sites[node]}" if node in sites else str(exc))
             ctx.values[node] = UNKNOWN
         except _Skip:
             ctx.values[node] = UNKNOWN
@@ -420,9 +622,13 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
         raise ModelImportError(f"cannot import {label}: unsupported operations: "
                                f"{'; '.join(unique)}")
     _finish_inputs(ctx)
+    _leave_on_auto(ctx.doc)
     _check(ctx.doc, label)
+    for name, pos in layered_layout(ctx.doc).items():
+        ctx.doc.move_node(name, pos)
     unmapped = [k for k in module.state_dict() if k not in ctx.key_map]
-    return ImportResult(ctx.doc, ctx.key_map, unmapped)
+    return ImportResult(ctx.doc, ctx.key_map, unmapped,
+                        title or _class_title(module) or label)
 
 
 def _check(doc: NetworkDocument, label: str) -> None:
@@ -449,7 +655,7 @@ def import_torchvision(name: str, input_shape: Sequence[int] = (3, 224, 224),
         raise ModelImportError(f"unknown torchvision model {name!r}; known: "
                                f"{', '.join(torchvision_names())}")
     model = torchvision.models.get_model(name, weights=None, **kwargs)
-    return import_module(model.eval(), [input_shape], label=name)
+    return import_module(model.eval(), [input_shape], label=name, title=name)
 
 
 def load_file_model(path: str | Path, class_name: str | None = None) -> tuple[nn.Module, Any]:
