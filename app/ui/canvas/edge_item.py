@@ -60,8 +60,8 @@ class EdgeItem(QGraphicsPathItem):
         t = theme.current()
         if self.isSelected():
             pen = QPen(QColor(t.accent), 3)
-        elif self.hovered:
-            pen = QPen(QColor(t.accent), 2.2)
+        elif self.hovered:  # also the drop target of a dragged layer: plain to see
+            pen = QPen(QColor(t.accent), 4.5)
         else:
             pen = QPen(QColor(t.edge), 1.8)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)

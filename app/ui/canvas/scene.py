@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.graph import Change, DocumentError, Edge, module_path
-from app.core.grouping import block_summary, boundary, collapsed_members
+from app.core.grouping import block_summary, boundary, collapsed_members, enclosing_blocks
 from app.core.layout import Fold
 from app.ui import theme
+from app.ui.canvas.block_frame import BlockFrameItem, frame_rect
 from app.ui.canvas.edge_item import EdgeItem
 from app.ui.canvas.group_item import GroupItem
 from app.ui.canvas.interactions import Interaction, MoveNodesInteraction, NewEdgeInteraction
-from app.ui.canvas.node_item import NodeItem
+from app.ui.canvas.node_item import HEIGHT, WIDTH, NodeItem
 from app.ui.canvas.port_item import PortItem
 from app.ui.commands import insert_layer_command, insert_on_wires_command
 from app.ui.session import EditorSession
@@ -41,6 +42,8 @@ COLLAPSED = "collapsed"  # the key of the project's canvas section listing colla
 # Changes that may move a layer into or out of a collapsed block, or change its wires.
 _REGROUP = {"node_added", "node_removed", "node_renamed", "path_changed", "edge_added",
             "edge_removed"}
+# Changes that may move a block's frame.
+_REFRAME = {"node_added", "node_removed", "node_renamed", "path_changed", "node_moved"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class CanvasScene(QGraphicsScene):
         self._proxies: list[EdgeItem] = []  # wires drawn to and from collapsed blocks
         self._proxies_of: dict[str, set[EdgeItem]] = {}
         self._proxy_of: dict[Edge, EdgeItem] = {}
+        self.frames: dict[str, BlockFrameItem] = {}  # expanded block -> its frame
+        self._frames_stale = False
         # Document changes arrive one layer at a time (an insert moves every layer below);
         # the collapsed view is brought up to date once, after the burst.
         self._regroup = QTimer(self)
@@ -110,6 +115,7 @@ class CanvasScene(QGraphicsScene):
         for edge in doc.edges:
             self._add_edge(edge)
         self.refresh_blocks()
+        self.reframe()
         self.apply_results(list(self.nodes))
         self.show_frozen()
 
@@ -121,6 +127,10 @@ class CanvasScene(QGraphicsScene):
                 handler(change)
             finally:
                 self._syncing = False
+        if change.kind in _REFRAME:
+            self._frames_stale = True
+            if not self._flush.isActive():
+                self._flush.start()
         if (self._folding() and (change.kind in _REGROUP or change.kind == "node_moved")
                 and not self._regroup.isActive()):
             self._regroup.start()
@@ -262,6 +272,51 @@ class CanvasScene(QGraphicsScene):
         for wire in dirty:
             if wire.scene() is self and wire.isVisible():
                 wire.update_path()
+        if self._frames_stale:
+            self.reframe()
+
+    def reframe(self) -> None:
+        """Frame each expanded block around what is shown of it: its layers and the
+        collapsed blocks inside it (app.ui.canvas.block_frame)."""
+        self._frames_stale = False
+        doc = self.session.doc
+        cards: dict[str, QRectF] = {}
+
+        def add(blocks: list[str], pos: QPointF) -> None:
+            card = QRectF(pos, QSizeF(WIDTH, HEIGHT))
+            for block in blocks:
+                rect = cards.get(block)
+                cards[block] = card if rect is None else rect.united(card)
+
+        blocks_of: dict[str, list[str]] = {}
+        for name, item in self.nodes.items():
+            if name not in self.hidden and doc.has_node(name):
+                blocks_of[name] = enclosing_blocks(doc, name)
+                add(blocks_of[name], item.pos())
+        for block, group in self.groups.items():
+            parts = block.split(".")
+            add([".".join(parts[:i]) for i in range(1, len(parts))], group.pos())
+        for (dst, _), wire in self.edges.items():  # a shortcut arcing beside its block
+            src = wire.edge.src
+            if src in blocks_of and dst in blocks_of and wire.isVisible():
+                for block in blocks_of[src]:
+                    if block in blocks_of[dst]:
+                        cards[block] = cards[block].united(wire.path().boundingRect())
+        inside = dict.fromkeys(cards, 0)  # levels of framed blocks inside each
+        for block in cards:
+            parts = block.split(".")
+            for i in range(1, len(parts)):
+                outer = ".".join(parts[:i])
+                inside[outer] = max(inside[outer], len(parts) - i)
+        for block in list(self.frames):
+            if block not in cards:
+                self.removeItem(self.frames.pop(block))
+        for block, rect in cards.items():
+            frame = self.frames.get(block)
+            if frame is None:
+                frame = self.frames[block] = BlockFrameItem(block)
+                self.addItem(frame)
+            frame.set_frame(frame_rect(rect, inside[block]))
 
     def apply_results(self, names: list[str]) -> None:
         for name in names:
@@ -340,6 +395,7 @@ class CanvasScene(QGraphicsScene):
             self._rewire_blocks()
         finally:
             self._syncing = False
+        self._frames_stale = True
         self.flush()
         self._summarise_blocks()
         self.show_frozen()
