@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.core.grouping import BlockSummary, Boundary
 from app.core.shapes import format_shape
@@ -66,6 +66,7 @@ class GroupItem(BoxItem):
         self.outputs: dict[str, BlockPortItem] = {}
         self._by_source: dict[tuple[str, str], str] = {}
         self._by_exit: dict[tuple[str, str], str] = {}
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- content -----------------------------------------------------------------------------
     def set_boundary(self, edge: Boundary) -> None:

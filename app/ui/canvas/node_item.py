@@ -90,9 +90,6 @@ class BoxItem(QGraphicsObject):
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
-        # Painted once into a pixmap that moves with it: a repaint or a move of a 500-layer
-        # network blits pixmaps instead of laying out text (issue 18, 60 fps canvas).
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
         self.snap = True  # off while the scene places it where the document says
