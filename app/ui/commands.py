@@ -401,10 +401,10 @@ def insert_layer_command(session: EditorSession, node: str, port: str, layer_typ
     x = doc.node(old.src).pos[0] if old is not None else target.pos[0]
     cmd.add(AddNodeCommand(session, layer_type, params, name, (x, target.pos[1])))
     cmd.add(_make_room(session, doc.downstream(node)))
-    if old is not None:
-        cmd.add(DisconnectCommand(session, old))
-        cmd.add(ConnectCommand(session, old.src, old.src_port, name, ins[0]))
-    cmd.add(ConnectCommand(session, name, outs[0], node, port))
+    if old is None:
+        cmd.add(ConnectCommand(session, name, outs[0], node, port))
+    else:
+        _route_through(cmd, (old.src, old.src_port), [old], name, ins[0], outs[0])
     return cmd
 
 
@@ -422,11 +422,7 @@ def insert_on_wires_command(session: EditorSession, wires: Sequence[Edge], layer
     cmd = CompoundCommand(session, label)
     cmd.add(AddNodeCommand(session, layer_type, {}, name, (doc.node(src).pos[0], top)))
     cmd.add(_make_room(session, set().union(*(doc.downstream(e.dst) for e in wires))))
-    for e in wires:
-        cmd.add(DisconnectCommand(session, e))
-    cmd.add(ConnectCommand(session, src, src_port, name, ins[0]))
-    for e in wires:
-        cmd.add(ConnectCommand(session, name, outs[0], e.dst, e.dst_port))
+    _route_through(cmd, (src, src_port), wires, name, ins[0], outs[0])
     return cmd
 
 
@@ -450,12 +446,20 @@ def insert_after_command(session: EditorSession, node: str, layer_type: str,
     below = set().union(*(doc.downstream(n) for n in doc.graph.successors(node)))
     if below:
         cmd.add(_make_room(session, below))
+    _route_through(cmd, (node, src_port), wires, name, ins[0], outs[0] if outs else "")
+    return cmd
+
+
+def _route_through(cmd: CompoundCommand, src: tuple[str, str], wires: Sequence[Edge],
+                   layer: str, layer_in: str, layer_out: str) -> None:
+    """The rewiring tail of every insert (orange's InsertNodeCommand): the `wires` leaving
+    output `src` are removed, `src` feeds the new layer, and the layer feeds what they fed."""
+    session = cmd.session
     for e in wires:
         cmd.add(DisconnectCommand(session, e))
-    cmd.add(ConnectCommand(session, node, src_port, name, ins[0]))
+    cmd.add(ConnectCommand(session, *src, layer, layer_in))
     for e in wires:
-        cmd.add(ConnectCommand(session, name, outs[0], e.dst, e.dst_port))
-    return cmd
+        cmd.add(ConnectCommand(session, layer, layer_out, e.dst, e.dst_port))
 
 
 def replace_wire_command(session: EditorSession, src: str, src_port: str, dst: str,

@@ -49,6 +49,8 @@ def main() -> int:
                           top - 150 + view.viewport().height() / 2 / view.zoom())
         if args.wire:
             edge = window.session.doc.incoming(args.wire)["in"]
+            view.set_zoom(1.0)  # the wire and the layers around it readable
+            view.centerOn(scene.edge_item(edge).path().pointAtPercent(0.5))
             if args.insert:
                 scene.insert_on_wire(edge, args.insert)
                 window.session.infer_now()

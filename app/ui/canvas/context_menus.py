@@ -326,6 +326,10 @@ class ContextMenus(QObject):
         menu.addSeparator()
         menu.addAction("Automatic &Layout\tCtrl+L", w.auto_layout)
         menu.addAction("&Fit Network to Window\tCtrl+0", w.view.fit_all)
+        if any("." in module_path(n) for n in self.session.doc.nodes):
+            menu.addSeparator()
+            menu.addAction("&Collapse All Blocks", lambda: w.scene.set_all_collapsed(True))
+            menu.addAction("&Expand All Blocks", lambda: w.scene.set_all_collapsed(False))
         return menu
 
     def add_at(self, layer_type: str, scene_pos: QPointF) -> None:

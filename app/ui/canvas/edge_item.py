@@ -42,41 +42,47 @@ class EdgeItem(QGraphicsPathItem):
         self.src = src
         self.dst = dst
         self.hovered = False
+        self._shape: QPainterPath | None = None  # the clickable band, made when first asked
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
         self.setToolTip(f"{edge.src}.{edge.src_port} → {edge.dst}.{edge.dst_port}")
+        self.restyle()
         self.update_path()
 
     def update_path(self) -> None:
+        self._shape = None
         self.setPath(curve(self.src.scene_anchor(), self.dst.scene_anchor()))
-        self._restyle()
 
-    def _restyle(self) -> None:
+    def restyle(self) -> None:
+        """The pen for the wire's state (selected, hovered) in the current theme: set when
+        the state or the theme changes, not when the wire moves."""
         t = theme.current()
         if self.isSelected():
             pen = QPen(QColor(t.accent), 3)
-        elif self.hovered:
-            pen = QPen(QColor(t.accent), 2.2)
+        elif self.hovered:  # also the drop target of a dragged layer: plain to see
+            pen = QPen(QColor(t.accent), 4.5)
         else:
             pen = QPen(QColor(t.edge), 1.8)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self.setPen(pen)
 
     def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10)  # easy to click
-        return stroker.createStroke(self.path())
+        if self._shape is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)  # easy to click
+            self._shape = stroker.createStroke(self.path())
+        return self._shape
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self._restyle()
+            self.restyle()
         return super().itemChange(change, value)
 
     def set_hovered(self, hovered: bool) -> None:
         """Highlighted under the pointer, also while a layer is dragged over it to insert."""
         self.hovered = hovered
-        self._restyle()
+        self.restyle()
 
     def hoverEnterEvent(self, event) -> None:
         self.set_hovered(True)

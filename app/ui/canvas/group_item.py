@@ -9,11 +9,9 @@ scene decides what double-click, moving and deleting it do.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.core.grouping import BlockSummary, Boundary
 from app.core.shapes import format_shape
@@ -25,9 +23,9 @@ from app.ui.canvas.node_item import (
     HEIGHT,
     LOD_TEXT,
     WIDTH,
+    BoxItem,
     _font,
     _html,
-    follow_move,
     paint_compact,
 )
 from app.ui.canvas.port_item import PortItem
@@ -58,7 +56,7 @@ class BlockPortItem(PortItem):
         return f"{self.label}: drag to another port to connect"
 
 
-class GroupItem(QGraphicsObject):
+class GroupItem(BoxItem):
     def __init__(self, block: str) -> None:
         super().__init__()
         self.name = block
@@ -68,13 +66,7 @@ class GroupItem(QGraphicsObject):
         self.outputs: dict[str, BlockPortItem] = {}
         self._by_source: dict[tuple[str, str], str] = {}
         self._by_exit: dict[tuple[str, str], str] = {}
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.setAcceptHoverEvents(True)
-        self.setZValue(1)
-        self.snap = True
 
     # -- content -----------------------------------------------------------------------------
     def set_boundary(self, edge: Boundary) -> None:
@@ -153,21 +145,10 @@ class GroupItem(QGraphicsObject):
         lines.append("Double-click to expand")
         return "<br>".join(lines)
 
-    # -- geometry (as NodeItem's, so wires and layout treat both alike) -----------------------
-    def boundingRect(self) -> QRectF:
-        return QRectF(-4, -18, WIDTH + 14, HEIGHT + 36)
-
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(QRectF(0, 0, WIDTH, HEIGHT), 8, 8)
         return path
-
-    def centre(self) -> QPointF:
-        return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
-
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        snapped = follow_move(self, change, value)
-        return snapped if snapped is not None else super().itemChange(change, value)
 
     # -- painting ----------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

@@ -80,7 +80,41 @@ def _pixel_font(pixels: int, bold: bool = True) -> QFont:
     return font
 
 
-class NodeItem(QGraphicsObject):
+class BoxItem(QGraphicsObject):
+    """What a layer and a collapsed block share: a WIDTH x HEIGHT card that the student
+    moves, that snaps to the grid and that takes its wires along (wires and layout treat
+    both alike)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        self.snap = True  # off while the scene places it where the document says
+
+    def boundingRect(self) -> QRectF:
+        # Room for the error badge, the port labels and a block's stacked cards.
+        return QRectF(-4, -18, WIDTH + 14, HEIGHT + 36)
+
+    def centre(self) -> QPointF:
+        return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        """Snapped to the grid while dragged; the scene is told once it has moved, so the
+        wires follow."""
+        scene = self.scene()
+        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap
+                and scene is not None and getattr(scene, "snap_to_grid", False)):
+            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+                and scene is not None and hasattr(scene, "node_moved")):
+            scene.node_moved(self)
+        return super().itemChange(change, value)
+
+
+class NodeItem(BoxItem):
     def __init__(self, node: Node) -> None:
         super().__init__()
         self.name = node.name
@@ -94,12 +128,6 @@ class NodeItem(QGraphicsObject):
         self.message = ""
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
-        self.setAcceptHoverEvents(True)
-        self.setZValue(1)
-        self.snap = True
         self.update_node(node)
         self.setPos(QPointF(*node.pos))
 
@@ -128,21 +156,23 @@ class NodeItem(QGraphicsObject):
             ports[name].setPos(WIDTH * (i + 1) / (len(names) + 1), y)
 
     def set_result(self, result: NodeResult | None) -> None:
+        """Show a shape result; nothing is redrawn when what the node says is unchanged (an
+        insert re-infers every layer below it, most to the same shapes)."""
         from app.core.shapes import format_shape
 
         if result is None:
-            self.status, self.shape_text, self.message = "pending", "", ""
+            shown = ("pending", "", "")
         elif result.error:
-            self.status, self.message = "error", result.error
-            self.shape_text = "shape error"
+            shown = ("error", "shape error", result.error)
         elif result.blocked:
-            self.status, self.message = "blocked", "waiting for a shape from upstream"
-            self.shape_text = "waiting for input"
+            shown = ("blocked", "waiting for input", "waiting for a shape from upstream")
         else:
             shapes = [format_shape(s) for p, s in result.outputs.items() if p == "out"]
-            self.shape_text = "→ " + (shapes[0] if shapes else "")
-            self.status = "warning" if result.warnings else "ok"
-            self.message = "\n".join(result.warnings)
+            shown = ("warning" if result.warnings else "ok", "→ " + (shapes[0] if shapes else ""),
+                     "\n".join(result.warnings))
+        if shown == (self.status, self.shape_text, self.message):
+            return
+        self.status, self.shape_text, self.message = shown
         self._update_tooltip()
         self.update()
 
@@ -173,10 +203,6 @@ class NodeItem(QGraphicsObject):
         self.setToolTip("<br>".join(lines))
 
     # -- geometry ----------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        # Room for the error badge and port labels outside the body.
-        return QRectF(-4, -18, WIDTH + 14, HEIGHT + 36)
-
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(QRectF(0, 0, WIDTH, HEIGHT), 8, 8)
@@ -186,13 +212,6 @@ class NodeItem(QGraphicsObject):
 
     def has_badge(self) -> bool:
         return self.status in ("error", "warning") or bool(self.health)
-
-    def centre(self) -> QPointF:
-        return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
-
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        snapped = follow_move(self, change, value)
-        return snapped if snapped is not None else super().itemChange(change, value)
 
     # -- painting ----------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
@@ -307,20 +326,6 @@ def paint_frozen(painter: QPainter, t: theme.Theme, rect: QRectF) -> None:
     painter.setPen(QColor(t.accent))
     painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                      "❄ frozen")
-
-
-def follow_move(item: QGraphicsItem, change: QGraphicsItem.GraphicsItemChange,
-                value: Any) -> QPointF | None:
-    """A node or block being moved: its position snapped to the grid (returned), and the
-    scene told once it has moved so the wires follow."""
-    scene = item.scene()
-    if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and item.snap
-            and scene is not None and getattr(scene, "snap_to_grid", False)):
-        return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-    if (change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
-            and scene is not None and hasattr(scene, "node_moved")):
-        scene.node_moved(item)
-    return None
 
 
 @lru_cache(maxsize=4096)

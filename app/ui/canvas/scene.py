@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -24,14 +24,15 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
 )
 
-from app.core.graph import Change, DocumentError, Edge
-from app.core.grouping import block_summary, boundary, collapsed_members
+from app.core.graph import Change, DocumentError, Edge, module_path
+from app.core.grouping import block_summary, boundary, collapsed_members, enclosing_blocks
 from app.core.layout import Fold
 from app.ui import theme
+from app.ui.canvas.block_frame import BlockFrameItem, frame_rect
 from app.ui.canvas.edge_item import EdgeItem
 from app.ui.canvas.group_item import GroupItem
 from app.ui.canvas.interactions import Interaction, MoveNodesInteraction, NewEdgeInteraction
-from app.ui.canvas.node_item import NodeItem
+from app.ui.canvas.node_item import HEIGHT, WIDTH, NodeItem
 from app.ui.canvas.port_item import PortItem
 from app.ui.commands import insert_layer_command, insert_on_wires_command
 from app.ui.session import EditorSession
@@ -41,6 +42,8 @@ COLLAPSED = "collapsed"  # the key of the project's canvas section listing colla
 # Changes that may move a layer into or out of a collapsed block, or change its wires.
 _REGROUP = {"node_added", "node_removed", "node_renamed", "path_changed", "edge_added",
             "edge_removed"}
+# Changes that may move a block's frame.
+_REFRAME = {"node_added", "node_removed", "node_renamed", "path_changed", "node_moved"}
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,23 @@ class CanvasScene(QGraphicsScene):
         self._proxies: list[EdgeItem] = []  # wires drawn to and from collapsed blocks
         self._proxies_of: dict[str, set[EdgeItem]] = {}
         self._proxy_of: dict[Edge, EdgeItem] = {}
+        self.frames: dict[str, BlockFrameItem] = {}  # expanded block -> its frame
+        self._frames_stale = False
         # Document changes arrive one layer at a time (an insert moves every layer below);
         # the collapsed view is brought up to date once, after the burst.
         self._regroup = QTimer(self)
         self._regroup.setSingleShot(True)
         self._regroup.setInterval(0)
         self._regroup.timeout.connect(self.refresh_blocks)
+        # Wires whose ends moved while document changes were applied: each is redrawn once,
+        # when the edit is done (an insert moves every layer below, each wire's two ends).
+        self._dirty: set[EdgeItem] = set()
+        self._syncing = False
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(0)
+        self._flush.timeout.connect(self.flush)
+        session.stack.indexChanged.connect(self.flush)
         self.snap_to_grid = True
         self.grid_visible = True  # off while a diagram is exported (app/ui/diagram.py)
         self.interaction: Interaction | None = None
@@ -83,6 +97,7 @@ class CanvasScene(QGraphicsScene):
         session.documentReplaced.connect(self.rebuild)
         session.resultsChanged.connect(self.apply_results)
         session.sectionChanged.connect(self._on_section)
+        theme.notifier.changed.connect(self._restyle_wires)
         self.rebuild()
 
     # -- mirroring the document --------------------------------------------------------------
@@ -100,14 +115,24 @@ class CanvasScene(QGraphicsScene):
         for edge in doc.edges:
             self._add_edge(edge)
         self.refresh_blocks()
+        self.reframe()
         self.apply_results(list(self.nodes))
         self.show_frozen()
 
     def _on_change(self, change: Change) -> None:
         handler = getattr(self, f"_on_{change.kind}", None)
         if handler is not None:
-            handler(change)
-        if self._folding() and (change.kind in _REGROUP or change.kind == "node_moved"):
+            self._syncing = True
+            try:
+                handler(change)
+            finally:
+                self._syncing = False
+        if change.kind in _REFRAME:
+            self._frames_stale = True
+            if not self._flush.isActive():
+                self._flush.start()
+        if (self._folding() and (change.kind in _REGROUP or change.kind == "node_moved")
+                and not self._regroup.isActive()):
             self._regroup.start()
 
     def _on_section(self, name: str) -> None:
@@ -166,8 +191,11 @@ class CanvasScene(QGraphicsScene):
 
     def _on_node_moved(self, change: Change) -> None:
         name = change.nodes[0]
-        item = self.nodes[name]
-        pos = self.canvas_pos(name)
+        if name not in self.hidden:  # a hidden layer is placed when its block opens
+            self._place(self.nodes[name], self.canvas_pos(name))
+
+    @staticmethod
+    def _place(item: NodeItem | GroupItem, pos: QPointF) -> None:
         if item.pos() != pos:
             item.snap = False  # the document's position is authoritative
             item.setPos(pos)
@@ -186,6 +214,10 @@ class CanvasScene(QGraphicsScene):
         self.removeItem(item)
         self._refresh_port(item.src)
         item.dst.set_connected(False)
+
+    def _restyle_wires(self, *_: object) -> None:
+        for wire in (*self.edges.values(), *self._proxies):
+            wire.restyle()
 
     def _refresh_port(self, port: PortItem) -> None:
         """An output may feed several wires: it is drawn connected while any remains."""
@@ -219,11 +251,72 @@ class CanvasScene(QGraphicsScene):
             item.update_path()
 
     def node_moved(self, item: NodeItem | GroupItem) -> None:
-        """Called by a NodeItem or GroupItem whenever it moves, also mid-drag: wires follow."""
-        if isinstance(item, NodeItem):
-            self._update_edges(item.name)
-        for proxy in self._proxies_of.get(item.name, ()):
-            proxy.update_path()
+        """Called by a NodeItem or GroupItem whenever it moves: mid-drag its wires follow at
+        once; while the document's changes are applied they are redrawn once, by `flush`."""
+        wires = self._edges_of.get(item.name, ()) if isinstance(item, NodeItem) else ()
+        proxies = self._proxies_of.get(item.name, ())
+        if self._syncing:
+            self._dirty.update(wires)
+            self._dirty.update(proxies)
+            if not self._flush.isActive():  # restarting a timer per layer costs more
+                self._flush.start()
+            return
+        for wire in (*wires, *proxies):
+            wire.update_path()
+
+    def flush(self) -> None:
+        """Redraw each wire whose ends moved during the last edit, once; hidden wires (inside
+        a collapsed block) are redrawn when they are shown."""
+        self._flush.stop()
+        dirty, self._dirty = self._dirty, set()
+        for wire in dirty:
+            if wire.scene() is self and wire.isVisible():
+                wire.update_path()
+        if self._frames_stale:
+            self.reframe()
+
+    def reframe(self) -> None:
+        """Frame each expanded block around what is shown of it: its layers and the
+        collapsed blocks inside it (app.ui.canvas.block_frame)."""
+        self._frames_stale = False
+        doc = self.session.doc
+        cards: dict[str, QRectF] = {}
+
+        def add(blocks: list[str], pos: QPointF) -> None:
+            card = QRectF(pos, QSizeF(WIDTH, HEIGHT))
+            for block in blocks:
+                rect = cards.get(block)
+                cards[block] = card if rect is None else rect.united(card)
+
+        blocks_of: dict[str, list[str]] = {}
+        for name, item in self.nodes.items():
+            if name not in self.hidden and doc.has_node(name):
+                blocks_of[name] = enclosing_blocks(doc, name)
+                add(blocks_of[name], item.pos())
+        for block, group in self.groups.items():
+            parts = block.split(".")
+            add([".".join(parts[:i]) for i in range(1, len(parts))], group.pos())
+        for (dst, _), wire in self.edges.items():  # a shortcut arcing beside its block
+            src = wire.edge.src
+            if src in blocks_of and dst in blocks_of and wire.isVisible():
+                for block in blocks_of[src]:
+                    if block in blocks_of[dst]:
+                        cards[block] = cards[block].united(wire.path().boundingRect())
+        inside = dict.fromkeys(cards, 0)  # levels of framed blocks inside each
+        for block in cards:
+            parts = block.split(".")
+            for i in range(1, len(parts)):
+                outer = ".".join(parts[:i])
+                inside[outer] = max(inside[outer], len(parts) - i)
+        for block in list(self.frames):
+            if block not in cards:
+                self.removeItem(self.frames.pop(block))
+        for block, rect in cards.items():
+            frame = self.frames.get(block)
+            if frame is None:
+                frame = self.frames[block] = BlockFrameItem(block)
+                self.addItem(frame)
+            frame.set_frame(frame_rect(rect, inside[block]))
 
     def apply_results(self, names: list[str]) -> None:
         for name in names:
@@ -249,6 +342,13 @@ class CanvasScene(QGraphicsScene):
             self.clearSelection()
             self.groups[block].setSelected(True)
 
+    def set_all_collapsed(self, collapsed: bool) -> None:
+        """Collapse every outermost block (as ResNet-18 opens), or expand every block: one
+        view-state change, so the canvas is redrawn once."""
+        outer = {module_path(n).split(".")[0] for n in self.session.doc.nodes
+                 if "." in module_path(n)}
+        self.session.set_view_state(COLLAPSED, sorted(outer) if collapsed else [])
+
     def _folding(self) -> bool:
         return bool(self.groups) or bool(self.collapsed())
 
@@ -271,31 +371,32 @@ class CanvasScene(QGraphicsScene):
                          max(doc.node(n).pos[1] for n in names))
                  for block, names in members.items()}
         self.fold = Fold(list(spans.values()))
-        for block in list(self.groups):
-            if block not in members:
-                self.removeItem(self.groups.pop(block))
-        for name, item in self.nodes.items():
-            visible = name not in self.hidden
-            if item.isVisible() != visible:
-                item.setVisible(visible)
-            pos = self.canvas_pos(name)
-            if item.pos() != pos:
-                item.snap = False
-                item.setPos(pos)
-                item.snap = True
-        for block, names in members.items():
-            group = self.groups.get(block)
-            if group is None:
-                group = self.groups[block] = GroupItem(block)
-                self.addItem(group)
-            group.set_boundary(boundary(doc, names))
-            top = min(names, key=lambda n: (doc.node(n).pos[1], doc.node(n).pos[0]))
-            pos = QPointF(doc.node(top).pos[0], self.fold(spans[block][0]))
-            if group.pos() != pos:
-                group.snap = False
-                group.setPos(pos)
-                group.snap = True
-        self._rewire_blocks()
+        self._syncing = True
+        try:
+            for block in list(self.groups):
+                if block not in members:
+                    self.removeItem(self.groups.pop(block))
+            for name, item in self.nodes.items():
+                if name in self.hidden:
+                    if item.isVisible():
+                        item.setVisible(False)
+                    continue
+                self._place(item, self.canvas_pos(name))
+                if not item.isVisible():
+                    item.setVisible(True)
+            for block, names in members.items():
+                group = self.groups.get(block)
+                if group is None:
+                    group = self.groups[block] = GroupItem(block)
+                    self.addItem(group)
+                group.set_boundary(boundary(doc, names))
+                top = min(names, key=lambda n: (doc.node(n).pos[1], doc.node(n).pos[0]))
+                self._place(group, QPointF(doc.node(top).pos[0], self.fold(spans[block][0])))
+            self._rewire_blocks()
+        finally:
+            self._syncing = False
+        self._frames_stale = True
+        self.flush()
         self._summarise_blocks()
         self.show_frozen()
 
@@ -310,8 +411,9 @@ class CanvasScene(QGraphicsScene):
             visible = src_block is None and dst_block is None
             if item.isVisible() != visible:
                 item.setVisible(visible)
+                if visible:  # its ends may have moved while it was hidden
+                    self._dirty.add(item)
             if visible:
-                item.update_path()
                 continue
             if src_block is not None and src_block == dst_block:
                 continue  # inside one block
