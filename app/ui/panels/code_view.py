@@ -143,6 +143,8 @@ class CodeViewPanel(QWidget):
         self.editor.setFont(font)
         self.highlighter = PythonHighlighter(self.editor.document())
         self.status = QLabel()
+        # Wrapped, so the error sentence cannot widen the whole right dock column.
+        self.status.setWordWrap(True)
         copy = QPushButton("Copy")
         copy.setToolTip("Copy the code to the clipboard")
         copy.clicked.connect(self.copy_code)

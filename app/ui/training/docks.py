@@ -23,6 +23,7 @@ from app.analysis.run_history import RunHistory
 from app.analysis.run_store import RunStore
 from app.core.catalogue import Role
 from app.core.graph import Change
+from app.core.shapes import Problem, errors
 from app.training.config import TrainConfig
 from app.training.errors import ConfigError
 from app.training.events import RunFailed, RunFinished, RunStarted
@@ -229,7 +230,7 @@ class TrainingDocks(QObject):
 
     def start(self) -> bool:
         """Start a run with the panels' settings; False (with the reason shown) if not."""
-        if self.running:
+        if self.running or self._refuse_network_errors():
             return False
         config = self.training_panel.config()
         if config is None:
@@ -256,6 +257,24 @@ class TrainingDocks(QObject):
         self.window.run_status.setText("loading data…")
         self.worker.start()
         self._timer.start()
+        return True
+
+    def _refuse_network_errors(self) -> bool:
+        """True (with the first error named on the Train page, in the status bar and
+        selected in Problems) if the network on the canvas cannot be compiled."""
+        session = self.window.session
+        if session.pending:
+            session.infer_now()
+        found = errors(session.problems)
+        if not found:
+            return False
+        message = cannot_train_message(found)
+        self.training_panel.show_error(message)
+        self.training_panel.progress_text.setText("Not started: the network has errors")
+        self.window.statusBar().showMessage(message, 15000)
+        if found[0].node:
+            self.window.select_node(found[0].node)
+        self.window.problems_dock.raise_()
         return True
 
     def _make_worker(self, doc: Any, data: dict, config: TrainConfig) -> TrainingWorker:
@@ -409,6 +428,17 @@ def _normalised(training: dict[str, Any]) -> dict[str, Any] | None:
         return TrainConfig.from_dict(training).to_dict()
     except ConfigError:
         return None
+
+
+def cannot_train_message(found: list[Problem]) -> str:
+    """One line naming the first error and its node, e.g. "Cannot train: output — has no
+    input: connect a layer's output to it (1 error; see Problems)"."""
+    first = found[0]
+    text = first.message
+    if first.node and text.startswith(first.node + " "):
+        text = f"{first.node} — {text[len(first.node) + 1:]}"
+    count = f"{len(found)} error" + ("s" if len(found) > 1 else "")
+    return f"Cannot train: {text} ({count}; see Problems)"
 
 
 def _finished_line(result: RunFinished) -> str:
