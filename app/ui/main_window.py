@@ -261,6 +261,9 @@ class MainWindow(QMainWindow):
         self.act_new = a("&New from Template…", self.new_from_template, K.New)
         self.act_blank = a("New &Blank Network", self.new_blank, "Ctrl+Shift+N")
         self.act_open = a("&Open…", self.open_dialog, K.Open)
+        self.act_import = a("&Import Model…", self.import_model, None,
+                            "A torchvision model, or a model class in a .py file, "
+                            "as a new network")
         self.act_save = a("&Save", self.save, K.Save)
         self.act_save_as = a("Save &As…", self.save_as, K.SaveAs)
         self.act_export = a("&Export PyTorch Code…", self.export_dialog, "Ctrl+E",
@@ -353,7 +356,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        file.addActions([self.act_new, self.act_blank, self.act_open])
+        file.addActions([self.act_new, self.act_blank, self.act_open, self.act_import])
         self.recent_menu = file.addMenu("Open &Recent")
         file.addSeparator()
         file.addActions([self.act_save, self.act_save_as, self.act_export,
@@ -847,6 +850,11 @@ class MainWindow(QMainWindow):
         from app.ui.weights_export import load_weights_dialog
 
         load_weights_dialog(self)
+
+    def import_model(self) -> None:
+        from app.ui.import_dialog import import_model_dialog
+
+        import_model_dialog(self)
 
     def finetune(self) -> None:
         from app.ui.finetune_dialog import finetune_dialog
