@@ -171,7 +171,10 @@ class SetParamsCommand(DocCommand):
         self.doc.set_params(self.name, self.old)
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if (not isinstance(other, SetParamsCommand) or not (self.mergeable and other.mergeable)
+        # QUndoStack offers a refused (obsolete) edit for merging before it drops it, and
+        # taking its values would make the kept entry redo an edit the document refused.
+        if (not isinstance(other, SetParamsCommand) or other.isObsolete()
+                or not (self.mergeable and other.mergeable)
                 or other.name != self.name or set(other.changes) != set(self.changes)):
             return False
         self.changes = dict(other.changes)
@@ -219,7 +222,8 @@ class SetSectionCommand(DocCommand):
         self.session.write_section(self.section, self.old)
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if (not isinstance(other, SetSectionCommand) or other.section != self.section
+        if (not isinstance(other, SetSectionCommand) or other.isObsolete()
+                or other.section != self.section
                 or len(self.fields) != 1 or other.fields != self.fields):
             return False
         self.new = other.new
@@ -264,7 +268,8 @@ class MoveNodesCommand(DocCommand):
             self.doc.move_node(name, old)
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if (not isinstance(other, MoveNodesCommand) or not (self.mergeable and other.mergeable)
+        if (not isinstance(other, MoveNodesCommand) or other.isObsolete()
+                or not (self.mergeable and other.mergeable)
                 or set(other.moves) != set(self.moves)):
             return False
         self.moves = {n: (self.moves[n][0], other.moves[n][1]) for n in self.moves}

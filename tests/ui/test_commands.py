@@ -57,6 +57,17 @@ def test_param_edits_of_one_field_merge(session: EditorSession) -> None:
     assert session.doc.node("conv1").params["out_channels"] == 6
 
 
+def test_a_refused_edit_does_not_merge_into_the_last_one(session: EditorSession) -> None:
+    """Hypothesis found it: QUndoStack offers a refused edit for merging before dropping it."""
+    session.push(SetParamsCommand(session, "conv1", {"out_channels": 7}))
+    assert not session.push(SetParamsCommand(session, "conv1", {"out_channels": 0}))
+    assert session.doc.node("conv1").params["out_channels"] == 7
+    session.stack.undo()
+    session.stack.redo()
+    assert session.doc.node("conv1").params["out_channels"] == 7
+    assert session.stack.count() == 1
+
+
 def test_moves_merge_and_named_moves_do_not(session: EditorSession) -> None:
     start = session.doc.node("conv1").pos
     session.push(MoveNodesCommand(session, {"conv1": (start, (10.0, 0.0))}))
