@@ -18,7 +18,7 @@ from PySide6.QtGui import QUndoCommand
 
 from app.core.catalogue import spec_for
 from app.core.graph import DocumentError, Edge, NetworkDocument, Node, module_path
-from app.core.templates import ROW
+from app.core.templates import COLUMN, ROW
 
 if TYPE_CHECKING:
     from app.core.shapes import Fix
@@ -380,12 +380,55 @@ def _ports(layer_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return spec.input_ports(params), spec.output_ports(params)
 
 
-def _make_room(session: EditorSession, names: Iterable[str], rows: float = 1.0
-               ) -> MoveNodesCommand:
+def _overlaps(a: Pos, b: Pos) -> bool:
+    # A layer's card with its port labels (node_item.boundingRect, 220 x 106) fits inside
+    # one COLUMN x ROW cell, so cards whose corners are a cell apart never touch.
+    return abs(a[0] - b[0]) < COLUMN and abs(a[1] - b[1]) < ROW
+
+
+def _clear_space(doc: NetworkDocument, placed: dict[str, Pos]) -> dict[str, Pos]:
+    """Final positions of every node once the `placed` ones sit where given: any other node
+    in the way moves down just below it, and those it then lands on move in turn, so an
+    unconnected Output under a chain being built keeps moving down below the chain."""
+    final = {n.name: n.pos for n in doc.nodes} | placed
+    fixed = set(placed)
+    pending = sorted((n for n in final if n not in fixed), key=lambda n: final[n][::-1])
+    while True:
+        hit = next((b for b in pending if any(_overlaps(final[a], final[b]) for a in fixed)),
+                   None)
+        if hit is None:
+            return final
+        while blockers := [a for a in fixed if _overlaps(final[a], final[hit])]:
+            final[hit] = (final[hit][0], max(final[a][1] for a in blockers) + ROW)
+        pending.remove(hit)
+        fixed.add(hit)
+
+
+def _make_room(session: EditorSession, new: str, pos: Pos, below: Iterable[str] = ()
+               ) -> MoveNodesCommand | None:
+    """The move that lets layer `new` sit at `pos`: `below` (what it now feeds) moves down a
+    row and anything else in the way moves further down; None when nothing needs to move."""
     doc = session.doc
-    return MoveNodesCommand(session, {n: (doc.node(n).pos, (doc.node(n).pos[0],
-                                                            doc.node(n).pos[1] + ROW * rows))
-                                      for n in sorted(names)}, "Make room")
+    placed = {new: pos} | {n: (doc.node(n).pos[0], doc.node(n).pos[1] + ROW) for n in below}
+    final = _clear_space(doc, placed)
+    moves = {n: (doc.node(n).pos, final[n]) for n in sorted(final)
+             if n != new and final[n] != doc.node(n).pos}
+    return MoveNodesCommand(session, moves, "Make room") if moves else None
+
+
+def free_spot(doc: NetworkDocument, pos: Pos) -> Pos:
+    """The free place nearest `pos` for a new layer (itself when nothing is there)."""
+    steps = [(i * COLUMN / 4, j * ROW / 2) for i in range(-8, 9) for j in range(-8, 9)]
+    for dx, dy in sorted(steps, key=lambda d: (d[0] ** 2 + d[1] ** 2, -d[1], d[0])):
+        spot = (pos[0] + dx, pos[1] + dy)
+        if not any(_overlaps(spot, n.pos) for n in doc.nodes):
+            return spot
+    return pos[0], max((n.pos[1] for n in doc.nodes), default=pos[1]) + ROW
+
+
+def _add_room(cmd: CompoundCommand, room: MoveNodesCommand | None) -> None:
+    if room is not None:
+        cmd.add(room)
 
 
 def insert_layer_command(session: EditorSession, node: str, port: str, layer_type: str,
@@ -405,7 +448,7 @@ def insert_layer_command(session: EditorSession, node: str, port: str, layer_typ
     cmd = CompoundCommand(session, label or f"Insert {layer_type} before {node}")
     x = doc.node(old.src).pos[0] if old is not None else target.pos[0]
     cmd.add(AddNodeCommand(session, layer_type, params, name, (x, target.pos[1])))
-    cmd.add(_make_room(session, doc.downstream(node)))
+    _add_room(cmd, _make_room(session, name, (x, target.pos[1]), doc.downstream(node)))
     if old is None:
         cmd.add(ConnectCommand(session, name, outs[0], node, port))
     else:
@@ -425,8 +468,10 @@ def insert_on_wires_command(session: EditorSession, wires: Sequence[Edge], layer
     name = doc.unique_name(spec_for(layer_type).prefix)
     top = min(doc.node(e.dst).pos[1] for e in wires)
     cmd = CompoundCommand(session, label)
-    cmd.add(AddNodeCommand(session, layer_type, {}, name, (doc.node(src).pos[0], top)))
-    cmd.add(_make_room(session, set().union(*(doc.downstream(e.dst) for e in wires))))
+    pos = (doc.node(src).pos[0], top)
+    cmd.add(AddNodeCommand(session, layer_type, {}, name, pos))
+    _add_room(cmd, _make_room(session, name, pos,
+                              set().union(*(doc.downstream(e.dst) for e in wires))))
     _route_through(cmd, (src, src_port), wires, name, ins[0], outs[0])
     return cmd
 
@@ -449,8 +494,7 @@ def insert_after_command(session: EditorSession, node: str, layer_type: str,
     cmd = CompoundCommand(session, f"Insert {layer_type} after {node}")
     cmd.add(AddNodeCommand(session, layer_type, params or {}, name, (x, y + ROW)))
     below = set().union(*(doc.downstream(n) for n in doc.graph.successors(node)))
-    if below:
-        cmd.add(_make_room(session, below))
+    _add_room(cmd, _make_room(session, name, (x, y + ROW), below))
     _route_through(cmd, (node, src_port), wires, name, ins[0], outs[0] if outs else "")
     return cmd
 
@@ -510,7 +554,7 @@ def move_input_command(session: EditorSession, node: str, port: str,
 def append_layer_command(session: EditorSession, layer_type: str, after: str | None,
                          pos: Pos) -> CompoundCommand:
     """Palette double-click / Enter: inserted after the selected layer (see
-    insert_after_command), or added at `pos` when none is selected or it cannot follow it.
+    insert_after_command), or added at the free spot nearest `pos` when none is selected or it cannot follow it.
     The first child is the AddNodeCommand."""
     doc = session.doc
     if after is not None and doc.has_node(after):
@@ -520,7 +564,7 @@ def append_layer_command(session: EditorSession, layer_type: str, after: str | N
             pass
     cmd = CompoundCommand(session, f"Add {layer_type}")
     cmd.add(AddNodeCommand(session, layer_type, {}, doc.unique_name(spec_for(layer_type).prefix),
-                           pos))
+                           free_spot(doc, pos)))
     return cmd
 
 

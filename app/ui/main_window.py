@@ -57,6 +57,7 @@ from app.ui.commands import (
     append_layer_command,
     delete_command,
     fix_command,
+    free_spot,
     paste_command,
 )
 from app.ui.modes import MODES, Workspace, placeholder
@@ -597,7 +598,8 @@ class MainWindow(QMainWindow):
 
     # -- edits -------------------------------------------------------------------------------
     def add_layer(self, layer_type: str, pos: QPointF) -> None:
-        command = AddNodeCommand(self.session, layer_type, pos=(pos.x(), pos.y()))
+        command = AddNodeCommand(self.session, layer_type,
+                                 pos=free_spot(self.session.doc, (pos.x(), pos.y())))
         if self.session.push(command):
             self.scene.select_nodes([command.name])
 

@@ -33,6 +33,7 @@ from app.ui.commands import (
     AddNodeCommand,
     DocCommand,
     delete_command,
+    free_spot,
     group_command,
     insert_after_command,
     insert_layer_command,
@@ -337,7 +338,7 @@ class ContextMenus(QObject):
 
         pos = (round((scene_pos.x() - WIDTH / 2) / GRID) * GRID,
                round((scene_pos.y() - HEIGHT / 2) / GRID) * GRID)
-        command = AddNodeCommand(self.session, layer_type, pos=pos)
+        command = AddNodeCommand(self.session, layer_type, pos=free_spot(self.session.doc, pos))
         if self.session.push(command):
             self.window.scene.select_nodes([command.name])
 
