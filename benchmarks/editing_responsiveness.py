@@ -90,26 +90,21 @@ def toggled(window: MainWindow, blocks: list[str] | None) -> Samples:
     """ms to expand `blocks` (as a double-click does) and to collapse them again; None: every
     block, as the canvas menu's Expand All Blocks / Collapse All Blocks do."""
     scene = window.scene
-    expand, collapse = [], []
-    for _ in range(REPEATS):
+
+    def set_collapsed(collapsed: bool) -> float:
         settle(window)
         t0 = time.perf_counter()
         if blocks is None:
-            scene.set_all_collapsed(False)
+            scene.set_all_collapsed(collapsed)
         for block in blocks or ():
-            scene.set_collapsed(block, False)
+            scene.set_collapsed(block, collapsed)
         QApplication.processEvents()
-        t1 = time.perf_counter()
-        settle(window)
-        t1b = time.perf_counter()
-        if blocks is None:
-            scene.set_all_collapsed(True)
-        for block in blocks or ():
-            scene.set_collapsed(block, True)
-        QApplication.processEvents()
-        t2 = time.perf_counter()
-        expand.append((t1 - t0) * 1000)
-        collapse.append((t2 - t1b) * 1000)
+        return (time.perf_counter() - t0) * 1000
+
+    expand, collapse = [], []
+    for _ in range(REPEATS):
+        expand.append(set_collapsed(False))
+        collapse.append(set_collapsed(True))
     return expand, collapse
 
 

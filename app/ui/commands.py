@@ -58,6 +58,15 @@ class DocCommand(QUndoCommand):
     def undo(self) -> None:
         self.revert()
 
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        # QUndoStack offers a refused (obsolete) edit for merging before it drops it; taking
+        # its values would make the kept entry redo an edit the document refused.
+        return not other.isObsolete() and self.merge(other)
+
+    def merge(self, other: QUndoCommand) -> bool:
+        """Absorb `other`, the edit pushed right after this one; False keeps both."""
+        return False
+
 
 class CompoundCommand(DocCommand):
     """Runs child commands in order and reverts them in reverse; all or nothing."""
@@ -170,11 +179,8 @@ class SetParamsCommand(DocCommand):
     def revert(self) -> None:
         self.doc.set_params(self.name, self.old)
 
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        # QUndoStack offers a refused (obsolete) edit for merging before it drops it, and
-        # taking its values would make the kept entry redo an edit the document refused.
-        if (not isinstance(other, SetParamsCommand) or other.isObsolete()
-                or not (self.mergeable and other.mergeable)
+    def merge(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, SetParamsCommand) or not (self.mergeable and other.mergeable)
                 or other.name != self.name or set(other.changes) != set(self.changes)):
             return False
         self.changes = dict(other.changes)
@@ -221,9 +227,8 @@ class SetSectionCommand(DocCommand):
     def revert(self) -> None:
         self.session.write_section(self.section, self.old)
 
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if (not isinstance(other, SetSectionCommand) or other.isObsolete()
-                or other.section != self.section
+    def merge(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, SetSectionCommand) or other.section != self.section
                 or len(self.fields) != 1 or other.fields != self.fields):
             return False
         self.new = other.new
@@ -267,9 +272,8 @@ class MoveNodesCommand(DocCommand):
         for name, (old, _) in self.moves.items():
             self.doc.move_node(name, old)
 
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if (not isinstance(other, MoveNodesCommand) or other.isObsolete()
-                or not (self.mergeable and other.mergeable)
+    def merge(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, MoveNodesCommand) or not (self.mergeable and other.mergeable)
                 or set(other.moves) != set(self.moves)):
             return False
         self.moves = {n: (self.moves[n][0], other.moves[n][1]) for n in self.moves}
