@@ -12,7 +12,7 @@ import copy
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from app.core.graph import DocumentError, module_path
 from app.core.params import INT
@@ -37,6 +37,11 @@ from app.ui.session import EditorSession
 
 TEMPLATES = ["resnet18", "alexnet", "lenet5", "vgg11"]
 LAYERS = ["ReLU", "Linear", "Conv2d", "BatchNorm2d", "Dropout", "Add", "Flatten"]
+
+
+def has_nodes(machine: "EditingMachine") -> bool:
+    """Rules that pick a node wait until a deleted-out network has one again."""
+    return bool(machine.doc.graph)
 
 
 class EditingMachine(RuleBasedStateMachine):
@@ -68,6 +73,7 @@ class EditingMachine(RuleBasedStateMachine):
         chosen = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=4))
         self.session.push(delete_command(self.session, chosen))
 
+    @precondition(has_nodes)
     @rule(data=st.data())
     def connect(self, data: st.DataObject) -> None:
         src, dst = self.pick_node(data), self.pick_node(data)
@@ -82,6 +88,7 @@ class EditingMachine(RuleBasedStateMachine):
         if edges:
             self.session.push(DisconnectCommand(self.session, data.draw(st.sampled_from(edges))))
 
+    @precondition(has_nodes)
     @rule(data=st.data())
     def set_param(self, data: st.DataObject) -> None:
         name = self.pick_node(data)
@@ -93,10 +100,12 @@ class EditingMachine(RuleBasedStateMachine):
             self.session.push(SetParamsCommand(self.session, name, {p.name: value},
                                                mergeable=data.draw(st.booleans())))
 
+    @precondition(has_nodes)
     @rule(data=st.data(), new=st.sampled_from(["renamed", "stem", "layer9", "conv1", "x1"]))
     def rename(self, data: st.DataObject, new: str) -> None:
         self.session.push(RenameNodeCommand(self.session, self.pick_node(data), new))
 
+    @precondition(has_nodes)
     @rule(data=st.data(), dx=st.integers(-200, 200), dy=st.integers(-200, 200))
     def move(self, data: st.DataObject, dx: int, dy: int) -> None:
         names = data.draw(st.lists(st.sampled_from(sorted(self.doc.graph)), min_size=1,
@@ -105,6 +114,7 @@ class EditingMachine(RuleBasedStateMachine):
                                             self.doc.node(n).pos[1] + dy)) for n in names}
         self.session.push(MoveNodesCommand(self.session, moves))
 
+    @precondition(has_nodes)
     @rule(data=st.data(), cut=st.booleans())
     def paste(self, data: st.DataObject, cut: bool) -> None:
         names = data.draw(st.lists(st.sampled_from(sorted(self.doc.graph)), min_size=1,
@@ -122,6 +132,7 @@ class EditingMachine(RuleBasedStateMachine):
             e = data.draw(st.sampled_from(edges))
             self.session.push(insert_layer_command(self.session, e.dst, e.dst_port, layer, {}))
 
+    @precondition(has_nodes)
     @rule(data=st.data(), layer=st.sampled_from(["ReLU", "Linear", "Output"]))
     def insert_after(self, data: st.DataObject, layer: str) -> None:
         try:
@@ -130,6 +141,7 @@ class EditingMachine(RuleBasedStateMachine):
             return
         self.session.push(command)
 
+    @precondition(has_nodes)
     @rule(data=st.data())
     def replace_wire(self, data: st.DataObject) -> None:
         src, dst = self.pick_node(data), self.pick_node(data)
