@@ -39,7 +39,7 @@ TEMPLATES = ["resnet18", "alexnet", "lenet5", "vgg11"]
 LAYERS = ["ReLU", "Linear", "Conv2d", "BatchNorm2d", "Dropout", "Add", "Flatten"]
 
 
-def has_nodes(machine: "EditingMachine") -> bool:
+def has_nodes(machine: EditingMachine) -> bool:
     """Rules that pick a node wait until a deleted-out network has one again."""
     return bool(machine.doc.graph)
 
