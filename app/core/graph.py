@@ -11,7 +11,7 @@ import copy
 import itertools
 import keyword
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,7 @@ class NetworkDocument:
         self.graph = nx.MultiDiGraph()
         self._listeners: list[Callable[[Change], None]] = []
         self._order: list[str] | None = None  # cached topological order
+        self._rank: dict[str, int] | None = None  # node -> its index in that order
         # Module paths must be unique and prefix-free (a module is a layer or a container,
         # never both); these indexes make that check independent of the graph's size.
         self._paths: dict[str, str] = {}  # module path -> node name
@@ -145,7 +146,7 @@ class NetworkDocument:
 
     def _emit(self, change: Change) -> None:
         if change.kind not in ("params_changed", "node_moved", "path_changed"):
-            self._order = None
+            self._order = self._rank = None
         for listener in list(self._listeners):
             listener(change)
 
@@ -183,6 +184,12 @@ class NetworkDocument:
         if self._order is None:
             self._order = list(nx.lexicographical_topological_sort(self.graph))
         return list(self._order)
+
+    def topological_rank(self) -> Mapping[str, int]:
+        """Each node's index in topological_order() (cached until the wiring changes)."""
+        if self._rank is None:
+            self._rank = {name: i for i, name in enumerate(self.topological_order())}
+        return self._rank
 
     def ends(self, role: Role) -> list[str]:
         """The Input (or Output) nodes in topological order: the order the compiled module

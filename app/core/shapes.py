@@ -5,12 +5,14 @@ error that names the node, says what it expected and what it got, and what to ch
 Common mistakes are checked before torch runs so the message speaks the student's
 language; anything else falls back to torch's own message.
 
-Incremental: the inference listens to the document and recomputes only the nodes
-downstream of an edit; meta modules are cached by their resolved parameters.
+Incremental: the inference listens to the document and recomputes the nodes an edit
+touched, going further downstream only while results change; meta modules are cached by
+their resolved parameters.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +53,11 @@ class NodeResult:
     @property
     def shape(self) -> Shape | None:
         return self.outputs.get("out")
+
+    def seen_downstream(self) -> tuple[bool, dict[str, Shape], dict[str, str]]:
+        """All that the nodes it feeds read of this result (ShapeInference._gather and
+        _pooled_shape): while it stays the same, their results do too."""
+        return self.ok, self.outputs, self.dtypes
 
 
 def _implied(spec_param_auto: str, shape: Shape) -> Any:
@@ -116,14 +123,24 @@ def _torch_message(node: Node, exc: Exception) -> str:
 # -- the inference engine ----------------------------------------------------------------
 
 class ShapeInference:
-    """Keeps one NodeResult per node up to date as the document changes."""
+    """Keeps one NodeResult per node up to date as the document changes.
+
+    An edit marks only the nodes it touches; infer() recomputes them in topological order
+    and goes on to the nodes a node feeds only when what they read of its result (its
+    output shapes and dtypes, and whether it has any) came out different, so a parameter
+    edit that keeps the output shape recomputes that node alone.
+    """
 
     def __init__(self, doc: NetworkDocument) -> None:
         self.doc = doc
         self.results: dict[str, NodeResult] = {}
         self._memo: dict[str, list[tuple[Shape, str]]] = {}  # meta runs, by layer and input
         self._dirty: set[str] = set(doc.graph)
-        self.recomputed: list[str] = []  # names recomputed by the last infer(), for tests
+        self.recomputed: list[str] = []  # names recomputed by the last infer(), in order
+        # Names whose result is new or different after the last infer() (a subset of
+        # recomputed): what a view must redraw. Removed nodes are not listed; the
+        # document's own change notifications say which those are.
+        self.changed: set[str] = set()
         doc.subscribe(self._on_change)
 
     def close(self) -> None:
@@ -135,29 +152,62 @@ class ShapeInference:
         if change.kind == "reset":
             self.results.clear()
             self._dirty = set(self.doc.graph)
-            return
-        if change.kind == "node_renamed":
-            old, new = change.detail["old"], change.detail["new"]
-            self.results.pop(old, None)
-            self._dirty.discard(old)
-        for name in change.nodes:
-            if change.kind == "node_removed":
+        elif change.kind == "node_removed":
+            for name in change.nodes:
                 self.results.pop(name, None)
                 self._dirty.discard(name)
-            elif self.doc.has_node(name):
-                self._dirty |= self.doc.downstream(name)
-        if change.kind == "node_renamed":
-            self._dirty |= {n for e in self.doc.outgoing(new) for n in (e.dst,)}
+        elif change.kind == "node_renamed":
+            # The new name has no previous result, so its successors (whose messages name
+            # their inputs) are recomputed as well.
+            self.results.pop(change.detail["old"], None)
+            self._dirty.discard(change.detail["old"])
+            self._dirty.add(change.detail["new"])
+        elif change.kind in ("edge_added", "edge_removed"):
+            for name in change.nodes:
+                self._dirty.add(name)
+                self._dirty.update(self._reads_through(name))
+        else:  # node_added, params_changed, path_changed
+            self._dirty.update(change.nodes)
 
     def infer(self) -> dict[str, NodeResult]:
         self.recomputed = []
-        if self._dirty:
-            dirty, self._dirty = self._dirty, set()
-            for name in self.doc.topological_order():
-                if name in dirty:
-                    self.results[name] = self._infer_node(self.doc.node(name))
-                    self.recomputed.append(name)
+        self.changed = set()
+        if not self._dirty:
+            return self.results
+        dirty, self._dirty = self._dirty, set()
+        rank = self.doc.topological_rank()
+        queue = [(rank[name], name) for name in dirty]
+        heapq.heapify(queue)
+        while queue:
+            _, name = heapq.heappop(queue)
+            result = self._infer_node(self.doc.node(name))
+            self.recomputed.append(name)
+            old = self.results.get(name)
+            if result == old:
+                continue
+            self.results[name] = result
+            self.changed.add(name)
+            if old is not None and result.seen_downstream() == old.seen_downstream():
+                continue  # early stop: the nodes it feeds cannot see a difference
+            for dependent in self._dependents(name):
+                if dependent not in dirty:
+                    dirty.add(dependent)
+                    heapq.heappush(queue, (rank[dependent], dependent))
         return self.results
+
+    def _dependents(self, name: str) -> list[str]:
+        """The nodes whose result reads `name`'s: its successors, and the MaxUnpools fed
+        by a successor's indices (they read the shape before pooling, see _pooled_shape)."""
+        successors = [edge.dst for edge in self.doc.outgoing(name)]
+        return successors + [n for s in successors for n in self._reads_through(s)]
+
+    def _reads_through(self, pool: str) -> list[str]:
+        """The nodes fed by `pool`'s indices: their result reads `pool`'s input."""
+        node = self.doc.node(pool)
+        if not any(port.kind == INDICES for port in node.spec.outputs):
+            return []
+        kinds = {port.name: port.kind for port in node.spec.output_port_specs(node.params)}
+        return [edge.dst for edge in self.doc.outgoing(pool) if kinds[edge.src_port] == INDICES]
 
     def _gather(self, node: Node) -> list[LayerInput] | NodeResult:
         incoming = self.doc.incoming(node.name)

@@ -164,20 +164,22 @@ def test_torch_errors_fall_back_to_a_one_line_message() -> None:
                      "parameter numbers = 5 and channel size = 16.")
 
 
-def test_incremental_inference_recomputes_only_downstream() -> None:
+def test_incremental_inference_stops_where_results_stop_changing() -> None:
     doc = build_template("lenet5")
     engine = ShapeInference(doc)
     engine.infer()
     assert len(engine.recomputed) == len(doc.nodes)
     doc.set_params("conv2", {"out_channels": 32})
     results = engine.infer()
-    order = doc.topological_order()
-    assert engine.recomputed == [n for n in order if n in doc.downstream("conv2")]
-    assert "conv1" not in engine.recomputed
+    # fc1's in_features follows (its result changes) but it still gives 120 features, so
+    # nothing below it is recomputed
+    assert engine.recomputed == ["conv2", "sigmoid2", "pool2", "flatten", "fc1"]
+    assert engine.changed == {"conv2", "sigmoid2", "pool2", "flatten", "fc1"}
     assert results["fc1"].resolved["in_features"] == 32 * 5 * 5
     doc.move_node("conv1", (5, 5))
     engine.infer()
     assert engine.recomputed == []
+    assert engine.changed == set()
 
 
 def test_incremental_matches_full_inference_after_edits() -> None:
