@@ -252,3 +252,15 @@ def test_rename_refreshes_the_messages_that_name_it() -> None:
     assert engine.recomputed == ["to_vector", "fc1"]
     assert "from to_vector" in engine.results["fc1"].error
     assert engine.results == infer_shapes(doc)
+
+
+def test_dtype_change_of_the_same_shape_reaches_the_next_layer() -> None:
+    doc = build_template("lstm_classifier")
+    engine = ShapeInference(doc)
+    engine.infer()
+    doc.set_params("tokens", {"dtype": "float32"})  # still 12 values per sample
+    engine.infer()
+    assert engine.results["embedding"].error == (
+        "embedding needs int64 token ids but gets float32 from tokens: set the Input's dtype "
+        "to int64")
+    assert engine.recomputed == ["tokens", "embedding", "lstm", "fc", "logits"]
