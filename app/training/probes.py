@@ -27,27 +27,35 @@ PROBED = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", *ACTIVATION
 
 
 def batched_histc(tensors: list[Tensor], bins: int) -> tuple[Tensor, Tensor]:
-    """`torch.histc(t, bins, min=t.min(), max=t.max())` of every 1-D float tensor at once,
-    without a sync: per-tensor (K, 2) ranges and the K * bins counts (tensor i's at
-    [i * bins, (i + 1) * bins)). On CPU histc takes ~15 ns an element; these few passes
-    over one flat copy take ~3. Binning is histc's own, in the same float arithmetic:
-    bin = trunc((x - lo) * bins / (hi - lo)), the maximum in the last bin. A constant
-    tensor is given [v - 0.5, v + 0.5] so it still shows a bin."""
-    ranges = torch.stack([torch.stack(torch.aminmax(t)) for t in tensors])
-    lo, hi = ranges.unbind(1)
+    """`torch.histc(t, bins, min=t.min(), max=t.max())` of every float tensor at once
+    (any shape, read flat), without a sync on an accelerator: per-tensor (K, 2) ranges
+    and the K * bins counts (tensor i's at [i * bins, (i + 1) * bins)). Binning is
+    histc's own, in the same float arithmetic: bin = trunc((x - lo) * bins / (hi - lo)),
+    the maximum in the last bin. A constant tensor is given [v - 0.5, v + 0.5] so it
+    still shows a bin.
+
+    One flat copy carries all tensors; the steps that are the same for every element
+    (scale, floor, clamp) run once over it, only the per-tensor ones (subtract lo, divide
+    by the width, shift into the tensor's bins) go tensor by tensor. On CPU the ranges
+    are read as Python floats first: foreach ops given 0-dim tensors copy each one
+    (~2 us a tensor), and reading a CPU tensor is no sync."""
+    flat = torch.cat([t.reshape(-1) for t in tensors]).float()
+    pos = list(flat.split([t.numel() for t in tensors]))
+    lo = torch.stack([t.min() for t in pos])
+    hi = torch.stack(torch._foreach_max(pos))
     same = lo == hi
     lo, hi = torch.where(same, lo - 0.5, lo), torch.where(same, hi + 0.5, hi)
-    flat = torch.cat(tensors)
-    pos = list(flat.split([t.numel() for t in tensors]))
-    torch._foreach_sub_(pos, list(lo.unbind()))
-    torch._foreach_mul_(pos, float(bins))
-    torch._foreach_div_(pos, list((hi - lo).unbind()))
-    torch._foreach_floor_(pos)  # x >= lo: floor is histc's truncation, and 10x faster on CPU
-    torch._foreach_clamp_max_(pos, float(bins - 1))
+    width = hi - lo
+    # float32 values read as Python floats are exact, so the arithmetic is unchanged
+    on_host = flat.device.type == "cpu"
+    torch._foreach_sub_(pos, lo.tolist() if on_host else list(lo.unbind()))
+    flat.mul_(float(bins))
+    torch._foreach_div_(pos, width.tolist() if on_host else list(width.unbind()))
+    flat.floor_().clamp_max_(float(bins - 1))  # x >= lo: floor is histc's truncation
     torch._foreach_add_(pos, [float(i * bins) for i in range(len(tensors))])
     index = flat.nan_to_num_(0.0, 0.0, 0.0).int()  # a diverged tensor: reported by the caller
     size = len(tensors) * bins
-    if flat.device.type == "cpu":
+    if on_host:
         counts = torch.bincount(index, minlength=size).float()
     else:  # bincount reads its input's max back to the host: a sync on an accelerator
         counts = torch.zeros(size, device=flat.device)
@@ -78,6 +86,7 @@ class Probes:
                        if p.numel()]
         self.layers = self._layers(cfg.activation_layers)
         self.modules = {name: model.get_submodule(layers[name]) for name in self.layers}
+        self.all_modules = list(model.modules())
 
     def _layers(self, chosen: list[str] | None) -> list[str]:
         if chosen is None:
@@ -96,10 +105,13 @@ class Probes:
         """Histograms, gradient norms and activations with one read from the device, not a
         sync per tensor: every tensor's [min, max], the gradient norms, all histogram
         counts (batched_histc) and the activation maps travel back in one buffer."""
+        with torch.no_grad():  # the probe's own tensor work is never part of a graph
+            return self._capture(epoch, step)
+
+    def _capture(self, epoch: int, step: int) -> Snapshot:
         params = self.params
         grads = [(n, p.grad) for n, p in params if p.grad is not None]
-        counted = [(n, t.detach().flatten().float())
-                   for n, t in ([*params, *grads] if self.cfg.histograms else [])]
+        counted = [*params, *grads] if self.cfg.histograms else []
         normed = grads if self.cfg.grad_norms else []
         bins = self.cfg.bins
         parts: list[Tensor] = []
@@ -107,10 +119,9 @@ class Probes:
             ranges, counts = batched_histc([t for _, t in counted], bins)
             parts += [ranges.flatten(), counts]
         if normed:
-            parts.append(torch.stack(torch._foreach_norm([g.detach().float()
-                                                          for _, g in normed])))
+            parts.append(torch.stack(torch._foreach_norm([g for _, g in normed])).float())
         activations = self._activation_tensors()
-        parts += [a.detach().float().flatten() for a in activations.values()]
+        parts += [a.reshape(-1).float() for a in activations.values()]
         host = torch.cat(parts).cpu().numpy() if parts else np.zeros(0, np.float32)
         k = len(counted)
         spans = host[:2 * k].astype(np.float64).reshape(k, 2)
@@ -134,20 +145,27 @@ class Probes:
                         grad_hist=dict(hist[weights:]), grad_norms=norms, activations=maps)
 
     def _activation_tensors(self) -> dict[str, Tensor]:
-        """Each probed layer's output for the fixed sample (batch index 0), on the device."""
+        """Each probed layer's output for the fixed sample (batch index 0), on the device.
+
+        Every module is put in evaluation mode for this one pass (dropout off, batch-norm
+        running statistics: a stable picture) and given back its own flag afterwards,
+        which also keeps frozen layers in the evaluation mode they stay in; setting the
+        flags directly costs a fraction of model.eval() / model.train()'s recursion."""
         if self.sample is None or not self.layers:
             return {}
         captured: dict[str, Any] = {}
         handles = [module.register_forward_hook(
             lambda _m, _i, out, name=name: captured.__setitem__(name, out))
             for name, module in self.modules.items()]
-        was_training = self.model.training
+        modes = [m.training for m in self.all_modules]
         try:
-            self.model.eval()  # dropout off, batch-norm running stats: a stable picture
-            with torch.no_grad():
+            for m in self.all_modules:
+                m.training = False
+            with torch.inference_mode():
                 self.model(self.sample)
         finally:
-            self.model.train(was_training)
+            for m, mode in zip(self.all_modules, modes):
+                m.training = mode
             for h in handles:
                 h.remove()
         return {name: _first(out)[0] for name, out in captured.items()}

@@ -86,3 +86,51 @@ def test_a_diverged_tensor_stops_the_capture_with_one_line() -> None:
         net[3].weight[1, 2] = float("nan")
     with pytest.raises(TrainingError, match=r"^fc\.weight holds nan values at epoch 2, step 9"):
         probes.capture(epoch=2, step=9)
+
+
+def test_batched_histc_reads_any_shape_and_leaves_the_tensors_alone() -> None:
+    """Weights go in as they are (4-D convolution kernels, matrices); the binning works on
+    its own flat copy, so the model's tensors are untouched, even for a single tensor."""
+    g = torch.Generator().manual_seed(2)
+    tensors = [torch.randn(6, 1, 5, 5, generator=g), torch.randn(120, 400, generator=g),
+               torch.randn(7, generator=g)]
+    before = [t.clone() for t in tensors]
+    ranges, counts = batched_histc(tensors, 30)
+    for i, t in enumerate(tensors):
+        assert torch.equal(t, before[i])
+        lo, hi = ranges[i].tolist()
+        assert (lo, hi) == tuple(v.item() for v in torch.aminmax(t))
+        assert torch.equal(counts[i * 30:(i + 1) * 30], torch.histc(t, 30, min=lo, max=hi))
+    alone = torch.randn(50, generator=g)
+    kept = alone.clone()
+    batched_histc([alone], 4)
+    assert torch.equal(alone, kept)
+
+
+def test_capture_runs_the_sample_in_eval_mode_and_gives_every_module_its_mode_back() -> None:
+    """Dropout is off for the probe's pass (the maps equal an eval-mode forward), and each
+    module gets its own flag back: the training net stays in training, a frozen layer
+    pinned in evaluation mode stays there. Weights and gradients are left as they were."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.Dropout(0.9), nn.Linear(8, 3), nn.BatchNorm1d(3))
+    x = torch.randn(4, 6)
+    net(x).sum().backward()
+    net[3].eval()  # as freeze_layers leaves a frozen batch norm
+    probes = Probes(net, ProbeConfig(bins=5, activation_layers=["drop", "fc2", "bn"]), x[:1],
+                    {"fc1": "0", "drop": "1", "fc2": "2", "bn": "3"})
+    weights = {n: p.detach().clone() for n, p in net.named_parameters()}
+    grads = {n: p.grad.clone() for n, p in net.named_parameters()}
+    stats = net[3].running_mean.clone()
+    snap = probes.capture(epoch=1, step=1)
+    assert [m.training for m in net] == [True, True, True, False] and net.training
+    assert all(torch.equal(p, weights[n]) for n, p in net.named_parameters())
+    assert all(torch.equal(p.grad, grads[n]) for n, p in net.named_parameters())
+    assert torch.equal(net[3].running_mean, stats)  # no batch-norm update from the probe
+    net.eval()
+    with torch.no_grad():
+        hidden = net[0](x[:1])
+        want_fc2 = net[2](hidden)
+        want_bn = net[3](want_fc2)
+    np.testing.assert_array_equal(snap.activations["drop"], hidden[0].numpy())
+    np.testing.assert_allclose(snap.activations["fc2"], want_fc2[0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(snap.activations["bn"], want_bn[0].numpy(), rtol=1e-6)
