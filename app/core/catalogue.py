@@ -17,11 +17,13 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from app.core import import_hooks as reads
 from app.core import layer_checks as mistakes
 from app.core import layer_code as write
 from app.core import param_count as weights
 from app.core import shape_rules as shape
 from app.core.import_hooks import (
+    Reader,
     Traced,
     cat,
     merge,
@@ -29,12 +31,23 @@ from app.core.import_hooks import (
     reduction,
     reshape,
     split,
+    split_sizes,
     swap,
 )
 from app.core.layer_checks import Check
 from app.core.layer_code import Writer
 from app.core.param_count import Counter
-from app.core.params import BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE, Param, validate_params
+from app.core.params import (
+    BOOL,
+    CHOICE,
+    FLOAT,
+    INT,
+    INTS,
+    SHAPE,
+    TUPLE,
+    Param,
+    validate_params,
+)
 from app.core.shape_rules import Explain, Rule
 
 CATEGORIES = (
@@ -44,6 +57,7 @@ CATEGORIES = (
     "Pooling",
     "Normalisation",
     "Recurrent",
+    "Attention",
     "Activation",
     "Dropout",
     "Merge",
@@ -72,7 +86,8 @@ ANY_DTYPE = ("float32", "int64")
 
 
 # Library module prefixes -> how exported code refers to them (it imports torch.nn as nn).
-LIBRARIES = {"torch.nn.": "nn.", "torchvision.ops.": "torchvision.ops."}
+LIBRARIES = {"torch.nn.": "nn.", "torchvision.ops.": "torchvision.ops.",
+             "torchvision.models.swin_transformer.": "torchvision.models.swin_transformer."}
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,14 @@ class LayerSpec:
     `code` writes its forward() lines (without one a torch layer is called); `traced`
     lists the functional calls the importer reads as this layer; `count` gives its
     learnable parameters (without one it has none); `explain` shows the shape arithmetic
-    with the node's numbers.
+    with the node's numbers; `read` gives the importer the constructor arguments of a
+    built module that keeps them in its sublayers rather than as attributes
+    (SqueezeExcitation's input_channels is its fc1's in_channels).
+
+    `classes` names the parameters whose value names a torch.nn layer class that the
+    constructor takes (SqueezeExcitation's activation "SiLU" is nn.SiLU); `lists` the list
+    parameters the constructor must get as lists, not tuples (torchvision's Swin attention
+    copies its shift_size with list.copy()).
     """
 
     type: str
@@ -133,6 +155,9 @@ class LayerSpec:
     traced: Traced | None = field(default=None, compare=False)
     count: Counter | None = field(default=None, compare=False)
     explain: Explain | None = field(default=None, compare=False)
+    read: Reader | None = field(default=None, compare=False)
+    classes: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()
 
     @property
     def class_name(self) -> str:
@@ -141,7 +166,7 @@ class LayerSpec:
     @property
     def is_torch_layer(self) -> bool:
         """A library layer, built and called as a module: torch.nn's, or one of the few
-        torchvision.ops layers torchvision's models use (StochasticDepth)."""
+        torchvision layers torchvision's models use (StochasticDepth, Swin's attention)."""
         return self.module.startswith(tuple(LIBRARIES))
 
     @property
@@ -197,14 +222,17 @@ class LayerSpec:
         return validate_params(self.params, params)
 
     def ctor_kwargs(self, resolved: dict[str, Any]) -> dict[str, Any]:
-        """Keyword arguments for the torch constructor: tuples for tuple params."""
+        """Keyword arguments for the torch constructor: tuples for tuple params (lists for
+        `lists`), torch.nn classes for `classes`."""
         kwargs = {}
         for p in self.params:
             if p.graph_only:
                 continue
             value = resolved[p.name]
-            if isinstance(value, list):
-                value = tuple(value)
+            if p.name in self.classes:
+                value = _import_class(f"torch.nn.{value}")
+            elif isinstance(value, list):
+                value = list(value) if p.name in self.lists else tuple(value)
             kwargs[p.name] = value
         return kwargs
 
@@ -391,6 +419,50 @@ def _dropout(type_: str, unit: str, help: str, function: str,
         help, "Same shape as the input.", ranks=ranks, prefix="dropout",
         shape_rule=shape.same_shape,
         traced=Traced((_F + function,), args=("p", "training", "inplace")))
+
+
+# SqueezeExcitation's activations: torch.nn layer classes, as torchvision passes them.
+_SE_ACTIVATIONS = ("ReLU", "ReLU6", "SiLU", "Hardswish", "GELU", "Mish", "Tanh", "Sigmoid",
+                   "Hardsigmoid")
+_SE_SCALES = ("Sigmoid", "Hardsigmoid", "Tanh")
+_SWIN = "torchvision.models.swin_transformer."
+
+
+def _window_attention(version: int, help: str) -> LayerSpec:
+    """torchvision's ShiftedWindowAttention (V1) or ShiftedWindowAttentionV2."""
+    suffix = "V2" if version == 2 else ""
+    # V2 scales its relative coordinates by 1/(window_size − 1), so a window has 2 tokens
+    return LayerSpec(
+        f"ShiftedWindowAttention{suffix}", "Attention", f"{_SWIN}ShiftedWindowAttention{suffix}",
+        (_auto("dim", "features", "Channels of each token."),
+         Param("window_size", INTS, [7, 7], "Height and width of each attention window (in "
+               "tokens).", minimum=version, lengths=(2,), scalar_ok=False, key=True),
+         Param("shift_size", INTS, [0, 0], "How far the windows are shifted (down, right); "
+               "0, 0 in even blocks and half the window in odd ones.", minimum=0,
+               lengths=(2,), scalar_ok=False, key=True),
+         _int("num_heads", 2, "Attention heads; dim must be divisible by it.", key=True),
+         _bool("qkv_bias", True, "Learn a bias for the query, key and value projection."),
+         _bool("proj_bias", True, "Learn a bias for the output projection."),
+         _float("attention_dropout", 0.0, "Dropout on the attention weights.", minimum=0.0,
+                maximum=1.0),
+         _float("dropout", 0.0, "Dropout on the output.", minimum=0.0, maximum=1.0)),
+        help, "Same shape as the input.", ranks=(3,), prefix="attn",
+        shape_rule=shape.same_shape,
+        checks=(mistakes.heads_divide("dim", "num_heads"), mistakes.shift_inside_window),
+        count=weights.window_attention(version), read=reads.window_attention,
+        lists=("window_size", "shift_size"),
+    )
+
+
+def _patch_merging(version: int, help: str) -> LayerSpec:
+    suffix = "V2" if version == 2 else ""
+    return LayerSpec(
+        f"PatchMerging{suffix}", "Pooling", f"{_SWIN}PatchMerging{suffix}",
+        (_auto("dim", "features", "Channels of each token."),),
+        help, "H_out = ⌈H/2⌉, W_out = ⌈W/2⌉, channels become 2·dim.", ranks=(3,),
+        prefix="downsample", shape_rule=shape.patch_merging,
+        count=weights.patch_merging(version), read=reads.patch_merging,
+    )
 
 
 _SPECS: list[LayerSpec] = [
@@ -788,6 +860,86 @@ _SPECS: list[LayerSpec] = [
            most=128, inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.concat,
            checks=(mistakes.concat_fits,), code=write.concat,
            traced=Traced(("torch.cat", "torch.concat"), hook=cat)),
+    # -- blocks of torchvision's models and torch's transformer, each one module ---------
+    LayerSpec(
+        "SqueezeExcitation", "Attention", "torchvision.ops.SqueezeExcitation",
+        (_auto("input_channels", "channels", "Channels of the input (and of the output)."),
+         _int("squeeze_channels", 8, "Channels of the bottleneck between the two 1×1 "
+              "convolutions (often input_channels/4 or /16).", key=True),
+         Param("activation", CHOICE, "ReLU", "Activation after the squeeze (MobileNetV3: "
+               "ReLU, EfficientNet: SiLU).", choices=_SE_ACTIVATIONS),
+         Param("scale_activation", CHOICE, "Sigmoid", "Turns the excitation into per-channel "
+               "scales (MobileNetV3: Hardsigmoid).", choices=_SE_SCALES)),
+        "Channel attention (SE-Net): averages each channel to one number (squeeze), passes "
+        "these through a small bottleneck of two 1×1 convolutions (excitation) and scales "
+        "each input channel by the result, so the network learns which channels matter for "
+        "this image. MobileNetV3 and EfficientNet use it in every block.",
+        "Same shape as the input.", ranks=(3,), prefix="se", shape_rule=shape.same_shape,
+        count=weights.squeeze_excitation, read=reads.squeeze_excitation,
+        classes=("activation", "scale_activation"),
+    ),
+    LayerSpec(
+        "Split", "Reshape", "app.core.ops.Split",
+        (Param("split_size_or_sections", INTS, 3, "One number: pieces of that size along "
+               "dim (the last one what is left); several: the size of each piece, which must "
+               "add up to the input's size.", minimum=1, key=True),
+         _int("dim", 1, "Dimension to split (1 = channels; 0 is the batch).", minimum=None,
+              key=True),
+         Param("pieces", INT, 2, "How many pieces (outputs) the split makes: the number of "
+               "sizes given, or ⌈size/split_size⌉.", minimum=2, maximum=64, graph_only=True)),
+        "Cuts the input into pieces of given sizes along dim, one per output, as "
+        "`a, b = x.split([16, 48], dim=1)` or `x.split(2, dim=1)` (pieces of 2).",
+        "Each output has its piece's size along dim; other dimensions unchanged.",
+        prefix="split", inputs=_ANY_IN, outputs=_ANY_OUT, split="pieces",
+        shape_rule=shape.split, checks=(mistakes.split_fits,),
+        code=write.method("split", "split_size_or_sections", dim=None),
+        traced=Traced(("torch.split",), ("split",),
+                      ("split_size_or_sections", "dim"), hook=split_sizes),
+    ),
+    LayerSpec(
+        "TransformerEncoderLayer", "Attention", "torch.nn.TransformerEncoderLayer",
+        (_auto("d_model", "features", "Features per token."),
+         _int("nhead", 1, "Attention heads; d_model must be divisible by it (each head sees "
+              "d_model/nhead features).", key=True),
+         _int("dim_feedforward", 2048, "Width of the feed-forward network after attention.",
+              key=True),
+         _float("dropout", 0.1, "Dropout after attention and in the feed-forward network.",
+                minimum=0.0, maximum=1.0),
+         Param("activation", CHOICE, "relu", "Activation of the feed-forward network.",
+               choices=("relu", "gelu")),
+         _float("layer_norm_eps", 1e-5, "Added to the variance in the two LayerNorms.",
+                minimum=0.0),
+         _bool("batch_first", True, "Input is batch × sequence × features. Canvas tensors "
+               "are always batch-first, so it stays on (torch's own default is off)."),
+         _bool("norm_first", False, "LayerNorm before attention and feed-forward (pre-norm, "
+               "trains more stably) instead of after."),
+         _bool("bias", True, "Learn the biases of the linear layers and LayerNorms.")),
+        "One transformer encoder layer: every token attends to every other token "
+        "(multi-head self-attention), then a two-layer feed-forward network transforms each "
+        "token; both have a residual connection and a LayerNorm. Input is batch × sequence "
+        "× features, as BERT and ViT stack them.",
+        "Same shape as the input.", ranks=(2,), prefix="encoder_layer",
+        shape_rule=shape.same_shape, checks=(mistakes.heads_divide("d_model", "nhead"),
+                                             mistakes.batch_first_on),
+        count=weights.transformer_encoder_layer, read=reads.transformer_encoder_layer,
+    ),
+    _window_attention(1, "Swin Transformer's attention: self-attention inside windows of "
+                      "window_size tokens (not across the whole image), with a learned bias "
+                      "for each relative position in the window; every second block shifts "
+                      "the windows by shift_size so information crosses window borders. "
+                      "Input is batch × height × width × channels (channels last)."),
+    _window_attention(2, "Swin Transformer V2's attention: window attention as in Swin V1, "
+                      "with cosine similarity scaled by a learned temperature, and the "
+                      "relative-position bias made by a small MLP from log-spaced "
+                      "coordinates (so it transfers to other window sizes). Input is batch × "
+                      "height × width × channels."),
+    _patch_merging(1, "Swin Transformer's downsampling between stages: each 2×2 group of "
+                   "neighbouring tokens is concatenated (4·C features), normalised by a "
+                   "LayerNorm and mapped to 2·C by a Linear layer without bias, halving "
+                   "height and width and doubling the channels."),
+    _patch_merging(2, "Swin Transformer V2's downsampling: as Swin V1's PatchMerging (2×2 "
+                   "tokens concatenated, Linear to 2·C) with the LayerNorm after the Linear "
+                   "layer instead of before."),
 ]
 
 CATALOGUE: dict[str, LayerSpec] = {spec.type: spec for spec in _SPECS}

@@ -171,6 +171,14 @@ def torch_signature(cls: type) -> list[tuple[str, Any]]:
             if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
+def argument_code(value: Any) -> str:
+    """A constructor argument from `LayerSpec.ctor_kwargs`: tuples as tuples, the lists a
+    layer must get as lists as lists, torch.nn classes by name (`nn.SiLU`)."""
+    if isinstance(value, type) and value.__module__.startswith("torch.nn."):
+        return f"nn.{value.__name__}"
+    return literal_code(value, tuples=False)
+
+
 def _is_default(value: Any, default: Any) -> bool:
     if default is _REQUIRED or isinstance(value, bool) != isinstance(default, bool):
         return False
@@ -195,12 +203,12 @@ def constructor_call(spec: LayerSpec, resolved: dict[str, Any],
             continue
         positional = positional and default is _REQUIRED and name not in KEYWORD_STYLE
         value = kwargs.pop(name)
-        text = symbols.get(name) or literal_code(value)
+        text = symbols.get(name) or argument_code(value)
         if positional:
             args.append(text)
         elif name in symbols or not (_is_default(value, default) or name in implied):
             args.append(f"{name}={text}")
-    args += [f"{name}={literal_code(value)}" for name, value in kwargs.items()]
+    args += [f"{name}={argument_code(value)}" for name, value in kwargs.items()]
     return f"{spec.code_name}({', '.join(args)})"
 
 
@@ -366,7 +374,8 @@ def _place(classes: list[BlockClass], new: Block) -> BlockClass:
 
 
 def _type_hint(values: list[Any]) -> str:
-    names = {"tuple": "tuple[int, ...]", "NoneType": "None"}
+    names = {"tuple": "tuple[int, ...]", "list": "list[int]", "NoneType": "None",
+             "type": "type[nn.Module]"}
     kinds = dict.fromkeys(names.get(type(v).__name__, type(v).__name__) for v in values)
     return " | ".join(kinds)
 
@@ -428,8 +437,8 @@ def _sequential(scope: Scope, group: Group) -> str:
 
 def _instance(cls: BlockClass, args: list[Arg], b: Block) -> str:
     i = cls.instances.index(b)
-    values = [literal_code(a.values[i]) if a.positional
-              else f"{a.name}={literal_code(a.values[i])}" for a in args]
+    values = [argument_code(a.values[i]) if a.positional
+              else f"{a.name}={argument_code(a.values[i])}" for a in args]
     branch = next((g for g in find_groups(b.doc, reading_order(b.doc))
                    if g.attr == cls.optional), None)
     if branch is not None:
@@ -608,12 +617,12 @@ def generate_code(doc: NetworkDocument, title: str = "Network") -> str:
         users = [attr for attr, pairs in scope.instances.items() if any(
             c is cls for c, _ in pairs)]
         blocks += [*_class_lines(cls, args[cls.name], users), "", ""]
-    # torchvision's own layers (StochasticDepth) are the one reason to import it
+    # torchvision's own layers (StochasticDepth, Swin's) are the one reason to import it
     vision = any(n.spec.code_name.startswith("torchvision.") for n in doc.nodes
                  if n.spec.is_torch_layer)
     lines = [
         f'"""{title}', "", "A standalone PyTorch model exported by TorchCanvas.",
-        *(["Needs torch and torchvision (for its torchvision.ops layers). Run it as a script",
+        *(["Needs torch and torchvision (for its torchvision layers). Run it as a script",
            "to print a summary and do a dummy forward pass;"] if vision else
           ["Needs only torch. Run it as a script to print a summary and do a dummy forward pass;"]),
         "`build_model()` returns the network; its state_dict keys match the app's checkpoints.",

@@ -12,6 +12,12 @@ Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares aga
 - Recurrent layers: every weight and bias is used once per time step.
 - Normalisation: one MAC per element, the scale-and-shift a batch norm folds into at
   inference (torchinfo counts its 2 × channels parameters instead, once per sample).
+- Attention: the projections once per token, and the two products of attention (scores
+  q·kᵀ and the weighted sum of v), each one MAC per feature per pair of tokens that see
+  each other: every pair of a sequence (TransformerEncoderLayer), of a window (Swin, whose
+  input is padded to whole windows). Swin V2's bias MLP runs once per batch, not counted.
+- SqueezeExcitation: its two 1×1 convolutions on the pooled 1×1 map; the channel scaling
+  is a product like Multiply's (0).
 - Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Concat) and
   Embedding lookups count 0: they multiply nothing by a weight.
 """
@@ -68,6 +74,34 @@ def _free(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
     return 0
 
 
+def _squeeze_excitation(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    return _weights("SqueezeExcitation", p)
+
+
+def _window_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    """Swin attends within windows of the input padded to whole windows."""
+    height, width, dim = out
+    window_h, window_w = p["window_size"]
+    tokens = -(-height // window_h) * window_h * -(-width // window_w) * window_w
+    projections = 4 * dim * dim + 3 * dim * p["qkv_bias"] + dim * p["proj_bias"]
+    return tokens * (projections + 2 * window_h * window_w * dim)
+
+
+def _patch_merging(version: int) -> MacCounter:
+    def count(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+        tokens, dim = prod(out[:-1]), p["dim"]
+        return tokens * (8 * dim * dim + (4 * dim if version == 1 else 2 * dim))
+    return count
+
+
+def _transformer_encoder_layer(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    """Weights once per token, attention over every pair of tokens, two LayerNorms."""
+    tokens, width = out
+    norms = 2 * width * (1 + p["bias"])
+    return (tokens * (_weights("TransformerEncoderLayer", p) - norms)
+            + 2 * tokens * tokens * width + 2 * tokens * width)
+
+
 MAC_COUNTERS: dict[str, MacCounter] = {
     "Linear": _linear,
     "Conv1d": _per_position("Conv1d"),
@@ -83,6 +117,12 @@ MAC_COUNTERS: dict[str, MacCounter] = {
     "LSTM": _per_step("LSTM"),
     "GRU": _per_step("GRU"),
     "Embedding": _free,
+    "SqueezeExcitation": _squeeze_excitation,
+    "TransformerEncoderLayer": _transformer_encoder_layer,
+    "ShiftedWindowAttention": _window_attention,
+    "ShiftedWindowAttentionV2": _window_attention,
+    "PatchMerging": _patch_merging(1),
+    "PatchMergingV2": _patch_merging(2),
 }
 
 

@@ -67,6 +67,8 @@ UNKNOWN = object()
 
 # (the layer's spec, the tracing context, the fx node of the call) -> the new node's output
 Hook = Callable[["LayerSpec", "Context", "torch.fx.Node"], Port]
+# a built module -> its constructor arguments, where it keeps them in its sublayers
+Reader = Callable[[Any], dict[str, Any]]
 
 
 def hint(node: torch.fx.Node) -> str:
@@ -182,6 +184,30 @@ def split(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Packed:
     return Packed(tuple(Port(port.node, name) for name in spec.output_ports(params)))
 
 
+def split_sizes(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Packed:
+    """x.split(2, dim=1), torch.split(x, [16, 48], 1): as many outputs as pieces, which a
+    split size makes from the input's size."""
+    given = dict(zip(("split_size_or_sections", "dim"), ctx.value(node.args[1:])))
+    given |= {"split_size_or_sections" if k == "split_size" else k: ctx.value(v)
+              for k, v in node.kwargs.items()}
+    if set(given) - {"split_size_or_sections", "dim"}:
+        raise Unsupported(f"{target_name(node)} with {', '.join(sorted(given))}")
+    sections, dim = given["split_size_or_sections"], given.get("dim", 0)
+    if isinstance(sections, (tuple, list)):
+        sections, pieces = list(sections), len(sections)
+    elif isinstance(sections, int):
+        size = ctx.sizes(node.args[0])[dim]
+        if not isinstance(size, int):
+            raise Unsupported(f"{target_name(node)} that splits the batch dimension")
+        pieces = max(1, -(-size // sections))
+    else:
+        raise Unsupported(f"{target_name(node)} with computed sizes")
+    port = ctx.add(spec.type, {"split_size_or_sections": sections, "dim": dim,
+                               "pieces": pieces}, hint(node), [ctx.tensor(node.args[0])])
+    params = ctx.doc.node(port.node).params
+    return Packed(tuple(Port(port.node, name) for name in spec.output_ports(params)))
+
+
 def reshape(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
     """x.view(x.size(0), ...) / x.reshape(-1, ...): the batch dimension must stay first."""
     source = ctx.tensor(node.args[0])
@@ -194,6 +220,56 @@ def reshape(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
     if dims[0] == -1 and -1 in dims[1:]:
         raise Unsupported(f"{target_name(node)}(-1, ..., -1)")
     return ctx.add(spec.type, {"shape": list(dims[1:])}, hint(node), [source])
+
+
+# -- modules that keep their constructor arguments in their sublayers -------------------------
+
+def _class_name(module: Any) -> str:
+    """torch.nn's layers by class name (what the catalogue's choices list); anything else
+    by its full name, which no choice matches, so the import names it."""
+    cls = type(module)
+    return cls.__name__ if cls.__module__.startswith("torch.nn.") else cls.__qualname__
+
+
+def squeeze_excitation(module: Any) -> dict[str, Any]:
+    """torchvision.ops.SqueezeExcitation: its sizes are its 1×1 convolutions'."""
+    return {"input_channels": module.fc1.in_channels,
+            "squeeze_channels": module.fc1.out_channels,
+            "activation": _class_name(module.activation),
+            "scale_activation": _class_name(module.scale_activation)}
+
+
+def window_attention(module: Any) -> dict[str, Any]:
+    """torchvision's ShiftedWindowAttention(V2): dim and the biases are its projections'."""
+    return {"dim": module.qkv.in_features, "window_size": list(module.window_size),
+            "shift_size": list(module.shift_size), "num_heads": module.num_heads,
+            "qkv_bias": module.qkv.bias is not None, "proj_bias": module.proj.bias is not None,
+            "attention_dropout": module.attention_dropout, "dropout": module.dropout}
+
+
+def patch_merging(module: Any) -> dict[str, Any]:
+    """torchvision's PatchMerging(V2) with its default norm_layer, nn.LayerNorm."""
+    norm = module.norm
+    if (_class_name(norm) != "LayerNorm" or norm.eps != 1e-5 or not norm.elementwise_affine
+            or norm.bias is None):
+        raise Unsupported(f"a norm_layer other than nn.LayerNorm ({norm})")
+    return {"dim": module.dim}
+
+
+# nn.TransformerEncoderLayer keeps its activation as a function and this code for it.
+_ENCODER_ACTIVATIONS = {1: "relu", 2: "gelu"}
+
+
+def transformer_encoder_layer(module: Any) -> dict[str, Any]:
+    activation = _ENCODER_ACTIVATIONS.get(module.activation_relu_or_gelu)
+    if activation is None:
+        raise Unsupported(f"activation {getattr(module.activation, '__name__', '?')} (the "
+                          "node offers relu and gelu)")
+    return {"d_model": module.linear1.in_features, "nhead": module.self_attn.num_heads,
+            "dim_feedforward": module.linear1.out_features, "dropout": module.dropout.p,
+            "activation": activation, "layer_norm_eps": module.norm1.eps,
+            "batch_first": module.self_attn.batch_first, "norm_first": module.norm_first,
+            "bias": module.linear1.bias is not None}
 
 
 @dataclass(frozen=True)

@@ -231,8 +231,12 @@ def _settings(module: nn.Module) -> dict[str, Any]:
 
 
 def _layer_params(spec: LayerSpec, module: nn.Module, path: str) -> dict[str, Any]:
-    params = {p.name: _read_attribute(module, p.name) for p in spec.params
-              if not p.graph_only and hasattr(module, p.name)}
+    try:
+        params = spec.read(module) if spec.read else {
+            p.name: _read_attribute(module, p.name) for p in spec.params
+            if not p.graph_only and hasattr(module, p.name)}
+    except Unsupported as exc:
+        raise Unsupported(f"{path} ({type(module).__name__} with {exc})") from None
     try:
         full = spec.validate(params)
     except ParamError as exc:

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.core.shape_rules import broadcast_shape, broadcastable, chunk_sizes, per_dim, upsample
+from app.core.shape_rules import (
+    broadcast_shape,
+    broadcastable,
+    chunk_sizes,
+    per_dim,
+    split_sizes,
+    upsample,
+)
 
 if TYPE_CHECKING:
     from app.core.catalogue import LayerSpec
@@ -219,6 +226,53 @@ def chunks_fit(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                         f"{p['chunks']}; pick a chunks value that fits the size")
 
 
+def split_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+               p: dict[str, Any]) -> None:
+    """Sections must add up to the size; the node needs one output per piece."""
+    dim = checked_dim(node, p["dim"], len(inputs[0].shape))
+    size = inputs[0].shape[dim - 1]
+    sections = p["split_size_or_sections"]
+    if isinstance(sections, list) and sum(sections) != size:
+        raise NodeError(f"{node.name}: the sections {', '.join(map(str, sections))} add up to "
+                        f"{sum(sections)}, but the input has size {size} along dim {p['dim']}; "
+                        "make them add up to it")
+    pieces = split_sizes(size, sections)
+    if len(pieces) != p["pieces"]:
+        raise NodeError(f"{node.name}: splitting a size of {size} along dim {p['dim']} makes "
+                        f"{len(pieces)} pieces ({', '.join(map(str, pieces))}), but the node "
+                        f"has pieces={p['pieces']} outputs",
+                        Fix(f"Set pieces = {len(pieces)}", "set_param", node.name, "pieces",
+                            len(pieces)))
+
+
+def heads_divide(width: str, heads: str) -> Check:
+    """Multi-head attention gives each head width/heads features."""
+    def check(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+              p: dict[str, Any]) -> None:
+        if p[width] % p[heads]:
+            raise NodeError(f"{node.name}: {width}={p[width]} cannot be split into "
+                            f"{heads}={p[heads]} attention heads; pick a {heads} that "
+                            f"divides {p[width]}")
+    return check
+
+
+def shift_inside_window(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                        p: dict[str, Any]) -> None:
+    if any(s >= w for s, w in zip(p["shift_size"], p["window_size"])):
+        raise NodeError(f"{node.name}: shift_size={tuple(p['shift_size'])} must be smaller "
+                        f"than window_size={tuple(p['window_size'])} (Swin shifts by half a "
+                        "window)")
+
+
+def batch_first_on(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                   p: dict[str, Any]) -> None:
+    if not p["batch_first"]:
+        raise NodeError(f"{node.name}: with batch_first off, torch reads the batch dimension as "
+                        "time; canvas tensors are batch × sequence × features, so turn "
+                        "batch_first on",
+                        Fix("Turn batch_first on", "set_param", node.name, "batch_first", True))
+
+
 def channels_divide(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                     p: dict[str, Any]) -> None:
     channels = inputs[0].shape[0]
@@ -332,11 +386,7 @@ def flatten_range(node: Node, spec: LayerSpec, inputs: list[LayerInput],
 
 def recurrent_settings(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                        p: dict[str, Any]) -> None:
-    if not p["batch_first"]:
-        raise NodeError(f"{node.name}: with batch_first off, torch reads the batch dimension as "
-                        "time; canvas tensors are batch × sequence × features, so turn "
-                        "batch_first on",
-                        Fix("Turn batch_first on", "set_param", node.name, "batch_first", True))
+    batch_first_on(node, spec, inputs, p)
     if p["dropout"] > 0 and p["num_layers"] == 1:
         raise NodeError(f"{node.name}: dropout only acts between stacked layers; set "
                         "num_layers > 1 or dropout = 0",

@@ -21,10 +21,11 @@ class CodegenError(ValueError):
     """The document cannot be written as code (the message says which node and why)."""
 
 
-def literal_code(value: Any) -> str:
-    """Python source for a checked parameter value (lists as tuples); refuses anything else."""
+def literal_code(value: Any, tuples: bool = True) -> str:
+    """Python source for a checked parameter value (lists as tuples unless `tuples` is
+    off); refuses anything else."""
     try:
-        return literal(value, tuples=True)
+        return literal(value, tuples=tuples)
     except LiteralError as exc:
         raise CodegenError(str(exc)) from None
 

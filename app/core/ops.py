@@ -122,3 +122,19 @@ class Chunk(nn.Module):
 
     def extra_repr(self) -> str:
         return f"chunks={self.chunks}, dim={self.dim}"
+
+
+class Split(nn.Module):
+    """Cut into pieces along `dim`, as `x.split(split_size_or_sections, dim)`: one output
+    each (`pieces` only decides the node's outputs; torch derives the count itself)."""
+
+    def __init__(self, split_size_or_sections: int | tuple[int, ...] = 3, dim: int = 1) -> None:
+        super().__init__()
+        self.split_size_or_sections = split_size_or_sections
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return x.split(self.split_size_or_sections, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"split_size_or_sections={self.split_size_or_sections}, dim={self.dim}"

@@ -80,6 +80,52 @@ def per_channel(param: str) -> Counter:
     return lambda p: p[param]
 
 
+def squeeze_excitation(p: dict[str, Any]) -> int:
+    """Two 1×1 convolutions with bias: input_channels -> squeeze_channels -> back."""
+    channels, squeeze = p["input_channels"], p["squeeze_channels"]
+    return 2 * channels * squeeze + squeeze + channels
+
+
+def _attention_projections(width: int, bias: bool, out_bias: bool) -> int:
+    """Query, key and value projections (3·width²) and the output projection (width²)."""
+    return 4 * width * width + 3 * width * bias + width * out_bias
+
+
+# Swin V2's relative-position bias comes from an MLP 2 -> 512 -> num_heads (torchvision's size).
+_SWIN_V2_HIDDEN = 512
+
+
+def window_attention(version: int) -> Counter:
+    """Swin's projections plus its relative-position bias: a learned table of one value per
+    relative position and head (V1), or a per-head logit scale and the bias MLP (V2)."""
+    def count(p: dict[str, Any]) -> int:
+        heads = p["num_heads"]
+        total = _attention_projections(p["dim"], p["qkv_bias"], p["proj_bias"])
+        if version == 1:
+            height, width = p["window_size"]
+            return total + (2 * height - 1) * (2 * width - 1) * heads
+        return total + heads + 3 * _SWIN_V2_HIDDEN + _SWIN_V2_HIDDEN * heads
+    return count
+
+
+def patch_merging(version: int) -> Counter:
+    """A Linear 4·dim -> 2·dim without bias and a LayerNorm over 4·dim (V1, before the
+    Linear) or 2·dim (V2, after it)."""
+    def count(p: dict[str, Any]) -> int:
+        dim = p["dim"]
+        return 8 * dim * dim + 2 * (4 * dim if version == 1 else 2 * dim)
+    return count
+
+
+def transformer_encoder_layer(p: dict[str, Any]) -> int:
+    """Self-attention, the feed-forward network d_model -> dim_feedforward -> d_model and
+    two LayerNorms; `bias` switches every bias off at once."""
+    width, hidden, bias = p["d_model"], p["dim_feedforward"], int(p["bias"])
+    attention = _attention_projections(width, bool(bias), bool(bias))
+    feed_forward = 2 * width * hidden + bias * (hidden + width)
+    return attention + feed_forward + 2 * (width + bias * width)
+
+
 def layer_parameters(doc: NetworkDocument, results: dict[str, NodeResult]) -> dict[str, int]:
     """Learnable parameters of each node with any, by node name.
 

@@ -153,6 +153,27 @@ def chunk(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
             for piece in chunk_sizes(x[dim], p["chunks"])]
 
 
+def split_sizes(size: int, split_size_or_sections: int | list[int]) -> list[int]:
+    """torch.split's pieces: the given sizes, or pieces of split_size and what is left."""
+    if isinstance(split_size_or_sections, list):
+        return list(split_size_or_sections)
+    step = split_size_or_sections
+    return [min(step, size - start) for start in range(0, size, step)] or [0]
+
+
+def split(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    x = shapes[0]
+    dim = full_dims(p["dim"], len(x))[0] - 1
+    return [tuple(piece if i == dim else s for i, s in enumerate(x))
+            for piece in split_sizes(x[dim], p["split_size_or_sections"])]
+
+
+def patch_merging(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """Swin's PatchMerging: 2×2 neighbouring tokens joined (odd sizes padded by one)."""
+    *lead, height, width, _ = shapes[0]
+    return [(*lead, -(-height // 2), -(-width // 2), 2 * p["dim"])]
+
+
 def upsample(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     """torch.nn.Upsample: the given size, else each spatial size times scale_factor,
     rounded down."""

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from app.core.catalogue import CATALOGUE, CATEGORIES, by_category
 from app.core.compiler import compile_document, example_inputs
 from app.core.graph import NetworkDocument
-from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, SHAPE, TUPLE
+from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, INTS, SHAPE, TUPLE
 from app.core.shapes import infer_shapes
 from tests.core.layer_networks import one_layer_network
 
@@ -49,6 +49,12 @@ SMALL: dict[str, st.SearchStrategy[Any]] = {
     "size": st.sampled_from([3, 5]),  # Upsample takes one of size and scale_factor
     "scale_factor": st.sampled_from([None, 0.5, 1.5, 2.0, 2.7]),
     "chunks": st.integers(2, 4),
+    "split_size_or_sections": st.sampled_from([1, 2, 3, 5, [1, 3], [2, 2], [3, 1, 2]]),
+    "pieces": st.integers(2, 4),
+    "attention_dropout": st.just(0.0),
+    "dim_feedforward": st.sampled_from([4, 16]),
+    "window_size": st.sampled_from([[2, 2], [3, 5], [7, 7]]),
+    "shift_size": st.sampled_from([[0, 0], [1, 1], [1, 2]]),
 }
 
 
@@ -58,6 +64,8 @@ def _value(draw: st.DrawFn, p, rank: int) -> Any:
         if p.kind == TUPLE and p.lengths[0] > 1 and draw(st.booleans()):
             value = [draw(SMALL[p.name]) for _ in range(p.lengths[0])]
         return value
+    if p.auto:  # before `dim`: Swin's dim is a size read from the input
+        return None
     if p.name == "dim":
         return draw(st.integers(1, rank))
     if p.name == "dims":  # a reordering of the dimensions after the batch
@@ -68,8 +76,6 @@ def _value(draw: st.DrawFn, p, rank: int) -> Any:
         return -1
     if p.name == "batch_first":
         return True
-    if p.auto:
-        return None
     if p.kind == BOOL:
         return draw(st.booleans())
     if p.kind == CHOICE:
@@ -122,7 +128,8 @@ def test_every_layer_of_the_design_is_in_the_catalogue() -> None:
               # the layers and tensor ops of torchvision's classification models
               "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "Identity", "Upsample",
               "ZeroPad2d", "Dropout1d", "AlphaDropout", "StochasticDepth", "ChannelShuffle",
-              "Mean", "Permute", "Transpose", "Chunk"}
+              "Mean", "Permute", "Transpose", "Chunk", "Split", "SqueezeExcitation",
+              "TransformerEncoderLayer"}
     assert design <= set(CATALOGUE)
     assert set(by_category()) == set(CATEGORIES)
     assert all(by_category()[c] for c in CATEGORIES)
@@ -145,6 +152,10 @@ def test_entries_have_teaching_text_and_torch_defaults(layer_type: str) -> None:
             continue  # nonlinearity is nn.RNN's own keyword, documented but not in RNNBase
         assert p.name in signature, f"{layer_type}.{p.name} is not a torch argument"
         torch_default = signature[p.name].default
+        if p.name in spec.classes:  # a torch.nn class, chosen by name
+            torch_default = torch_default.__name__
+        if p.name == "activation" and callable(torch_default):  # F.relu, chosen as "relu"
+            torch_default = torch_default.__name__
         # canvas tensors are batch-first; Upsample needs one of size and scale_factor
         if torch_default is not inspect.Parameter.empty and p.name not in (
                 "batch_first", "dim", "scale_factor"):
@@ -156,4 +167,4 @@ def test_auto_kinds_cover_every_auto_param() -> None:
     kinds = {p.auto for spec in CATALOGUE.values() for p in spec.params if p.auto}
     assert kinds <= AUTO_KINDS
     assert {p.kind for spec in CATALOGUE.values() for p in spec.params} <= {
-        INT, FLOAT, BOOL, CHOICE, TUPLE, SHAPE}
+        INT, FLOAT, BOOL, CHOICE, TUPLE, SHAPE, INTS}

@@ -1,6 +1,7 @@
 """The torchvision classification zoo: every model of `list_models(module=torchvision.models)`
-either imports, exports, takes torchvision's own state_dict strictly in the exported
-`build_model()` and gives torchvision's outputs (eval mode, within 1e-5), or is refused with
+either imports, exports (and the exported file imports and exports to the same bytes), takes
+torchvision's own state_dict strictly in the exported `build_model()` and gives torchvision's
+outputs (eval mode, within 1e-5), or is refused with
 one line naming the operation that has no node yet. The refused families are listed here,
 so the list of what is unsupported is explicit and shrinks as layers arrive.
 
@@ -19,7 +20,7 @@ import torch
 import torchvision
 
 from app.core.codegen import generate_code
-from app.core.importer import ModelImportError, import_torchvision, load_file_model
+from app.core.importer import ModelImportError, import_file, import_torchvision, load_file_model
 
 ALL = sorted(torchvision.models.list_models(module=torchvision.models))
 
@@ -34,8 +35,6 @@ DEFAULT = {"alexnet", "convnext_tiny", "densenet121", "efficientnet_b0", "effici
 REFUSED = {
     "convnext": "the parameter or buffer features.0.1.weight used directly in forward()",
     "maxvit": "torch.functional.einsum",
-    "swin": "torchvision.models.swin_transformer._get_relative_position_bias",
-    "swin_v2": "torchvision.models.swin_transformer._get_relative_position_bias",
     "vit": "encoder.layers.encoder_layer_0.self_attention (MultiheadAttention)",
 }
 
@@ -84,7 +83,10 @@ def test_torchvision_model_imports_and_exports_or_is_refused(name: str,
     # RegNet's `block1-0` is no attribute name and becomes `block1_0`; all else is kept.
     assert all(key.replace("-", "_") == value for key, value in result.key_map.items())
     path = tmp_path / "model.py"
-    path.write_text(generate_code(result.doc, name))
+    first = generate_code(result.doc, name)
+    path.write_text(first)
+    again = import_file(path, "Net")
+    assert generate_code(again.doc, again.title) == first  # export -> import -> export
     torch.manual_seed(0)
     original = torchvision.models.get_model(name, weights=None).eval()
     with torch.device("meta"):  # no random initialisation: every value comes from torchvision

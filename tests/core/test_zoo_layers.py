@@ -171,8 +171,9 @@ def test_new_activations_are_in_the_activation_explorer() -> None:
 
 
 def test_imported_mobilenet_v3_macs_match_torchinfo_per_layer() -> None:
-    """Squeeze-excitation (pool, 1×1 convs, Hardsigmoid, Multiply), Hardswish, Dropout: each
-    layer's MACs by formula equal torchinfo's mult-adds (batch norms by its convention)."""
+    """Squeeze-excitation (one node: torchvision's pool, 1×1 convs, Hardsigmoid and scaling),
+    Hardswish, Dropout: each layer's MACs by formula equal torchinfo's mult-adds (batch norms
+    by its convention; a SqueezeExcitation node's are its sublayers')."""
     from app.core.cost import layer_table
     from app.core.graph import module_path
 
@@ -181,10 +182,14 @@ def test_imported_mobilenet_v3_macs_match_torchinfo_per_layer() -> None:
     total, by_path = _torchinfo_macs(doc)
     rows = layer_table(doc, results)
     for row in rows:
-        theirs = by_path.get(module_path(doc.node(row.name)), 0)
+        path = module_path(doc.node(row.name))
+        theirs = by_path.get(path, 0)
+        if row.type == "SqueezeExcitation":
+            theirs = sum(macs for inner, macs in by_path.items() if inner.startswith(path + "."))
         if row.type == "BatchNorm2d":
             assert (theirs, row.macs) == (row.params, torch.Size(row.output_shape).numel())
         else:
             assert row.macs == theirs, row.name
+    assert "SqueezeExcitation" in {r.type for r in rows}
     assert sum(r.macs for r in rows if r.type != "BatchNorm2d") == total - sum(
         r.params for r in rows if r.type == "BatchNorm2d")
