@@ -358,7 +358,9 @@ def _hashable(value: Any) -> bool:
 # -- the whole graph -----------------------------------------------------------------------------
 
 def _placeholder(ctx: Context, node: torch.fx.Node, shape: Sequence[int]) -> Port:
-    hint = node.name if node.name not in RESERVED_NAMES else "input"
+    # the argument as written: fx renames one called `input` to `input_1` (a builtin)
+    name = str(node.target).lstrip("*")
+    hint = name if name not in RESERVED_NAMES else "input"
     return ctx.add("Input", {"shape": list(shape)}, hint, [])
 
 
