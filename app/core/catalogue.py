@@ -87,7 +87,8 @@ ANY_DTYPE = ("float32", "int64")
 
 # Library module prefixes -> how exported code refers to them (it imports torch.nn as nn).
 LIBRARIES = {"torch.nn.": "nn.", "torchvision.ops.": "torchvision.ops.",
-             "torchvision.models.swin_transformer.": "torchvision.models.swin_transformer."}
+             "torchvision.models.swin_transformer.": "torchvision.models.swin_transformer.",
+             "torchvision.models.maxvit.": "torchvision.models.maxvit."}
 
 
 @dataclass(frozen=True)
@@ -811,7 +812,7 @@ _SPECS: list[LayerSpec] = [
                "channels × height × width into height × width × channels.", key=True),),
         "Reorders the dimensions, as `x.permute(0, 2, 3, 1)`: e.g. to channels-last for a "
         "LayerNorm or Linear over the channels (ConvNeXt).",
-        "Dimension i of the output is dimension dims[i] of the input.", ranks=(3, 1, 2, 4),
+        "Dimension i of the output is dimension dims[i] of the input.", ranks=(3, 1, 2, 4, 5),
         prefix="permute", inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.permute,
         checks=(mistakes.reorders_sample_dims,), code=write.permute,
         traced=Traced(("torch.permute",), ("permute",), hook=permute),
@@ -826,7 +827,8 @@ _SPECS: list[LayerSpec] = [
         "dim0 and dim1 trade places.", ranks=(3, 2, 4), prefix="transpose", inputs=_ANY_IN,
         outputs=_ANY_OUT, shape_rule=shape.transpose, checks=(mistakes.swaps_sample_dims,),
         code=write.method("transpose", "dim0", "dim1"),
-        traced=Traced(("torch.transpose",), ("transpose",), ("dim0", "dim1"), hook=swap),
+        traced=Traced(("torch.transpose", "torch.swapaxes"), ("transpose", "swapaxes"),
+                      ("dim0", "dim1"), hook=swap),
     ),
     LayerSpec(
         "Chunk", "Reshape", "app.core.ops.Chunk",
@@ -933,6 +935,21 @@ _SPECS: list[LayerSpec] = [
                       "relative-position bias made by a small MLP from log-spaced "
                       "coordinates (so it transfers to other window sizes). Input is batch × "
                       "height × width × channels."),
+    LayerSpec(
+        "RelativePositionalMultiHeadAttention", "Attention",
+        "torchvision.models.maxvit.RelativePositionalMultiHeadAttention",
+        (_auto("feat_dim", "features", "Features of each token."),
+         _int("head_dim", 32, "Features per attention head; feat_dim must be divisible by "
+              "it.", key=True),
+         _int("max_seq_len", 49, "Tokens per window, a square number: 49 for MaxViT's 7×7 "
+              "windows.", key=True)),
+        "MaxViT's attention: multi-head self-attention among the tokens of each window or "
+        "grid cell, with a learned bias for each relative position of two tokens. Input is "
+        "batch × windows × tokens per window × features.",
+        "Same shape as the input.", ranks=(3,), prefix="attn", shape_rule=shape.same_shape,
+        checks=(mistakes.window_tokens,), count=weights.relative_attention,
+        read=reads.relative_attention,
+    ),
     _patch_merging(1, "Swin Transformer's downsampling between stages: each 2×2 group of "
                    "neighbouring tokens is concatenated (4·C features), normalised by a "
                    "LayerNorm and mapped to 2·C by a Linear layer without bias, halving "

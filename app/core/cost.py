@@ -87,6 +87,12 @@ def _window_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int
     return tokens * (projections + 2 * window_h * window_w * dim)
 
 
+def _relative_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    """MaxViT attends among the tokens of each window: every pair of them."""
+    windows, tokens, width = out
+    return windows * tokens * (4 * width * width + 4 * width + 2 * tokens * width)
+
+
 def _patch_merging(version: int) -> MacCounter:
     def count(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
         tokens, dim = prod(out[:-1]), p["dim"]
@@ -121,6 +127,7 @@ MAC_COUNTERS: dict[str, MacCounter] = {
     "TransformerEncoderLayer": _transformer_encoder_layer,
     "ShiftedWindowAttention": _window_attention,
     "ShiftedWindowAttentionV2": _window_attention,
+    "RelativePositionalMultiHeadAttention": _relative_attention,
     "PatchMerging": _patch_merging(1),
     "PatchMergingV2": _patch_merging(2),
 }

@@ -247,6 +247,12 @@ def window_attention(module: Any) -> dict[str, Any]:
             "attention_dropout": module.attention_dropout, "dropout": module.dropout}
 
 
+def relative_attention(module: Any) -> dict[str, Any]:
+    """torchvision's MaxViT attention: feat_dim is its projection's input size."""
+    return {"feat_dim": module.to_qkv.in_features, "head_dim": module.head_dim,
+            "max_seq_len": module.max_seq_len}
+
+
 def patch_merging(module: Any) -> dict[str, Any]:
     """torchvision's PatchMerging(V2) with its default norm_layer, nn.LayerNorm."""
     norm = module.norm

@@ -88,6 +88,7 @@ _RANK_WORDS = {
     2: "channels × length",
     3: "channels × height × width",
     4: "channels × depth × height × width",
+    5: "e.g. an image cut into windows",
 }
 
 
@@ -262,6 +263,22 @@ def shift_inside_window(node: Node, spec: LayerSpec, inputs: list[LayerInput],
         raise NodeError(f"{node.name}: shift_size={tuple(p['shift_size'])} must be smaller "
                         f"than window_size={tuple(p['window_size'])} (Swin shifts by half a "
                         "window)")
+
+
+def window_tokens(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                  p: dict[str, Any]) -> None:
+    """MaxViT's attention: whole heads, and a bias table for the square window it sees."""
+    tokens = inputs[0].shape[-2]
+    if p["feat_dim"] % p["head_dim"]:
+        raise NodeError(f"{node.name}: feat_dim={p['feat_dim']} cannot be cut into heads of "
+                        f"head_dim={p['head_dim']} features; pick a head_dim that divides it")
+    if p["max_seq_len"] != tokens or math.isqrt(tokens) ** 2 != tokens:
+        raise NodeError(f"{node.name}: max_seq_len={p['max_seq_len']} must equal the "
+                        f"{tokens} tokens per window of its input (dim -2), and be a square "
+                        "number (a P×P window)",
+                        *([Fix(f"Set max_seq_len = {tokens}", "set_param", node.name,
+                               "max_seq_len", tokens)]
+                          if math.isqrt(tokens) ** 2 == tokens else []))
 
 
 def batch_first_on(node: Node, spec: LayerSpec, inputs: list[LayerInput],

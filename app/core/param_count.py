@@ -10,7 +10,7 @@ torch's module and tests/perf every template against its compiled module.
 from __future__ import annotations
 
 from collections.abc import Callable
-from math import prod
+from math import isqrt, prod
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -106,6 +106,13 @@ def window_attention(version: int) -> Counter:
             return total + (2 * height - 1) * (2 * width - 1) * heads
         return total + heads + 3 * _SWIN_V2_HIDDEN + _SWIN_V2_HIDDEN * heads
     return count
+
+
+def relative_attention(p: dict[str, Any]) -> int:
+    """MaxViT's projections with biases and one bias per relative position and head."""
+    width, heads = p["feat_dim"], p["feat_dim"] // p["head_dim"]
+    side = isqrt(p["max_seq_len"])
+    return _attention_projections(width, True, True) + (2 * side - 1) ** 2 * heads
 
 
 def patch_merging(version: int) -> Counter:

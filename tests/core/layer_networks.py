@@ -7,7 +7,10 @@ from typing import Any
 from app.core.catalogue import CATALOGUE, IDS, INDICES
 from app.core.graph import NetworkDocument
 
-SAMPLE_SHAPES = {1: (6,), 2: (4, 9), 3: (4, 8, 8), 4: (4, 5, 6, 6)}
+SAMPLE_SHAPES = {1: (6,), 2: (4, 9), 3: (4, 8, 8), 4: (4, 5, 6, 6), 5: (2, 3, 2, 2, 3)}
+# Inputs with a structure the samples above lack: MaxViT's attention sees windows of a
+# square number of tokens (2 windows of 7×7 tokens with 32 features).
+OWN_SAMPLES = {"RelativePositionalMultiHeadAttention": (2, 49, 32)}
 
 
 def first_rank(layer_type: str) -> int:
@@ -22,7 +25,7 @@ def one_layer_network(layer_type: str, params: dict[str, Any] | None = None,
     params = params or {}
     rank = rank or first_rank(layer_type)
     doc = NetworkDocument()
-    shape, dtype = list(SAMPLE_SHAPES[rank]), "float32"
+    shape, dtype = list(OWN_SAMPLES.get(layer_type, SAMPLE_SHAPES[rank])), "float32"
     if spec.inputs[0].dtypes == IDS:
         shape, dtype = [7], "int64"
     doc.add_node("Input", {"shape": shape, "dtype": dtype}, name="data")

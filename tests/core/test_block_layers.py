@@ -164,3 +164,25 @@ def test_swin_layers_keep_lists_and_refuse_another_norm() -> None:
     with pytest.raises(ModelImportError, match=r"merge \(PatchMerging with a norm_layer other "
                                                r"than nn.LayerNorm"):
         import_module(Merge(), [(4, 4, 8)])
+
+
+def test_maxvit_attention_checks_its_window_and_swapaxes_imports_as_transpose() -> None:
+    assert _error("RelativePositionalMultiHeadAttention", {"head_dim": 5}, 3) == (
+        "layer: feat_dim=32 cannot be cut into heads of head_dim=5 features; pick a head_dim "
+        "that divides it")
+    doc = one_layer_network("RelativePositionalMultiHeadAttention", {"max_seq_len": 16}, 3)
+    result = infer_shapes(doc)["layer"]
+    assert result.error.startswith("layer: max_seq_len=16 must equal the 49 tokens per window")
+    assert [(f.param, f.value) for f in result.fixes] == [("max_seq_len", 49)]
+    macs = layer_macs("RelativePositionalMultiHeadAttention", [(2, 49, 32)], (2, 49, 32),
+                      infer_shapes(one_layer_network("RelativePositionalMultiHeadAttention"))[
+                          "layer"].resolved)
+    assert macs == 2 * 49 * (4 * 32 * 32 + 4 * 32 + 2 * 49 * 32)
+
+    class Swap(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.swapaxes(x, -2, -3)
+
+    swapped = import_module(Swap(), [(2, 3, 4)]).doc
+    assert [n.params for n in swapped.nodes if n.type == "Transpose"] == [
+        {"dim0": -2, "dim1": -3}]

@@ -55,6 +55,8 @@ SMALL: dict[str, st.SearchStrategy[Any]] = {
     "dim_feedforward": st.sampled_from([4, 16]),
     "window_size": st.sampled_from([[2, 2], [3, 5], [7, 7]]),
     "shift_size": st.sampled_from([[0, 0], [1, 1], [1, 2]]),
+    "head_dim": st.sampled_from([4, 8, 32]),
+    "max_seq_len": st.sampled_from([49, 16]),
 }
 
 

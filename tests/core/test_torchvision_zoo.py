@@ -34,7 +34,6 @@ DEFAULT = {"alexnet", "convnext_tiny", "densenet121", "efficientnet_b0", "effici
 # Family -> what the refusal names: the first operation without a node.
 REFUSED = {
     "convnext": "the parameter or buffer features.0.1.weight used directly in forward()",
-    "maxvit": "torch.functional.einsum",
     "vit": "encoder.layers.encoder_layer_0.self_attention (MultiheadAttention)",
 }
 
