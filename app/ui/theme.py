@@ -21,6 +21,7 @@ CATEGORY_COLOURS = {
     "Pooling": "#0f766e",
     "Normalisation": "#7c3aed",
     "Recurrent": "#a16207",
+    "Attention": "#b91c1c",
     "Activation": "#15803d",
     "Dropout": "#4b5563",
     "Merge": "#be185d",

@@ -138,3 +138,10 @@ def test_data_help_labels_follow_the_theme(qapp, use_theme) -> None:
             p = label.palette()
             ratio = theme.contrast_ratio(p.color(label.foregroundRole()), p.color(R.Window))
             assert ratio >= AA, f"{name}: help text {ratio:.2f}:1"
+
+
+def test_every_catalogue_category_has_its_own_colour() -> None:
+    from app.core.catalogue import CATEGORIES
+
+    assert set(CATEGORIES) <= set(theme.CATEGORY_COLOURS)
+    assert len(set(theme.CATEGORY_COLOURS.values())) == len(theme.CATEGORY_COLOURS)
