@@ -80,6 +80,19 @@ def per_channel(param: str) -> Counter:
     return lambda p: p[param]
 
 
+def tensor(p: dict[str, Any]) -> int:
+    """A learnable tensor node's own values."""
+    return prod(p["shape"])
+
+
+def attention(p: dict[str, Any]) -> int:
+    """nn.MultiheadAttention: query, key and value projections in one embed × 3·embed
+    matrix, the output projection, their biases, and bias_k/bias_v with add_bias_kv."""
+    width = p["embed_dim"]
+    return (4 * width * width + _bias(p, 4 * width)
+            + (2 * width if p["add_bias_kv"] else 0))
+
+
 def layer_parameters(doc: NetworkDocument, results: dict[str, NodeResult]) -> dict[str, int]:
     """Learnable parameters of each node with any, by node name.
 

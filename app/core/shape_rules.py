@@ -153,6 +153,22 @@ def chunk(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
             for piece in chunk_sizes(x[dim], p["chunks"])]
 
 
+def parameter(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """A learnable tensor: each sample sees `shape` (a stored batch dimension of 1 is
+    the batch's)."""
+    return [tuple(p["shape"])]
+
+
+def expand(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """x.expand(batch, *sizes): -1 keeps the input's size."""
+    return [tuple(d if s == -1 else s for d, s in zip(shapes[0], p["sizes"]))]
+
+
+def select(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """x[:, i] (dim 1): the indexed dimension goes."""
+    return [tuple(d for i, d in enumerate(shapes[0]) if i != p["dim"] - 1)]
+
+
 def upsample(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     """torch.nn.Upsample: the given size, else each spatial size times scale_factor,
     rounded down."""

@@ -1,7 +1,8 @@
 """The torchvision classification zoo: every model of `list_models(module=torchvision.models)`
 either imports, exports, takes torchvision's own state_dict strictly in the exported
-`build_model()` and gives torchvision's outputs (eval mode, within 1e-5), or is refused with
-one line naming the operation that has no node yet. The refused families are listed here,
+`build_model()` and gives torchvision's outputs (eval mode, within 1e-5), and its exported
+file imports back as the same project (export → import → export is byte-identical), or is
+refused with one line naming the operation that has no node yet. The refused families are listed here,
 so the list of what is unsupported is explicit and shrinks as layers arrive.
 
 One model of each family runs by default; the rest are marked slow and run with
@@ -19,7 +20,12 @@ import torch
 import torchvision
 
 from app.core.codegen import generate_code
-from app.core.importer import ModelImportError, import_torchvision, load_file_model
+from app.core.importer import (
+    ModelImportError,
+    import_file,
+    import_torchvision,
+    load_file_model,
+)
 
 ALL = sorted(torchvision.models.list_models(module=torchvision.models))
 
@@ -32,11 +38,9 @@ DEFAULT = {"alexnet", "convnext_tiny", "densenet121", "efficientnet_b0", "effici
 
 # Family -> what the refusal names: the first operation without a node.
 REFUSED = {
-    "convnext": "the parameter or buffer features.0.1.weight used directly in forward()",
     "maxvit": "torch.functional.einsum",
     "swin": "torchvision.models.swin_transformer._get_relative_position_bias",
     "swin_v2": "torchvision.models.swin_transformer._get_relative_position_bias",
-    "vit": "encoder.layers.encoder_layer_0.self_attention (MultiheadAttention)",
 }
 
 # Fixed-size transformers need 224; every CNN takes 96 × 96 (Inception v3 needs 75+).
@@ -84,7 +88,8 @@ def test_torchvision_model_imports_and_exports_or_is_refused(name: str,
     # RegNet's `block1-0` is no attribute name and becomes `block1_0`; all else is kept.
     assert all(key.replace("-", "_") == value for key, value in result.key_map.items())
     path = tmp_path / "model.py"
-    path.write_text(generate_code(result.doc, name))
+    code = generate_code(result.doc, name)
+    path.write_text(code)
     torch.manual_seed(0)
     original = torchvision.models.get_model(name, weights=None).eval()
     with torch.device("meta"):  # no random initialisation: every value comes from torchvision
@@ -95,3 +100,5 @@ def test_torchvision_model_imports_and_exports_or_is_refused(name: str,
     x = torch.randn(2, *shape)
     with torch.no_grad():
         torch.testing.assert_close(exported(x), original(x), atol=1e-5, rtol=0)
+    again = import_file(path)  # the exported file imports as the same project
+    assert generate_code(again.doc, again.title) == code
