@@ -134,3 +134,15 @@ def test_attention_counts_parameters_and_macs_like_torch() -> None:
     # projections once per token (4·8·8 weights + 4·8 biases + 2·8 bias_k/v) + 2·5²·8
     assert layer_macs("MultiheadAttention", [(5, 8)], (5, 8), result.resolved) == (
         5 * (4 * 64 + 32 + 16) + 2 * 25 * 8)
+
+
+def test_training_probes_skip_parameter_nodes() -> None:
+    """Probes and freezing look layers up as modules; a Parameter node's tensor is none."""
+    from app.training.probes import auto_layers
+    from app.training.setup import layer_paths
+
+    doc = import_module(TinyConvNeXtBlock().eval(), [(6, 5, 5)]).doc
+    model = compile_document(doc)
+    paths = layer_paths(doc, model)
+    assert "layer_scale" not in paths and paths["conv"] == "conv"
+    assert auto_layers(model, paths) == ["conv"]
