@@ -26,6 +26,7 @@ from app.core.import_hooks import (
     Reader,
     Traced,
     cat,
+    expand,
     merge,
     permute,
     reduction,
@@ -71,6 +72,7 @@ class Role(StrEnum):
     INPUT = "input"  # where data enters: no input ports, its shape is a parameter
     OUTPUT = "output"  # what the network returns: no output ports, no module
     LAYER = "layer"  # one module called on its inputs
+    PARAMETER = "parameter"  # a learnable tensor at its module path: no inputs, no module
     MERGE = "merge"  # combines `num_inputs` numbered inputs (in1..inN)
 
 
@@ -88,7 +90,8 @@ ANY_DTYPE = ("float32", "int64")
 # Library module prefixes -> how exported code refers to them (it imports torch.nn as nn).
 LIBRARIES = {"torch.nn.": "nn.", "torchvision.ops.": "torchvision.ops.",
              "torchvision.models.swin_transformer.": "torchvision.models.swin_transformer.",
-             "torchvision.models.maxvit.": "torchvision.models.maxvit."}
+             "torchvision.models.maxvit.": "torchvision.models.maxvit.",
+             "torchvision.models.convnext.": "torchvision.models.convnext."}
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,9 @@ class LayerSpec:
     None accepts any rank. `module` is "torch.nn.Conv2d" or "app.core.ops.Add".
     `sequence` marks a recurrent layer over a batch-first sequence: torch returns
     (outputs, hidden state) and the node passes on the outputs, every step or only the
-    last one as its `output` parameter says. `split` names the integer parameter that says
+    last one as its `output` parameter says. `attention` marks self-attention: the module
+    is called as module(x, x, x, need_weights=False) and the node passes on the first item
+    of what it returns (torch returns (outputs, None)). `split` names the integer parameter that says
     how many outputs the layer has (Chunk's chunks: ports out, out2, ..., outN).
 
     Behaviour, each optional: `shape_rule` computes output shapes in closed form (without
@@ -149,6 +154,7 @@ class LayerSpec:
     inputs: tuple[Port, ...] = IN
     outputs: tuple[Port, ...] = OUT
     sequence: bool = False
+    attention: bool = False
     split: str | None = None
     shape_rule: Rule | None = field(default=None, compare=False)
     checks: tuple[Check, ...] = field(default=(), compare=False)
@@ -175,6 +181,11 @@ class LayerSpec:
         """How exported code names the class: `nn.Conv2d`, `torchvision.ops.StochasticDepth`."""
         library = next(prefix for prefix in LIBRARIES if self.module.startswith(prefix))
         return LIBRARIES[library] + self.class_name
+
+    @property
+    def holds_tensor(self) -> bool:
+        """A learnable tensor node: its parameter itself sits at its module path."""
+        return self.role is Role.PARAMETER
 
     @property
     def variadic(self) -> bool:
@@ -486,6 +497,28 @@ _SPECS: list[LayerSpec] = [
         inputs=(Port("in", dtypes=ANY_DTYPE),), outputs=(),
     ),
     LayerSpec(
+        "Parameter", "Input/Output", "app.core.ops.learnable",
+        (Param("shape", SHAPE, [1], "Shape of the tensor as each sample sees it (batch "
+               "excluded): channels × 1 × 1 for one learned scale per channel, tokens × "
+               "features for a position embedding.", minimum=1, key=True),
+         _bool("batch_dim", False, "Store a leading dimension of size 1 for the batch "
+               "(1 × shape), as ViT stores its class token and position embedding. Off, the "
+               "tensor is just `shape` (ConvNeXt's layer scale) and broadcasts over the "
+               "batch."),
+         Param("init", CHOICE, "constant", "How the values start: all equal to value "
+               "('constant'), or drawn from a normal distribution with mean 0 and standard "
+               "deviation value ('normal').", choices=("constant", "normal")),
+         _float("value", 1.0, "The constant, or the normal distribution's standard "
+                "deviation.")),
+        "A learned tensor with no input, trained like a layer's weights and added to or "
+        "multiplied with other values: ViT's class token and position embedding, ConvNeXt's "
+        "per-channel layer scale. Its values sit in the state_dict at its module path "
+        "(`encoder.pos_embedding`).",
+        "batch × shape: every sample sees the same values.", prefix="param",
+        role=Role.PARAMETER, inputs=(), shape_rule=shape.parameter, code=write.parameter,
+        count=weights.tensor,
+    ),
+    LayerSpec(
         "Linear", "Linear", "torch.nn.Linear",
         (_auto("in_features", "features", "Size of each input vector."),
          _int("out_features", 10, "Size of each output vector.", key=True),
@@ -614,6 +647,19 @@ _SPECS: list[LayerSpec] = [
         shape_rule=shape.same_shape, checks=(mistakes.groups_split_channels,),
         count=weights.norm("num_channels"),
     ),
+    LayerSpec(
+        "LayerNorm2d", "Normalisation", "torchvision.models.convnext.LayerNorm2d",
+        (Param("normalized_shape", TUPLE, None, "Number of channels to normalise over. Leave "
+               "on auto to read it from the input.", minimum=1, lengths=(1,), auto="channels"),
+         _float("eps", 1e-5, "Added to the variance for numerical stability.", minimum=0.0),
+         _bool("elementwise_affine", True, "Learn a scale and shift per channel."),
+         _bool("bias", True, "Learn the shift (needs elementwise_affine).")),
+        "LayerNorm over the channels of each pixel (channels × height × width), as ConvNeXt "
+        "uses it: the same as permuting to channels-last, a LayerNorm over the channels and "
+        "permuting back. Independent of the batch, unlike BatchNorm2d.",
+        "Same shape as the input.", ranks=(3,), prefix="ln", shape_rule=shape.same_shape,
+        count=weights.layer_norm,
+    ),
     _dropout("Dropout", "element", "In training, zeroes each element with probability p and "
              "scales the rest by 1/(1 − p); does nothing in eval mode. Fights overfitting.",
              "dropout"),
@@ -662,6 +708,26 @@ _SPECS: list[LayerSpec] = [
                "so gradients survive long sequences.", gates=4),
     _recurrent("GRU", "Gated recurrent unit: a lighter LSTM with update and reset gates.",
                gates=3),
+    LayerSpec(
+        "MultiheadAttention", "Attention", "torch.nn.MultiheadAttention",
+        (_auto("embed_dim", "features", "Features per token (the last dimension)."),
+         _int("num_heads", 1, "Independent attention heads; each sees embed_dim/num_heads "
+              "features, so embed_dim must be divisible by it.", key=True),
+         _float("dropout", 0.0, "Dropout on the attention weights in training.", minimum=0.0,
+                maximum=1.0),
+         _bool("bias", True, "Learn biases in the input and output projections."),
+         _bool("add_bias_kv", False, "Add a learned bias token to the keys and values."),
+         _bool("add_zero_attn", False, "Add a token of zeros to the keys and values."),
+         _bool("batch_first", True, "Input is batch × sequence × features. Canvas tensors are "
+               "always batch-first, so it stays on (torch's own default is off).")),
+        "Self-attention, the core of transformers (ViT): every token of a sequence (tokens × "
+        "features) scores every token, and its output is the score-weighted mix of their "
+        "values, computed by num_heads heads side by side. Called as attention(x, x, x, "
+        "need_weights=False).",
+        "Same shape as the input (tokens × embed_dim).", ranks=(2,), prefix="attention",
+        attention=True, shape_rule=shape.same_shape, checks=(mistakes.heads_divide("embed_dim", "num_heads"),),
+        code=write.attention, count=weights.attention,
+    ),
     _activation("ReLU", "max(0, x): the default activation of modern networks. " + _ACT_HELP,
                 traced=Traced(("torch.relu", _F + "relu"), ("relu",))),
     _activation("Sigmoid", "1 / (1 + e^(−x)), squashing to (0, 1); saturates, so deep sigmoid "
@@ -829,6 +895,30 @@ _SPECS: list[LayerSpec] = [
         code=write.method("transpose", "dim0", "dim1"),
         traced=Traced(("torch.transpose", "torch.swapaxes"), ("transpose", "swapaxes"),
                       ("dim0", "dim1"), hook=swap),
+    ),
+    LayerSpec(
+        "Expand", "Reshape", "app.core.ops.Expand",
+        (Param("sizes", INTS, [-1, -1], "The size of each dimension after the batch, one per "
+               "dimension of the input; -1 keeps the input's size, a size-1 dimension may be "
+               "repeated to any size.", minimum=-1, scalar_ok=False, key=True),),
+        "Repeats a tensor of batch size 1 (a learned class token) once per sample of the "
+        "batch, as `token.expand(x.size(0), -1, -1)`: the 'batch' input only gives the batch "
+        "size. Nothing is copied; every sample reads the same values.",
+        "batch × sizes (-1: the input's size).", ranks=(2, 1, 3), prefix="expand",
+        inputs=(Port("in", dtypes=ANY_DTYPE), Port("batch", dtypes=ANY_DTYPE)),
+        outputs=_ANY_OUT, shape_rule=shape.expand, checks=(mistakes.expand_fits,),
+        code=write.expand, traced=Traced(methods=("expand",), hook=expand),
+    ),
+    LayerSpec(
+        "Select", "Reshape", "app.core.ops.Select",
+        (_int("dim", 1, "Dimension to index (1 is the first after the batch).", key=True),
+         _int("index", 0, "Position to take along dim; negative counts from the end.",
+              minimum=None, key=True)),
+        "Takes one position along a dimension, which then disappears, as `x[:, 0]`: ViT "
+        "classifies its class token, the first token of the sequence.",
+        "The dimension dim goes.", ranks=(2, 1, 3), prefix="select", inputs=_ANY_IN,
+        outputs=_ANY_OUT, shape_rule=shape.select, checks=(mistakes.index_in_range,),
+        code=write.select,
     ),
     LayerSpec(
         "Chunk", "Reshape", "app.core.ops.Chunk",

@@ -32,7 +32,7 @@ from app.core.graph import (
     module_path,
 )
 from app.core.grouping import Block, BlockClass, Group, block, collapse, find_groups
-from app.core.layer_code import CodegenError, Writer, call, literal_code
+from app.core.layer_code import CodegenError, Writer, call, literal_code, tensor_constructor
 from app.core.param_count import formula_parameters
 from app.core.shapes import NodeResult
 
@@ -51,22 +51,33 @@ KEYWORD_STYLE = frozenset({"kernel_size"})
 def reading_order(doc: NetworkDocument) -> list[str]:
     """A topological order that follows each chain to its end before starting a branch, so
     a residual block or an Inception branch reads as one run of lines. Ties are broken by
-    the document's own (lexicographic) topological order, which keeps the output stable."""
+    the document's own (lexicographic) topological order, which keeps the output stable.
+    A learnable tensor comes just before its first reader, as torchvision reads
+    `self.layer_scale` where it uses it."""
     rank = {name: i for i, name in enumerate(doc.topological_order())}
-    waiting = {name: len(doc.incoming(name)) for name in rank}
-    ready = {name for name, n in waiting.items() if n == 0}
+    tensors = {name for name in rank if doc.node(name).spec.holds_tensor}
+    waiting = {name: sum(e.src not in tensors for e in doc.incoming(name).values())
+               for name in rank}
+    ready = {name for name, n in waiting.items() if n == 0 and name not in tensors}
     order: list[str] = []
+    placed: set[str] = set()
     while ready:
         followers = [e.dst for e in doc.outgoing(order[-1])] if order else []
         preferred = [n for n in followers if n in ready]
         pick = min(preferred or ready, key=rank.__getitem__)
         ready.remove(pick)
+        incoming = doc.incoming(pick)
+        for port in doc.node(pick).input_ports():
+            source = incoming[port].src if port in incoming else None
+            if source in tensors and source not in placed:
+                placed.add(source)
+                order.append(source)
         order.append(pick)
         for edge in doc.outgoing(pick):
             waiting[edge.dst] -= 1
             if waiting[edge.dst] == 0:
                 ready.add(edge.dst)
-    return order
+    return order + sorted(tensors - placed, key=rank.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,8 @@ def _traced_name(spec: LayerSpec, resolved: dict[str, Any], inputs: int) -> str 
     value = getattr(ast.parse(lines[-1]).body[-1], "value", None)
     if isinstance(value, ast.BinOp):
         return _OPERATOR_NAMES.get(type(value.op))
+    if isinstance(value, ast.Subscript):
+        return "getitem"
     func = value.func if isinstance(value, ast.Call) else None
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
 
@@ -278,10 +291,11 @@ def fit(line: str, indent: str, width: int = MAX_LINE - len(INDENT)) -> list[str
     """Black-style wrapping of one `target = call(args)` line that is too long: the
     arguments on their own line, or one per line when even that is too long. `width`
     leaves room for the class body's indentation, added later."""
-    if len(indent + line) <= width or not line.endswith(")") or "(" not in line:
+    value = line.find(" = ") + 3 if " = " in line else 0  # the call is on the right
+    if len(indent + line) <= width or not line.endswith(")") or "(" not in line[value:]:
         return [indent + line]
-    head, inner = line.split("(", 1)
-    inner = inner[:-1]
+    opening = line.index("(", value)
+    head, inner = line[:opening], line[opening + 1:-1]
     one_line = indent + INDENT + inner
     if len(one_line) <= width:
         return [f"{indent}{head}(", one_line, f"{indent})"]
@@ -501,7 +515,7 @@ def _init_lines(scope: Scope, args: dict[str, list[Arg]] | None = None
     """__init__'s body and each forward() statement's module reference."""
     doc, flow = scope.doc, scope.flow
     layers = [n for n in flow.statements if n in scope.groups
-              or doc.node(n).spec.is_torch_layer]
+              or doc.node(n).spec.is_torch_layer or doc.node(n).spec.holds_tensor]
     containers = Containers([module_path(doc.node(n)) for n in layers if n not in scope.groups])
     headers = _groups(layers)
     lines: list[str] = []
@@ -512,8 +526,9 @@ def _init_lines(scope: Scope, args: dict[str, list[Arg]] | None = None
             made = [_group_init(scope, scope.groups[name], args or {})]
         else:
             node = doc.node(name)
-            call = constructor_call(node.spec, scope.results[name].resolved,
-                                    scope.symbols.get(name))
+            resolved = scope.results[name].resolved
+            call = (tensor_constructor(resolved) if node.spec.holds_tensor else
+                    constructor_call(node.spec, resolved, scope.symbols.get(name)))
             made = containers.lines(module_path(node), call)
         lines += [out for line in made for out in fit(line, INDENT)]
     refs = {n: f"self.{n}" if n in scope.groups else containers.refs.get(

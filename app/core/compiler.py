@@ -69,8 +69,16 @@ def _container(tree: dict[str, Any], runnable: bool) -> nn.Module:
         return nn.Sequential(OrderedDict(children))
     block = Block()
     for key, child in children.items():
-        block.add_module(key, child)
+        _attach(block, key, child)
     return block
+
+
+def _attach(parent: nn.Module, key: str, child: nn.Module | nn.Parameter) -> None:
+    """A layer, a container or a Parameter node's tensor, which sits at the path itself."""
+    if isinstance(child, nn.Parameter):
+        parent.register_parameter(key, child)
+    else:
+        parent.add_module(key, child)
 
 
 class GraphModule(nn.Module):
@@ -82,9 +90,12 @@ class GraphModule(nn.Module):
                  outputs: list[tuple[str, str]]) -> None:
         super().__init__()
         for key, value in _tree(modules).items():
-            self.add_module(key, _container(value, False) if isinstance(value, dict) else value)
+            _attach(self, key, _container(value, False) if isinstance(value, dict) else value)
         self._steps = steps
-        self._layers = [modules[step.path] for step in steps]  # the same module objects
+        # the same module objects; a tensor is looked up at each call, as loading a
+        # state_dict with assign=True replaces it
+        self._layers = [None if step.spec.holds_tensor else modules[step.path]
+                        for step in steps]
         self._inputs = inputs
         self._outputs = outputs
 
@@ -94,6 +105,8 @@ class GraphModule(nn.Module):
                             f"({', '.join(self._inputs)}), got {len(xs)}")
         values = {(name, "out"): x for name, x in zip(self._inputs, xs)}
         for step, layer in zip(self._steps, self._layers):
+            if layer is None:
+                layer = self.get_parameter(step.path)
             args = [values[src] for src in step.sources]
             outs = run_node(step.spec, layer, step.resolved, args)
             values.update(((step.name, p), t) for p, t in zip(step.ports, outs))
@@ -108,7 +121,8 @@ def _is_chain(doc: NetworkDocument, order: list[str], rank: dict[str, int]) -> b
         return False
     for node in nodes:
         # nn.Sequential passes one tensor from layer to layer: no tuples, no side ports
-        if node.spec.sequence or len(node.input_ports()) > 1 or len(node.output_ports()) > 1:
+        if (node.spec.sequence or node.spec.attention or len(node.input_ports()) > 1
+                or len(node.output_ports()) > 1):
             return False
         if len(doc.outgoing(node.name)) > 1:
             return False
@@ -128,9 +142,14 @@ def _contiguous(paths: list[str]) -> bool:
     return all(rows[-1] - rows[0] + 1 == len(rows) for rows in seen.values())
 
 
-def node_module(model: nn.Module, doc: NetworkDocument, name: str) -> nn.Module:
-    """The module of node `name` in `model`, compiled from `doc`."""
-    return model.get_submodule(module_path(doc.node(name)))
+def node_module(model: nn.Module, doc: NetworkDocument,
+                name: str) -> nn.Module | nn.Parameter:
+    """The module of node `name` in `model`, compiled from `doc` (a Parameter node's
+    tensor)."""
+    node = doc.node(name)
+    if node.spec.holds_tensor:
+        return model.get_parameter(module_path(node))
+    return model.get_submodule(module_path(node))
 
 
 def _build(doc: NetworkDocument, name: str, resolved: dict[str, Any]) -> nn.Module:

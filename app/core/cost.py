@@ -10,6 +10,8 @@ Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares aga
   input positions (torchinfo counts output positions there; torch's FlopCounterMode agrees
   with us).
 - Recurrent layers: every weight and bias is used once per time step.
+- Self-attention: its projections once per token, plus tokens² · embed_dim for the scores
+  and as many for mixing the values.
 - Normalisation: one MAC per element, the scale-and-shift a batch norm folds into at
   inference (torchinfo counts its 2 × channels parameters instead, once per sample).
 - Attention: the projections once per token, and the two products of attention (scores
@@ -66,6 +68,13 @@ def _per_step(layer_type: str) -> MacCounter:
     return lambda inputs, out, p: inputs[0][0] * _weights(layer_type, p)
 
 
+def _attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    """Projections once per token, then every query times every key (scores) and every
+    score times its value: 2·tokens²·embed_dim."""
+    tokens, width = inputs[0]
+    return tokens * _weights("MultiheadAttention", p) + 2 * tokens * tokens * width
+
+
 def _per_element(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
     return prod(out)
 
@@ -119,6 +128,8 @@ MAC_COUNTERS: dict[str, MacCounter] = {
     "InstanceNorm2d": _per_element,
     "GroupNorm": _per_element,
     "LayerNorm": _per_element,
+    "LayerNorm2d": _per_element,
+    "MultiheadAttention": _attention,
     "RNN": _per_step("RNN"),
     "LSTM": _per_step("LSTM"),
     "GRU": _per_step("GRU"),

@@ -14,8 +14,12 @@ from torch import nn
 from app.core.catalogue import LayerSpec
 
 
-def run_node(spec: LayerSpec, module: nn.Module, resolved: dict[str, Any],
+def run_node(spec: LayerSpec, module: nn.Module | nn.Parameter, resolved: dict[str, Any],
              args: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    if spec.holds_tensor:
+        return (module,)
+    if spec.attention:
+        return (module(args[0], args[0], args[0], need_weights=False)[0],)
     if spec.sequence:
         sequence = module(args[0])[0]
         if resolved["output"] == "last":

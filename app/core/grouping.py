@@ -56,7 +56,7 @@ def _sequential(doc: NetworkDocument, attr: str, names: list[str]) -> Group | No
     if [int(paths[n][1]) for n in chain] != list(range(len(chain))):
         return None  # nn.Sequential(a, b, ...) numbers its children 0, 1, ...
     for node in map(doc.node, chain):
-        if (not node.spec.is_torch_layer or node.spec.sequence
+        if (not node.spec.is_torch_layer or node.spec.sequence or node.spec.attention
                 or node.input_ports() != ("in",) or node.output_ports() != ("out",)):
             return None
     for a, b in itertools.pairwise(chain):

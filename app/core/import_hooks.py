@@ -49,7 +49,10 @@ class Hidden:
 
 @dataclass(frozen=True)
 class BatchSize:
-    """x.size(0) / x.shape[0]: only meaningful as the first argument of view/reshape."""
+    """x.size(0) / x.shape[0]: only meaningful as the first argument of view/reshape, or
+    of expand, which reads it from `source` (the tensor x)."""
+
+    source: Port | None = None
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,10 @@ class Sizes:
     of the document built so far (ShuffleNet's channel shuffle reshapes with them)."""
 
     sample: tuple[int, ...]
+    source: Port | None = None
 
     def __getitem__(self, index: int | slice) -> Any:
-        return (BatchSize(), *self.sample)[index]
+        return (BatchSize(self.source), *self.sample)[index]
 
 
 UNKNOWN = object()
@@ -276,6 +280,16 @@ def transformer_encoder_layer(module: Any) -> dict[str, Any]:
             "activation": activation, "layer_norm_eps": module.norm1.eps,
             "batch_first": module.self_attn.batch_first, "norm_first": module.norm_first,
             "bias": module.linear1.bias is not None}
+def expand(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """token.expand(x.size(0), -1, -1): repeated to the batch size of x."""
+    sizes = ctx.value(node.args[1:])
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if (not sizes or not isinstance(sizes[0], BatchSize) or sizes[0].source is None
+            or not all(type(s) is int for s in sizes[1:])):
+        raise Unsupported(f"{target_name(node)} that does not take the batch size of a tensor")
+    return ctx.add(spec.type, {"sizes": list(sizes[1:])}, hint(node),
+                   [ctx.tensor(node.args[0]), sizes[0].source])
 
 
 @dataclass(frozen=True)

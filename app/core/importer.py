@@ -117,7 +117,7 @@ class Context:
             raise _Skip
         if result.error is not None:
             raise Unsupported(f"the size of {port.node}: {result.error}")
-        return Sizes(result.outputs[port.port])
+        return Sizes(result.outputs[port.port], port)
 
     def value(self, arg: Any) -> Any:
         if isinstance(arg, torch.fx.Node):
@@ -132,7 +132,8 @@ class Context:
         if value is UNKNOWN:
             raise _Skip
         if isinstance(value, Hidden):
-            raise Unsupported(f"the hidden state output of {value.node}")
+            raise Unsupported(f"the second output of {value.node} (a recurrent layer's hidden "
+                              "state, an attention's weights)")
         if isinstance(value, (BatchSize, Sizes)):
             raise Unsupported("arithmetic on tensor sizes")
         if not isinstance(value, Port):
@@ -195,7 +196,7 @@ def _traced_calls() -> tuple[dict[Any, Handler], dict[str, Handler]]:
     """Functions and tensor methods -> their handlers: the size and indexing operations
     that feed layers, then every layer the catalogue says a call can be."""
     functions: dict[Any, Handler] = {operator.getitem: _getitem, getattr: _getattr}
-    methods: dict[str, Handler] = {"size": _size, "contiguous": _passthrough}
+    methods: dict[str, Handler] = {"size": _size, "dim": _dim, "contiguous": _passthrough}
     for spec in CATALOGUE.values():
         if spec.traced is None:
             continue
@@ -272,22 +273,61 @@ def _call_module(ctx: Context, node: torch.fx.Node) -> Any:
     params = _layer_params(spec, module, path)
     full = spec.validate(params)
     ports = spec.input_ports(full)
-    if node.kwargs or len(node.args) != len(ports):
+    args, kwargs = node.args, node.kwargs
+    if spec.attention and len(args) == 3 and set(kwargs) <= {"need_weights"}:
+        if len(set(args)) > 1:
+            raise Unsupported(f"{path} ({type(module).__name__} with different query, key "
+                              "and value: only self-attention has a node)")
+        args, kwargs = args[:1], {}  # self-attention(x, x, x): query, key and value are x
+    if kwargs or len(args) != len(ports):
         raise Unsupported(f"{path} called with {len(node.args)} arguments; the "
                           f"{spec.type} node takes {len(ports)} ({', '.join(ports)})")
     has_state = bool(module.state_dict())
     if path in ctx.module_calls and has_state:
         raise Unsupported(f"{path} (a layer with weights used twice)")
-    port = ctx.add(spec.type, params, path, [ctx.tensor(a) for a in node.args])
+    port = ctx.add(spec.type, params, path, [ctx.tensor(a) for a in args])
     ctx.module_calls[path] = port.node
     target = module_path(ctx.doc.node(port.node))
     ctx.key_map |= {f"{path}.{key}": f"{target}.{key}" for key in module.state_dict()}
+    if spec.attention:
+        return Packed((port, Hidden(port.node)))
     if spec.sequence:
         ctx.rnn_use[port.node] = set()
         return Packed((port, Hidden(port.node)))
     outputs = spec.output_ports(full)
     if len(outputs) > 1:  # torch returns a tuple (a max pooling's values and indices)
         return Packed(tuple(Port(port.node, name) for name in outputs))
+    return port
+
+
+# -- learnable tensors used directly (get_attr) -------------------------------------------------
+
+def _initial_values(tensor: torch.Tensor) -> dict[str, Any]:
+    """How the tensor's values look as a Parameter node's init: all equal (to a float32
+    value, written shortest), else normal with their spread to one digit (the 0.02 of
+    `normal_(std=0.02)`, which a sample of a few hundred values gives back)."""
+    values = tensor.detach().flatten().float()
+    if values.numel() and bool((values == values[0]).all()):
+        return {"init": "constant", "value": float(f"{values[0].item():.7g}")}
+    return {"init": "normal", "value": float(f"{values.std().item():.1g}")}
+
+
+def _get_attr(ctx: Context, node: torch.fx.Node) -> Port:
+    """A parameter read in forward() (`self.class_token`): a Parameter node at its path,
+    so its state_dict key stays the same."""
+    path = str(node.target)
+    if path in ctx.module_calls:
+        return Port(ctx.module_calls[path])
+    try:
+        tensor = ctx.root.get_parameter(path)
+    except AttributeError:
+        raise Unsupported(f"the buffer or constant {path} used directly in forward()") from None
+    shape = list(tensor.shape)
+    batch = len(shape) > 1 and shape[0] == 1  # ViT's 1 × tokens × features
+    params = {"shape": shape[1:] if batch else shape, "batch_dim": batch}
+    port = ctx.add("Parameter", params | _initial_values(tensor), path, [])
+    ctx.module_calls[path] = port.node
+    ctx.key_map[path] = module_path(ctx.doc.node(port.node))
     return port
 
 
@@ -305,8 +345,13 @@ def _getattr(ctx: Context, node: torch.fx.Node) -> Any:
     raise Unsupported(f"x.{node.args[1]}")
 
 
-# Arithmetic on known sizes (`num_channels // groups`) is computed during the import.
-_SIZE_ARITHMETIC = (operator.add, operator.sub, operator.mul, operator.floordiv)
+def _dim(ctx: Context, node: torch.fx.Node) -> int:
+    return len(ctx.sizes(node.args[0]).sample) + 1
+
+
+# Arithmetic on known sizes (`num_channels // groups`) is computed during the import, and so
+# are the comparisons of torch._assert(x.dim() == 3, ...) checks (ViT's).
+_SIZE_ARITHMETIC = (operator.add, operator.sub, operator.mul, operator.floordiv, operator.eq)
 
 
 def _is_last_step(index: Any, batch_first: bool) -> bool:
@@ -328,7 +373,16 @@ def _getitem(ctx: Context, node: torch.fx.Node) -> Any:
         resolved = ctx.doc.node(container.node).params
         if not container.last_step and _is_last_step(index, resolved["batch_first"]):
             return Port(container.node, container.port, last_step=True)
+    if isinstance(container, Port) and _is_selection(index):
+        return ctx.add("Select", {"dim": len(index) - 1, "index": index[-1]}, hint(node),
+                       [ctx.tensor(node.args[0])])
     raise Unsupported(f"indexing x[{index!r}]")
+
+
+def _is_selection(index: Any) -> bool:
+    """x[:, 0], x[:, :, -1]: whole dimensions, then one position."""
+    return (isinstance(index, tuple) and len(index) > 1 and type(index[-1]) is int
+            and all(i == slice(None) for i in index[:-1]))
 
 
 def _passthrough(ctx: Context, node: torch.fx.Node) -> Port:
@@ -338,6 +392,8 @@ def _passthrough(ctx: Context, node: torch.fx.Node) -> Port:
 def _call(ctx: Context, node: torch.fx.Node) -> Any:
     if node.target in _SIZE_ARITHMETIC and not node.kwargs:
         values = ctx.value(node.args)
+        if UNKNOWN in values:
+            raise _Skip  # a size of a value that failed (and was reported)
         if all(type(v) is int for v in values):
             return node.target(*values)
     table = ctx.methods if node.op == "call_method" else ctx.functions
@@ -498,7 +554,7 @@ def _variables(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt],
     last: dict[tuple[int, str], torch.fx.Node] = {}
     run: tuple[int, str] | None = None
     for node in graph.nodes:
-        if node.target is operator.getitem:
+        if node.target is operator.getitem and not isinstance(node.args[1], tuple):
             continue  # `a, b = x.chunk(2)` unpacks the value: chunk is what is assigned
         if node not in statements:
             run = None
@@ -574,7 +630,7 @@ def _leave_on_auto(doc: NetworkDocument) -> None:
     results = infer_shapes(doc)
     for name, values in given.items():
         resolved = results[name].resolved if results[name].ok else {}
-        keep = {k: v for k, v in values.items() if resolved.get(k) != v}
+        keep = {k: v for k, v in values.items() if _normal(resolved.get(k)) != _normal(v)}
         if keep:
             doc.set_params(name, keep)
 
@@ -611,8 +667,7 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
             elif node.op in ("call_function", "call_method"):
                 ctx.values[node] = _call(ctx, node)
             elif node.op == "get_attr":
-                raise Unsupported(f"the parameter or buffer {node.target} used directly in "
-                                  "forward()")
+                ctx.values[node] = _get_attr(ctx, node)
             else:
                 raise Unsupported(f"{node.op} {node.target}")
         except Unsupported as exc:

@@ -439,3 +439,30 @@ def last_dimension_only(node: Node, spec: LayerSpec, inputs: list[LayerInput],
     return Advice(f"{node.name} acts on the last dimension only of "
                   f"{format_shape(inputs[0].shape)}; insert a Flatten to use all {flat} features",
                   (Fix("Insert Flatten", "insert", node.name, layer_type="Flatten"),))
+
+
+def expand_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                p: dict[str, Any]) -> None:
+    """One size per dimension of the input; only a size-1 dimension can grow."""
+    x, sizes = inputs[0].shape, p["sizes"]
+    if len(sizes) != len(x):
+        raise NodeError(f"{node.name} gives {len(sizes)} sizes for its {len(x)}-D input "
+                        f"{format_shape(x)} from {inputs[0].src}: give one per dimension "
+                        "(-1 keeps a size)")
+    for d, s in zip(x, sizes):
+        if s != -1 and s != d and d != 1:
+            raise NodeError(f"{node.name} cannot expand {format_shape(x)} to sizes "
+                            f"{tuple(sizes)}: only a dimension of size 1 can grow; use -1 to "
+                            "keep a size")
+
+
+def index_in_range(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                   p: dict[str, Any]) -> None:
+    x = inputs[0].shape
+    if p["dim"] > len(x):
+        raise NodeError(f"{node.name} indexes dimension {p['dim']} but its input "
+                        f"{format_shape(x)} from {inputs[0].src} has {len(x)} after the batch")
+    size = x[p["dim"] - 1]
+    if not -size <= p["index"] < size:
+        raise NodeError(f"{node.name}: index {p['index']} is outside dimension {p['dim']} "
+                        f"of size {size} (valid: {-size} to {size - 1})")

@@ -74,3 +74,35 @@ def method(name: str, *params: str, **keywords: Any) -> Writer:
 def permute(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
     dims = ", ".join(literal_code(int(d)) for d in resolved["dims"])
     return [f"{outs[0]} = {args[0]}.permute(0, {dims})"]
+
+
+def attention(ref: str, resolved: dict[str, Any], args: list[str],
+              outs: list[str]) -> list[str]:
+    """Self-attention, as torchvision's ViT calls it: query, key and value are the input."""
+    x = args[0]
+    return [f"{outs[0]}, _ = {ref}({x}, {x}, {x}, need_weights=False)"]
+
+
+def parameter(ref: str, resolved: dict[str, Any], args: list[str],
+              outs: list[str]) -> list[str]:
+    return [f"{outs[0]} = {ref}"]
+
+
+def tensor_constructor(resolved: dict[str, Any]) -> str:
+    """`nn.Parameter(...)` for a learnable tensor node, made as app.core.ops.learnable
+    makes it."""
+    shape = [1, *resolved["shape"]] if resolved["batch_dim"] else list(resolved["shape"])
+    size, value = literal_code(shape), literal_code(float(resolved["value"]))
+    if resolved["init"] == "normal":
+        return f"nn.Parameter(torch.empty({size}).normal_(std={value}))"
+    return f"nn.Parameter(torch.full({size}, {value}))"
+
+
+def expand(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    sizes = ", ".join(literal_code(int(s)) for s in resolved["sizes"])
+    return [f"{outs[0]} = {args[0]}.expand({args[1]}.size(0), {sizes})"]
+
+
+def select(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    index = ":, " * int(resolved["dim"]) + literal_code(int(resolved["index"]))
+    return [f"{outs[0]} = {args[0]}[{index}]"]

@@ -1,6 +1,7 @@
 """Small modules for canvas operations that torch.nn has no layer for.
 
-They hold no parameters, so they never change a model's state_dict keys.
+They hold no parameters, so they never change a model's state_dict keys (a Parameter
+node's tensor, `learnable`, sits at the node's own module path).
 """
 
 from __future__ import annotations
@@ -138,3 +139,40 @@ class Split(nn.Module):
 
     def extra_repr(self) -> str:
         return f"split_size_or_sections={self.split_size_or_sections}, dim={self.dim}"
+def learnable(shape: tuple[int, ...] = (1,), batch_dim: bool = False, init: str = "constant",
+              value: float = 1.0) -> nn.Parameter:
+    """A Parameter node's tensor: `shape`, behind a batch dimension of 1 with `batch_dim`,
+    all `value` or drawn from N(0, value²); exported code writes the same call."""
+    size = (1, *shape) if batch_dim else tuple(shape)
+    if init == "normal":
+        return nn.Parameter(torch.empty(size).normal_(std=value))
+    return nn.Parameter(torch.full(size, float(value)))
+
+
+class Expand(nn.Module):
+    """Repeat the input along its batch dimension of 1 to the batch size of `like`."""
+
+    def __init__(self, sizes: tuple[int, ...] = (-1, -1)) -> None:
+        super().__init__()
+        self.sizes = tuple(sizes)
+
+    def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return x.expand(like.size(0), *self.sizes)
+
+    def extra_repr(self) -> str:
+        return f"sizes={self.sizes}"
+
+
+class Select(nn.Module):
+    """Take position `index` along `dim` (which goes), as `x[:, index]` for dim 1."""
+
+    def __init__(self, dim: int = 1, index: int = 0) -> None:
+        super().__init__()
+        self.dim = dim
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.dim, self.index)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, index={self.index}"

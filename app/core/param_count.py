@@ -131,6 +131,17 @@ def transformer_encoder_layer(p: dict[str, Any]) -> int:
     attention = _attention_projections(width, bool(bias), bool(bias))
     feed_forward = 2 * width * hidden + bias * (hidden + width)
     return attention + feed_forward + 2 * (width + bias * width)
+def tensor(p: dict[str, Any]) -> int:
+    """A learnable tensor node's own values."""
+    return prod(p["shape"])
+
+
+def attention(p: dict[str, Any]) -> int:
+    """nn.MultiheadAttention: query, key and value projections in one embed × 3·embed
+    matrix, the output projection, their biases, and bias_k/bias_v with add_bias_kv."""
+    width = p["embed_dim"]
+    return (4 * width * width + _bias(p, 4 * width)
+            + (2 * width if p["add_bias_kv"] else 0))
 
 
 def layer_parameters(doc: NetworkDocument, results: dict[str, NodeResult]) -> dict[str, int]:

@@ -172,6 +172,20 @@ def patch_merging(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     """Swin's PatchMerging: 2×2 neighbouring tokens joined (odd sizes padded by one)."""
     *lead, height, width, _ = shapes[0]
     return [(*lead, -(-height // 2), -(-width // 2), 2 * p["dim"])]
+def parameter(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """A learnable tensor: each sample sees `shape` (a stored batch dimension of 1 is
+    the batch's)."""
+    return [tuple(p["shape"])]
+
+
+def expand(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """x.expand(batch, *sizes): -1 keeps the input's size."""
+    return [tuple(d if s == -1 else s for d, s in zip(shapes[0], p["sizes"]))]
+
+
+def select(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """x[:, i] (dim 1): the indexed dimension goes."""
+    return [tuple(d for i, d in enumerate(shapes[0]) if i != p["dim"] - 1)]
 
 
 def upsample(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:

@@ -254,13 +254,14 @@ class ShapeInference:
             # Not a port: recorded so the canvas and `info` can show what the network returns.
             return NodeResult({"out": x.shape}, {"out": x.dtype}, {})
         _dtypes_fit(node, spec, inputs)
-        rank_fits(node, spec, inputs[0])
+        if inputs:  # a Parameter node has none
+            rank_fits(node, spec, inputs[0])
         resolved = _resolve(node, spec, inputs)
         advice: list[Advice] = [a for check in spec.checks
                                 if (a := check(node, spec, inputs, resolved)) is not None]
         outputs = self._outputs(node, spec, resolved, inputs)
         ports = node.output_ports()
-        explanation = spec.explain(inputs[0].shape, resolved) if spec.explain else ""
+        explanation = spec.explain(inputs[0].shape, resolved) if spec.explain and inputs else ""
         return NodeResult(
             {p: shape for p, (shape, _) in zip(ports, outputs)},
             {p: dtype for p, (_, dtype) in zip(ports, outputs)},
@@ -271,8 +272,8 @@ class ShapeInference:
                  inputs: list[LayerInput]) -> list[tuple[Shape, str]]:
         if spec.shape_rule is not None:
             shapes = spec.shape_rule([x.shape for x in inputs], resolved)
-            dtypes = [inputs[0].dtype if inputs[0].dtype in port.dtypes else port.dtypes[0]
-                      for port in spec.output_port_specs(resolved)]
+            dtypes = [inputs[0].dtype if inputs and inputs[0].dtype in port.dtypes
+                      else port.dtypes[0] for port in spec.output_port_specs(resolved)]
             return list(zip(shapes, dtypes))
         key = json.dumps([spec.type, resolved, [(x.shape, x.dtype) for x in inputs]],
                          sort_keys=True)

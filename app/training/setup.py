@@ -42,7 +42,8 @@ def layer_paths(network: Any, model: nn.Module) -> dict[str, str]:
     from app.core.graph import module_path
 
     nodes = (network.node(name) for name in network.topological_order())
-    return {n.name: module_path(n) for n in nodes if n.spec.has_module}
+    return {n.name: module_path(n) for n in nodes
+            if n.spec.has_module and not n.spec.holds_tensor}  # a Parameter is no module
 
 
 def parameter_counts(network: Any, model: nn.Module, frozen: list[str]) -> tuple[int, int]:

@@ -20,12 +20,23 @@ def first_rank(layer_type: str) -> int:
 
 def one_layer_network(layer_type: str, params: dict[str, Any] | None = None,
                       rank: int | None = None) -> NetworkDocument:
-    """data -> layer -> result; token-id layers get int64 ids, an indices port a pooling."""
+    """data -> layer -> result; token-id layers get int64 ids, an indices port a pooling.
+    A layer without inputs (a Parameter of the sample's shape) is multiplied with the data:
+    data, layer -> mix -> result."""
     spec = CATALOGUE[layer_type]
     params = params or {}
     rank = rank or first_rank(layer_type)
     doc = NetworkDocument()
     shape, dtype = list(OWN_SAMPLES.get(layer_type, SAMPLE_SHAPES[rank])), "float32"
+    if not spec.inputs:
+        doc.add_node("Input", {"shape": shape}, name="data")
+        doc.add_node(layer_type, {"shape": shape} | params, name="layer")
+        doc.add_node("Multiply", name="mix")
+        doc.connect("data", "out", "mix", "in1")
+        doc.connect("layer", "out", "mix", "in2")
+        doc.add_node("Output", name="result")
+        doc.chain("mix", "result")
+        return doc
     if spec.inputs[0].dtypes == IDS:
         shape, dtype = [7], "int64"
     doc.add_node("Input", {"shape": shape, "dtype": dtype}, name="data")

@@ -14,7 +14,7 @@ from app.core.compiler import compile_document, example_inputs
 from app.core.graph import NetworkDocument
 from app.core.params import AUTO_KINDS, BOOL, CHOICE, FLOAT, INT, INTS, SHAPE, TUPLE
 from app.core.shapes import infer_shapes
-from tests.core.layer_networks import one_layer_network
+from tests.core.layer_networks import SAMPLE_SHAPES, one_layer_network
 
 LAYERS = sorted(t for t, spec in CATALOGUE.items() if spec.has_module)
 
@@ -72,6 +72,8 @@ def _value(draw: st.DrawFn, p, rank: int) -> Any:
         return draw(st.integers(1, rank))
     if p.name == "dims":  # a reordering of the dimensions after the batch
         return list(draw(st.permutations(range(1, rank + 1))))
+    if p.name == "sizes":  # Expand: keep each size or give it again
+        return [draw(st.sampled_from([-1, size])) for size in SAMPLE_SHAPES[rank]]
     if p.name == "start_dim":
         return draw(st.integers(1, rank))
     if p.name == "end_dim":
@@ -95,9 +97,11 @@ def layer_case(draw: st.DrawFn, layer_type: str) -> tuple[NetworkDocument, bool]
     use_defaults = draw(st.booleans())
     # Defaults must work on every rank a layer takes, except where a default names
     # dimensions (Permute's dims): there on the first rank it lists.
-    fixed = use_defaults and any(p.name == "dims" for p in spec.params)
+    fixed = use_defaults and any(p.name in ("dims", "sizes") for p in spec.params)
     rank = spec.ranks[0] if fixed else draw(st.sampled_from(spec.ranks or (1, 2, 3)))
     params = {} if use_defaults else {p.name: _value(draw, p, rank) for p in spec.params}
+    if not spec.inputs:  # a Parameter gets the sample's shape (layer_networks)
+        params.pop("shape", None)
     return one_layer_network(layer_type, params, rank), use_defaults
 
 
@@ -131,7 +135,8 @@ def test_every_layer_of_the_design_is_in_the_catalogue() -> None:
               "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "Identity", "Upsample",
               "ZeroPad2d", "Dropout1d", "AlphaDropout", "StochasticDepth", "ChannelShuffle",
               "Mean", "Permute", "Transpose", "Chunk", "Split", "SqueezeExcitation",
-              "TransformerEncoderLayer"}
+              "TransformerEncoderLayer", "LayerNorm2d", "Parameter", "MultiheadAttention",
+              "Expand", "Select"}
     assert design <= set(CATALOGUE)
     assert set(by_category()) == set(CATEGORIES)
     assert all(by_category()[c] for c in CATEGORIES)

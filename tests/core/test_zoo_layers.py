@@ -96,18 +96,19 @@ def test_ops_on_the_batch_dimension_are_refused_by_name(forward, named: str) -> 
     assert named in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_a_bare_parameter_is_refused_naming_it() -> None:
-    """ConvNeXt's layer_scale: a parameter used in forward() without a layer around it."""
-    class Scaled(nn.Module):
+def test_a_bare_buffer_is_refused_naming_it() -> None:
+    """A parameter used in forward() becomes a Parameter node (test_learnable_tensors);
+    a buffer read directly has no node."""
+    class Shifted(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.gamma = nn.Parameter(torch.ones(4))
+            self.register_buffer("offset", torch.ones(4))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x * self.gamma
+            return x + self.offset
 
-    with pytest.raises(ModelImportError, match="the parameter or buffer gamma used directly"):
-        import_module(Scaled(), [(4,)])
+    with pytest.raises(ModelImportError, match="the buffer or constant offset used directly"):
+        import_module(Shifted(), [(4,)])
 
 
 def _error(layer_type: str, params: dict, rank: int) -> str:
