@@ -18,7 +18,6 @@ from torch import nn
 from app.core.graph import NetworkDocument, module_path
 from app.training.checkpoints import load_tensors
 
-
 # torchvision's published DenseNet files keep old PyTorch key names (`denselayer1.norm.1.
 # weight` for `denselayer1.norm1.weight`); torchvision renames them as it loads them
 # (densenet._load_state_dict), with this pattern.

@@ -151,7 +151,7 @@ def test_cancel_closes_the_dialog_while_tracing_and_drops_the_result(
 
     from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
-    import app.ui.import_dialog as import_dialog
+    from app.ui import import_dialog
 
     release, started = threading.Event(), threading.Event()
     imported = import_torchvision("squeezenet1_0", (3, 64, 64))
