@@ -289,6 +289,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.core.fileio import write_atomic
+    from app.core.grouping import opening_canvas
     from app.core.importer import ModelImportError, import_file, import_torchvision
 
     shapes = _shape_arg(args.input_shape)
@@ -304,7 +305,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise CliError("give --torchvision NAME or FILE.py[:Class]")
     except ModelImportError as exc:
         raise CliError(str(exc)) from None
-    save_project(Project(result.doc, name=result.title), args.output)
+    save_project(Project(result.doc, name=result.title, canvas=opening_canvas(result.doc)),
+                 args.output)
     if args.key_map:
         write_atomic(Path(args.key_map), (json.dumps(result.key_map, indent=2) + "\n").encode())
     print(f"wrote {args.output} ({len(result.doc.nodes)} nodes)")

@@ -300,3 +300,28 @@ def _shapes(results: dict[str, NodeResult], ports: list[tuple[str, str]]
             return None
         shapes.append(tuple(result.outputs[port]))
     return tuple(shapes)
+
+
+OPENING_VIEW = 8  # an imported network opens showing at least this many nodes
+
+
+def opening_collapsed(doc: NetworkDocument) -> list[str]:
+    """The blocks a network opens with collapsed: every block of two or more layers at the
+    shallowest module-path depth whose collapsed view still shows OPENING_VIEW nodes (as the
+    ResNet-18 template opens: layer1 ... layer4; DenseNet's dense blocks and transitions,
+    one level inside its single `features` container)."""
+    paths = [module_path(n).split(".") for n in doc.nodes]
+    for depth in range(1, max((len(p) for p in paths), default=1)):
+        members: dict[str, int] = {}
+        for path in paths:
+            key = ".".join(path[:depth]) + ("." if len(path) > depth else "")
+            members[key] = members.get(key, 0) + 1
+        if len(members) >= OPENING_VIEW:
+            return [k[:-1] for k, count in members.items() if k.endswith(".") and count > 1]
+    return []
+
+
+def opening_canvas(doc: NetworkDocument) -> dict[str, Any]:
+    """The canvas section an imported network's project starts with (see opening_collapsed)."""
+    collapsed = opening_collapsed(doc)
+    return {"collapsed": collapsed} if collapsed else {}

@@ -184,6 +184,15 @@ def _image_folder_source(params: dict, progress: Progress | None) -> RawData:
     return RawData(train, "classification", list(train.classes), test=test, image_kind="pil")
 
 
+def _image_folder_code(params: dict) -> SourceCode:
+    """The same folders read by torchvision's ImageFolder (the optional test folder too)."""
+    def folder(field: str) -> str:
+        return call("tvd.ImageFolder", Expr(call("os.path.expanduser", params[field])))
+    test = folder("test_root") if params["test_root"] else "None"
+    return SourceCode(snippet(f"pool = {folder('root')}\ntest = {test}", "import os",
+                              "import torchvision.datasets as tvd"), "classification", "pil")
+
+
 def _torchvision_code(cls: str) -> Callable[[dict], SourceCode]:
     """Writer for a source read by torchvision's dataset class `cls` from files in place."""
     def code(params: dict) -> SourceCode:
@@ -219,5 +228,5 @@ SPECS = [
                [Param("root", "path", "", help="folder with one sub-folder per class"),
                 Param("test_root", "path", "",
                       help="optional separate test folder with the same classes")],
-               _image_folder_source),
+               _image_folder_source, _image_folder_code),
 ]

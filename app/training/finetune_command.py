@@ -97,16 +97,10 @@ def _check_fit(project: Any, section: dict[str, Any]) -> str:
     """Load the weights into the planned network now, so a file that does not fit is
     found before any training. Returns what was loaded."""
     from app.core.compiler import compile_document
-    from app.training.weights import WeightsError, load_into, read_state_dict
 
-    path = pt.weights_file(section)
-    try:
-        state = read_state_dict(path)
-        load_into(project.network, compile_document(project.network), state,
-                  pt.source_name(section), section["keep"])
-    except WeightsError as exc:
-        raise ConfigError(str(exc)) from None
-    return f"{len(state)} tensors from {path}"
+    network = project.network
+    count = pt.load_weights(network, compile_document(network), section)
+    return f"{count} tensors from {pt.weights_file(section)}"
 
 
 def run_finetune_command(args: Any) -> int:

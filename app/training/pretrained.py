@@ -169,19 +169,49 @@ def weights_file(section: dict[str, Any]) -> Path:
     return path
 
 
+def source_label(section: dict[str, Any], path: Path) -> str:
+    """How messages name the weights: the file, and for published weights their name too."""
+    return f"{section['published']} ({path})" if section.get("published") else str(path)
+
+
+def load_weights(doc: NetworkDocument, model: Any, section: dict[str, Any]) -> int:
+    """Give `model`, compiled from `doc`, the section's weights: strictly, except the `keep`
+    layers, reading torchvision's file formats as torchvision does. The one loading path of
+    a run, `finetune` and the Fine-tune dialog. Returns the number of tensors in the file."""
+    from app.training.weights import WeightsError, load_into, read_state_dict
+
+    path = weights_file(section)
+    try:
+        state = read_state_dict(path)
+        load_into(doc, model, state, source_label(section, path), section.get("keep", ()))
+    except WeightsError as exc:
+        raise PretrainedError(str(exc) + _head_hint(doc, exc.node, section)) from None
+    return len(state)
+
+
+def _head_hint(doc: NetworkDocument, node: str | None, section: dict[str, Any]) -> str:
+    """What to do when the file's classifier head does not fit this one."""
+    if node is None or node in section.get("keep", ()) or node != _last_linear(doc):
+        return ""
+    return (f"; {node} is the classifier head: to train it for your classes, replace it "
+            f"(File > Fine-tune Pretrained…, or `finetune --classes N`)")
+
+
+def _last_linear(doc: NetworkDocument) -> str | None:
+    linears = [n for n in doc.topological_order() if doc.node(n).type == "Linear"]
+    return linears[-1] if linears else None
+
+
 def load_pretrained(doc: NetworkDocument, model: Any, section: dict[str, Any] | None) -> None:
-    """Give a freshly compiled `model` the section's weights (strict, except `keep`)."""
+    """Give a freshly compiled `model` the section's weights (a run's start)."""
     if not section:
         return
     if not isinstance(doc, NetworkDocument):
         raise PretrainedError("training.pretrained: only a project's network can load "
                               "pretrained weights")
-    from app.training.weights import WeightsError, load_into, read_state_dict
-
     try:
-        load_into(doc, model, read_state_dict(weights_file(section)), source_name(section),
-                  section.get("keep", ()))
-    except WeightsError as exc:
+        load_weights(doc, model, section)
+    except PretrainedError as exc:
         raise PretrainedError(f"training.pretrained: {exc}") from None
 
 
@@ -253,11 +283,11 @@ class FineTunePlan:
 
 def head_layer(doc: NetworkDocument) -> str:
     """The classifier head: the last Linear layer before the output."""
-    linears = [n for n in doc.topological_order() if doc.node(n).type == "Linear"]
-    if not linears:
+    head = _last_linear(doc)
+    if head is None:
         raise PretrainedError("this network has no Linear layer to serve as the classifier "
                               "head")
-    return linears[-1]
+    return head
 
 
 def weighted_layers(doc: NetworkDocument) -> list[str]:

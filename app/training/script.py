@@ -32,6 +32,7 @@ from app.training.losses import LOSSES
 from app.training.metrics import BINARY_THRESHOLDS
 from app.training.optimizers import OPTIMIZERS
 from app.training.schedulers import SCHEDULERS
+from app.training.script_fine_tune import FineTuneCode, fine_tune_code
 from app.training.script_template import HEADER, TRAINING
 from app.training.targets import _as_is
 
@@ -42,13 +43,11 @@ class ScriptError(Exception):
 
 # Target kinds the script's datasets can feed: class indices (N,) or values (N, 1).
 TARGETS = {"classification": ("class_index", "probability", "sign"), "regression": ("value",)}
-UNSUPPORTED = (("init", "training.init"), ("freeze", "training.freeze"),
-               ("layer_lr", "training.layer_lr"), ("mixed_precision", "training.mixed_precision"),
-               ("pretrained", "training.pretrained"))
+UNSUPPORTED = (("init", "training.init"), ("mixed_precision", "training.mixed_precision"))
 BASE = ("from __future__ import annotations", "import os", "import torch",
         "import torch.distributed as dist", "from torch import nn",
         "from torch.nn.parallel import DistributedDataParallel",
-        "from torch.utils.data import DataLoader, TensorDataset",
+        "from torch.utils.data import DataLoader",
         "from torch.utils.data.distributed import DistributedSampler")
 
 
@@ -65,6 +64,7 @@ class Parts:
     loss_call: Snippet  # loss of a batch from `out` and `y`
     optimizer: Snippet
     scheduler: Snippet | None
+    fine_tune: FineTuneCode | None  # pretrained weights, frozen layers, per-layer rates
 
 
 def generate_train_script(project: Any, model_module: str) -> str:
@@ -94,8 +94,12 @@ def _parts(project: Any) -> Parts:
                  _pipeline(eval_steps, kind, "eval_transforms")) if transformed else None
     cfg = _config(project, source.task)
     loss, loss_call = _loss(cfg, source.task)
-    return Parts(data["source"], source, _split(data), pipelines, cfg, loss, loss_call, _optimizer(cfg),
-                 _scheduler(cfg))
+    try:
+        fine_tune = fine_tune_code(project.network, cfg)
+    except ValueError as exc:
+        raise ScriptError(str(exc)) from None
+    return Parts(data["source"], source, _split(data), pipelines, cfg, loss, loss_call,
+                 _optimizer(cfg, fine_tune), _scheduler(cfg), fine_tune)
 
 
 def _source(data: dict) -> SourceCode:
@@ -192,14 +196,15 @@ def _loss(cfg: TrainConfig, task: str) -> tuple[Snippet, Snippet]:
                                              [helper])
 
 
-def _optimizer(cfg: TrainConfig) -> Snippet:
+def _optimizer(cfg: TrainConfig, fine_tune: FineTuneCode | None) -> Snippet:
     spec = OPTIMIZERS[cfg.optimizer.name]
     if spec.needs_closure or spec.sparse_only:
         why = "re-evaluates the loss in a closure" if spec.needs_closure \
             else "needs sparse gradients"
         raise ScriptError(f"training.optimizer: train scripts do not support {spec.name} "
                           f"(it {why})")
-    return spec.code(cfg.optimizer.lr, cfg.optimizer.params, "model.parameters()")
+    parameters = fine_tune.parameters if fine_tune else "model.parameters()"
+    return spec.code(cfg.optimizer.lr, cfg.optimizer.params, parameters)
 
 
 def _scheduler(cfg: TrainConfig) -> Snippet | None:
@@ -224,10 +229,12 @@ def _render(parts: Parts, model_module: str, title: str) -> str:
     regression = source.task == "regression"
     has_test = source.image_kind == "pil"
     splitter, dataset = embed(split_indices), embed(TransformedDataset)
+    tune = parts.fine_tune
     used = [source.lines, parts.loss, parts.loss_call, parts.optimizer, splitter,
-            *([parts.scheduler] if parts.scheduler else []),
+            *([parts.scheduler] if parts.scheduler else []), *([tune.code] if tune else []),
             *([dataset, *parts.pipelines] if parts.pipelines else [])]
-    imports = import_lines([*BASE, *(line for p in used for line in p.imports)])
+    tensors = ["from torch.utils.data import TensorDataset"] if not has_test else []
+    imports = import_lines([*BASE, *tensors, *(line for p in used for line in p.imports)])
     constants = {
         "PROJECT": title, "EPOCHS": cfg.epochs, "BATCH_SIZE": cfg.batch_size, "SEED": cfg.seed,
         "SHUFFLE": cfg.shuffle, "DROP_LAST": cfg.drop_last, "NUM_WORKERS": cfg.num_workers,
@@ -243,11 +250,13 @@ def _render(parts: Parts, model_module: str, title: str) -> str:
            *imports, "",
            *(f"{name} = {literal(value)}" + (f"  # {notes[name]}" if name in notes else "")
              for name, value in constants.items()),
+           *(tune.constants if tune else []),
            *(f"\n\n{helper}" for helper in helpers),
            "", "", *_load_data(parts, splitter, dataset, has_test, regression)]
     scheduler = parts.scheduler.code if parts.scheduler else None
     out.append(TRAINING.format(
-        model_module=model_module, loss=parts.loss.code, loss_call=parts.loss_call.code,
+        model_module=model_module, model=tune.code.code if tune else "build_model()",
+        loss=parts.loss.code, loss_call=parts.loss_call.code,
         optimizer=parts.optimizer.code,
         scheduler=f"scheduler = {scheduler}\n    " if scheduler else "",
         batch_step="            scheduler.step()\n"

@@ -38,7 +38,7 @@ def main():
 
     train_set, val_set = load_data()
     torch.manual_seed(SEED)  # same seed -> the same initial weights in every process
-    model = build_model().to(device)
+    model = {model}.to(device)
     net = DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda"
                                   else None) if distributed else model
     sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=SHUFFLE,

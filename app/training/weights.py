@@ -9,7 +9,8 @@ paths, so a mismatch is reported as one line naming the key and the node it belo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable
 
 import torch
 from torch import nn
@@ -17,9 +18,24 @@ from torch import nn
 from app.core.graph import NetworkDocument, module_path
 from app.training.checkpoints import load_tensors
 
+# torchvision's published DenseNet files keep old PyTorch key names (`denselayer1.norm.1.
+# weight` for `denselayer1.norm1.weight`); torchvision renames them as it loads them
+# (densenet._load_state_dict), with this pattern.
+LEGACY_DENSENET = (r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|"
+                   r"running_mean|running_var))$")
+# Heads that only run in training (GoogLeNet's aux1/aux2, Inception v3's AuxLogits): an
+# eval-mode import never reaches them, so a network without them leaves their weights out.
+TRAINING_ONLY_HEADS = ("aux1.", "aux2.", "AuxLogits.")
+BATCH_COUNT = ".num_batches_tracked"
+
 
 class WeightsError(ValueError):
-    """A weights file that cannot be read or does not fit the network; one readable line."""
+    """A weights file that cannot be read or does not fit the network; one readable line.
+    `node` is the layer of the first mismatched key, when it has one."""
+
+    def __init__(self, message: str, node: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node
 
 
 def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
@@ -64,35 +80,85 @@ def owned_keys(doc: NetworkDocument, keys: Iterable[str], layers: Iterable[str])
     return {k for k in keys if node_of_key(doc, k, paths) in chosen}
 
 
-def fit_problem(doc: NetworkDocument, model: nn.Module, state: dict[str, torch.Tensor],
-                skip: Iterable[str] = ()) -> str:
-    """"" when `state` loads strictly into `model` (ignoring the keys of the layers in
-    `skip`); else the first mismatch, naming the key and its node."""
-    expected = model.state_dict()
-    ignored = owned_keys(doc, set(expected) | set(state), skip)
+def network_key(key: str, expected: Collection[str]) -> str | None:
+    """The network's name for key `key` of a weights file: the key itself, or the name
+    torchvision's own loading gives it (a legacy DenseNet key; RegNet's `block1-0`, which is
+    no attribute name, as `block1_0`); None for a training-only head the network lacks."""
+    if key in expected:
+        return key
+    for renamed in (re.sub(LEGACY_DENSENET, r"\1\2", key), key.replace("-", "_")):
+        if renamed in expected:
+            return renamed
+    head = next((h for h in TRAINING_ONLY_HEADS if key.startswith(h)), None)
+    if head is not None and not any(k.startswith(head) for k in expected):
+        return None
+    return key
+
+
+def as_network_keys(state: dict[str, torch.Tensor], expected: Collection[str]
+                    ) -> dict[str, torch.Tensor]:
+    """`state` under the network's key names (network_key). A batch norm saved before
+    PyTorch counted batches (torchvision's older files) gets the count 0, as BatchNorm's
+    own loader gives it."""
+    out: dict[str, torch.Tensor] = {}
+    for key, tensor in state.items():
+        renamed = network_key(key, expected)
+        if renamed is not None:
+            out[renamed] = tensor
+    for key in expected:
+        stem = key.removesuffix(BATCH_COUNT)
+        if stem != key and key not in out and f"{stem}.running_mean" in out:
+            out[key] = torch.tensor(0, dtype=torch.long)
+    return out
+
+
+def first_mismatch(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor],
+                   ignored: Collection[str] = ()) -> tuple[str, str] | None:
+    """Where `state` does not load strictly into a module whose state_dict is `expected`
+    (the keys in `ignored` aside): (the key, one line saying what is wrong), or None."""
     for key, tensor in expected.items():
         if key in ignored:
             continue
         if key not in state:
-            return f"missing key '{key}' ({_where(doc, key)})"
+            return key, f"missing key '{key}'"
         if state[key].shape != tensor.shape:
-            return (f"key '{key}' ({_where(doc, key)}) is {_shape(state[key])} in the file "
-                    f"but {_shape(tensor)} in the network")
-    extra = [k for k in state if k not in expected and k not in ignored]
-    if extra:
-        return f"unexpected key '{extra[0]}' ({_where(doc, extra[0])})"
-    return ""
+            return key, (f"key '{key}' is {_shape(state[key])} in the file but "
+                         f"{_shape(tensor)} in the network")
+    extra = next((k for k in state if k not in expected and k not in ignored), None)
+    return None if extra is None else (extra, f"unexpected key '{extra}'")
+
+
+def _mismatch(doc: NetworkDocument, model: nn.Module, state: dict[str, torch.Tensor],
+              skip: Iterable[str]) -> tuple[str, str] | None:
+    expected = model.state_dict()
+    mismatch = first_mismatch(expected, state, owned_keys(doc, set(expected) | set(state), skip))
+    if mismatch is None:
+        return None
+    key, problem = mismatch
+    return key, problem.replace(f"'{key}'", f"'{key}' ({_where(doc, key)})", 1)
+
+
+def fit_problem(doc: NetworkDocument, model: nn.Module, state: dict[str, torch.Tensor],
+                skip: Iterable[str] = ()) -> str:
+    """"" when `state` loads strictly into `model` (ignoring the keys of the layers in
+    `skip`); else the first mismatch, naming the key and its node."""
+    mismatch = _mismatch(doc, model, state, skip)
+    return "" if mismatch is None else mismatch[1]
 
 
 def load_into(doc: NetworkDocument, model: nn.Module, state: dict[str, torch.Tensor],
               source: str, skip: Iterable[str] = ()) -> nn.Module:
     """Load `state` into `model` (compiled from `doc`) strictly, except the layers in
-    `skip`, which keep the weights they have (a replaced head keeps its fresh init)."""
+    `skip`, which keep the weights they have (a replaced head keeps its fresh init).
+    torchvision's file formats are read as torchvision reads them (as_network_keys)."""
     skip = list(skip)
-    problem = fit_problem(doc, model, state, skip)
-    if problem:
-        raise WeightsError(f"{source} does not fit this network: {problem}")
     current = model.state_dict()
+    state = as_network_keys(state, current)
+    mismatch = _mismatch(doc, model, state, skip)
+    if mismatch is not None:
+        key, problem = mismatch
+        raise WeightsError(f"{source} does not fit this network: {problem}",
+                           node_of_key(doc, key))
     ignored = owned_keys(doc, set(current) | set(state), skip)
     loaded = {k: v for k, v in state.items() if k not in ignored}
     model.load_state_dict(loaded | {k: v for k, v in current.items() if k in ignored},

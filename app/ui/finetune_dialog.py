@@ -286,7 +286,7 @@ def plan_command(window: Any, plan: pt.FineTunePlan) -> CompoundCommand:
 def apply_finetune(window: Any, choice: pt.FineTune) -> bool:
     """Check the weights against the planned network, then apply the plan as one undo
     step; the run loads the weights when it starts."""
-    from app.training.weights import WeightsError, compile_with, read_state_dict
+    from app.core.compiler import compile_document
 
     project: Project = window.project
     try:
@@ -294,9 +294,8 @@ def apply_finetune(window: Any, choice: pt.FineTune) -> bool:
         trial = Project(project.network.copy(), project.name, plan.data, plan.training)
         pt.apply_plan(trial, plan)
         section = plan.training["pretrained"]
-        compile_with(trial.network, read_state_dict(pt.weights_file(section)),
-                             pt.source_name(section), section["keep"])
-    except (pt.PretrainedError, WeightsError, ValueError) as exc:
+        pt.load_weights(trial.network, compile_document(trial.network), section)
+    except (pt.PretrainedError, ValueError) as exc:
         window.inform("Fine-tuning not set up", str(exc), error=True)
         return False
     if not window.session.push(plan_command(window, plan)):

@@ -3,7 +3,9 @@ into a new project (app.core.importer; the same import as `python -m app import`
 
 Listing torchvision's models and tracing import torch, so both run off the GUI thread
 (run_in_background). A refused import leaves its one-line reason in the dialog and the
-network on screen untouched.
+network on screen untouched. Cancel closes the dialog at once, tracing or not: fx cannot be
+interrupted, so a trace still running finishes in the background and its result is dropped.
+The imported network opens with its blocks collapsed, as the ResNet-18 template does.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.grouping import opening_canvas
 from app.core.project import Project
 from app.ui.background import Job, run_in_background
 
@@ -78,6 +81,7 @@ class ImportDialog(QDialog):
         self.window_ = window
         self.result_: Any = None  # the ImportResult once an import succeeded
         self.job: Job | None = None
+        self.cancelled = False  # a trace still running when Cancel was pressed is dropped
         self.setWindowTitle("Import model")
         self.setMinimumWidth(520)
 
@@ -182,6 +186,7 @@ class ImportDialog(QDialog):
             self.status.setText("Choose the .py file that defines the model.")
             return
         self.status.clear()
+        self.cancelled = False
         self._set_busy(True)
         self.job = run_in_background(
             lambda: run_import(name, path, self.class_name.text().strip(), shapes),
@@ -199,22 +204,26 @@ class ImportDialog(QDialog):
 
     def _imported(self, result: Any) -> None:
         self._set_busy(False)
+        if self.cancelled:
+            return
         self.result_ = result
         self.accept()
 
     def _failed(self, message: str) -> None:
         self._set_busy(False)
-        self.status.setText(message)
+        if not self.cancelled:
+            self.status.setText(message)
 
     def reject(self) -> None:
-        if self.job is not None and self.job.running:
-            return  # the trace finishes (it cannot be interrupted); then Cancel works
+        """Cancel (or Esc, or closing the window) ends the dialog even while a trace runs."""
+        self.cancelled = self.job is not None and self.job.running
         super().reject()
 
 
 def open_imported(window: Any, result: Any) -> None:
     """The imported network as a new, unsaved project titled after the model."""
-    project = Project(result.doc, name=result.title)
+    project = Project(result.doc, name=result.title,
+                      canvas=opening_canvas(result.doc))
     window.load(project.network, project, None)
     message = f"Imported {result.title}: {len(result.doc.nodes)} layers"
     if result.unmapped:

@@ -83,8 +83,8 @@ def test_a_file_for_another_network_is_refused_by_key_and_node(r18_file: Path, t
     assert main(["finetune", "--template", "vgg11", "--weights-file", str(r18_file),
                  "--classes", "3", "-o", str(tmp_path / "x.json")]) == 1
     assert capsys.readouterr().err.strip() == (
-        "error: resnet18.pth does not fit this network: missing key 'features.0.weight' "
-        "(node conv1_1)")
+        f"error: {r18_file} does not fit this network: missing key 'features.0.weight' "
+        f"(node conv1_1)")
 
 
 def test_published_weights_are_named_and_fetched_only_on_request(

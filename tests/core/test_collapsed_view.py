@@ -52,3 +52,19 @@ def test_collapsed_list_round_trips_and_leaves_the_network_alone() -> None:
     again = project_from_json(to_json(project))
     assert again.canvas == {"collapsed": ["layer2"]}
     assert again.network.to_dict() == network
+
+
+def test_imported_networks_open_collapsed_one_level_into_a_single_container() -> None:
+    from app.core.grouping import opening_canvas, opening_collapsed
+    from app.core.importer import import_torchvision
+
+    template = get_template("resnet18").project()
+    assert opening_canvas(template.network) == template.canvas  # as the template opens
+    dense = import_torchvision("densenet121", (3, 64, 64)).doc
+    assert opening_collapsed(dense) == [
+        "features.denseblock1", "features.transition1", "features.denseblock2",
+        "features.transition2", "features.denseblock3", "features.transition3",
+        "features.denseblock4"]
+    members = collapsed_members(dense, opening_collapsed(dense))
+    assert len(dense.nodes) - sum(map(len, members.values())) + len(members) == 18
+    assert opening_canvas(import_torchvision("alexnet", (3, 64, 64)).doc) == {}  # 24 layers

@@ -200,3 +200,42 @@ def test_finetune_trains_only_the_new_head(r18_file: Path, tmp_path: Path) -> No
     assert not torch.equal(after["fc.bias"], start["fc.bias"])
     assert [g["initial_lr"] for g in trainer.optimizer.param_groups] == [0.05]  # cosine
     assert result.metrics["train_loss"] > 0
+
+
+def test_every_load_error_is_one_line_naming_the_file_and_the_first_mismatch(
+        r18_file: Path, tmp_path: Path) -> None:
+    ten = build_template("resnet18", input_size=64, num_classes=10)  # 10 classes, file 1000
+    with pytest.raises(pt.PretrainedError) as classes:
+        pt.load_pretrained(ten, compile_document(ten), {"file": str(r18_file), "keep": []})
+    assert str(classes.value) == (
+        f"training.pretrained: {r18_file} does not fit this network: key 'fc.weight' "
+        f"(node fc) is 1000×512 in the file but 10×512 in the network; fc is the classifier "
+        f"head: to train it for your classes, replace it (File > Fine-tune Pretrained…, or "
+        f"`finetune --classes N`)")
+    pt.load_pretrained(ten, compile_document(ten), {"file": str(r18_file), "keep": ["fc"]})
+    gone = tmp_path / "gone.pth"
+    with pytest.raises(pt.PretrainedError) as missing:
+        pt.load_pretrained(ten, compile_document(ten), {"file": str(gone), "keep": []})
+    assert str(missing.value) == f"training.pretrained: weights file {gone}: no such file"
+    dense = import_torchvision("densenet121", (3, 64, 64)).doc
+    with pytest.raises(pt.PretrainedError) as wrong:
+        pt.load_weights(dense, compile_document(dense), {"file": str(r18_file), "keep": []})
+    assert str(wrong.value) == (f"{r18_file} does not fit this network: missing key "
+                                f"'features.conv0.weight' (node features_conv0)")
+    for error in (classes, missing, wrong):
+        assert "\n" not in str(error.value)
+
+
+def test_a_run_that_cannot_load_its_weights_fails_in_one_line(r18_file: Path,
+                                                              tmp_path: Path) -> None:
+    project = get_template("resnet18").project(num_classes=10)
+    project.data = {"source": "image_folder", "params": {"root": str(_image_folder(
+        tmp_path / "images"))}}
+    project.training |= {"epochs": 1, "device": "cpu", "probes": {"enabled": False},
+                         "pretrained": {"file": str(r18_file)}}
+    result = Trainer(project.network, load_data(project.data),
+                     TrainConfig.from_dict(project.training)).run()
+    assert not isinstance(result, RunFinished)
+    assert result.reason.startswith(f"training.pretrained: {r18_file} does not fit this "
+                                    f"network: key 'fc.weight' (node fc) is 1000×512")
+    assert "\n" not in result.reason

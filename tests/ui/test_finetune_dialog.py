@@ -85,7 +85,7 @@ def test_weights_that_do_not_fit_change_nothing(make_window, tmp_path: Path) -> 
     depth = window.session.stack.count()
     assert not apply_finetune(window, dialog.choice())
     assert messages[-1][2] and messages[-1][1] == (
-        "broken.pth does not fit this network: missing key 'layer2.0.downsample.0.weight' "
+        f"{path} does not fit this network: missing key 'layer2.0.downsample.0.weight' "
         "(node layer2_0_downsample_0)")
     assert window.session.stack.count() == depth
     assert "pretrained" not in window.session.project.training

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.core.importer import import_torchvision
+from app.core.templates import get_template
 from app.ui.import_dialog import ImportDialog, open_imported, parse_shapes
 
 TWO_LAYER = '''import torch.nn as nn
@@ -139,3 +141,60 @@ def test_bad_shape_is_one_line_in_the_dialog(qtbot, make_window, text: str) -> N
     dialog.start_import()
     assert dialog.job is None
     assert dialog.status.text().startswith("Input shape:")
+
+
+def test_cancel_closes_the_dialog_while_tracing_and_drops_the_result(
+        qtbot, make_window, settle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fx cannot be interrupted: Cancel ends the dialog at once, the trace finishes in the
+    background and what it returns never reaches the window."""
+    import threading
+
+    from PySide6.QtWidgets import QDialog, QDialogButtonBox
+
+    from app.ui import import_dialog
+
+    release, started = threading.Event(), threading.Event()
+    imported = import_torchvision("squeezenet1_0", (3, 64, 64))
+
+    def slow_trace(*args: object) -> object:
+        started.set()
+        release.wait(30)
+        return imported
+
+    monkeypatch.setattr(import_dialog, "run_import", slow_trace)
+    window = make_window("lenet5")
+    before = [n.name for n in window.session.doc.nodes]
+    dialog = ImportDialog(window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.names.count() > 1, timeout=60000)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.start_import()
+    assert started.wait(10) and dialog.job.running
+    cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    assert cancel.isEnabled()
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and dialog.result() == QDialog.DialogCode.Rejected
+    assert dialog.job.running  # the trace goes on in the background
+    release.set()
+    qtbot.waitUntil(lambda: not dialog.job.running, timeout=10000)
+    qtbot.wait(50)  # the queued result arrives and is dropped
+    settle(window)
+    assert dialog.result_ is None and not dialog.isVisible()
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert [n.name for n in window.session.doc.nodes] == before
+
+
+def test_an_imported_resnet_opens_with_its_stages_collapsed(qtbot, make_window,
+                                                            settle) -> None:
+    window = make_window("lenet5")
+    open_imported(window, import_torchvision("resnet18", (3, 64, 64)))
+    settle(window)
+    scene = window.scene
+    assert scene.collapsed() == ["layer1", "layer2", "layer3", "layer4"]
+    assert window.project.canvas == get_template("resnet18").project().canvas
+    shown = [n.name for n in window.session.doc.nodes if n.name not in scene.hidden]
+    assert {"conv1", "fc", "input", "output"} <= set(shown)
+    assert list(scene.members) == ["layer1", "layer2", "layer3", "layer4"]
+    assert len(shown) + len(scene.members) == 13  # nine layers and four blocks
+    assert len(window.session.doc.nodes) == 71
