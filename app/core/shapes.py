@@ -175,25 +175,33 @@ class ShapeInference:
         if not self._dirty:
             return self.results
         dirty, self._dirty = self._dirty, set()
+        if len(dirty) == len(self.doc.graph):  # a new engine or a reset: all in order
+            for name in self.doc.topological_order():
+                self._recompute(name)
+            return self.results
         rank = self.doc.topological_rank()
         queue = [(rank[name], name) for name in dirty]
         heapq.heapify(queue)
         while queue:
             _, name = heapq.heappop(queue)
-            result = self._infer_node(self.doc.node(name))
-            self.recomputed.append(name)
-            old = self.results.get(name)
-            if result == old:
-                continue
-            self.results[name] = result
-            self.changed.add(name)
-            if old is not None and result.seen_downstream() == old.seen_downstream():
+            if not self._recompute(name):
                 continue  # early stop: the nodes it feeds cannot see a difference
             for dependent in self._dependents(name):
                 if dependent not in dirty:
                     dirty.add(dependent)
                     heapq.heappush(queue, (rank[dependent], dependent))
         return self.results
+
+    def _recompute(self, name: str) -> bool:
+        """Infer one node; True when the nodes it feeds may see a different result."""
+        result = self._infer_node(self.doc.node(name))
+        self.recomputed.append(name)
+        old = self.results.get(name)
+        if result == old:
+            return False
+        self.results[name] = result
+        self.changed.add(name)
+        return old is None or result.seen_downstream() != old.seen_downstream()
 
     def _dependents(self, name: str) -> list[str]:
         """The nodes whose result reads `name`'s: its successors, and the MaxUnpools fed
