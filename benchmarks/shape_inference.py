@@ -11,6 +11,7 @@ stop: the layer below gets the same shape, so nothing further is recomputed).
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 
@@ -68,6 +69,7 @@ def main() -> None:
     big = residual_tower(20 if QUICK else 200)  # 1002 nodes
     print(f"graph: {len(big.nodes)} nodes, {len(big.edges)} edges")
     full_inference_and_compile(big)  # warm torch's lazy imports
+    gc.freeze()  # as the app does once torch is loaded (app/ui/launch.py)
     infer_ms = timed(lambda: ShapeInference(big).infer(), 5)
     full = samples_ms(lambda: full_inference_and_compile(big), 2 if QUICK else 7)
     full_ms = statistics.median(full)

@@ -8,6 +8,7 @@ meanwhile is queued.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 
@@ -64,6 +65,9 @@ def launch(args: argparse.Namespace) -> int:
     size = getattr(args, "size", None)
     if size:
         window.resize(*size)
+    # torch & co. leave ~200k long-lived objects; a full collection walking them stalls the
+    # GUI thread for 100+ ms, so once they are loaded they are moved out of the collector's way.
+    window.trainingReady.connect(gc.freeze)
     window.show()
     opened = _open_initial(window, args)
     epochs = getattr(args, "epochs", None)
