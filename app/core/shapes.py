@@ -20,6 +20,7 @@ from typing import Any
 from app.core.catalogue import IDS, INDICES, TENSOR, LayerSpec, Role
 from app.core.graph import Change, NetworkDocument, Node
 from app.core.layer_checks import (
+    CHANNELS_FIRST,
     Advice,
     Fix,
     LayerInput,
@@ -233,8 +234,28 @@ class ShapeInference:
             gathered.append(LayerInput(port.name, edge.src, upstream.outputs[edge.src_port],
                                        upstream.dtypes[edge.src_port],
                                        self._pooled_shape(edge.src)
-                                       if port.kind == INDICES else None))
+                                       if port.kind == INDICES else None,
+                                       self._feature_map(edge.src, edge.src_port)))
         return gathered
+
+    def _feature_map(self, name: str, port: str) -> bool:
+        """Whether `name`'s `port` carries channels-first feature maps: a convolution's or
+        pooling layer's output, or one passed on from it with its shape unchanged (see
+        LayerInput.feature_map)."""
+        while True:
+            node = self.doc.node(name)
+            if node.spec.type in CHANNELS_FIRST:
+                return True
+            ports = node.spec.input_port_specs(node.params)
+            # A Reshape-category layer (Permute, Reshape...) may reorder even when the
+            # shape stays the same: the author chose the layout there.
+            feed = (self.doc.incoming(name).get(ports[0].name)
+                    if ports and node.spec.category != "Reshape" else None)
+            upstream = self.results.get(feed.src) if feed else None
+            if feed is None or upstream is None or not upstream.ok or (
+                    self.results[name].outputs.get(port) != upstream.outputs.get(feed.src_port)):
+                return False
+            name, port = feed.src, feed.src_port
 
     def _pooled_shape(self, pool: str) -> Shape | None:
         feed = self.doc.incoming(pool).get("in")
