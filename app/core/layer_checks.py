@@ -104,6 +104,17 @@ _CHANNELS_FIRST_WORDS = {
 }
 
 
+def makes_feature_maps(spec: LayerSpec) -> bool:
+    """Whether the layer's output is channels-first feature maps (LayerInput.feature_map)."""
+    return spec.type in CHANNELS_FIRST
+
+
+def keeps_layout(spec: LayerSpec) -> bool:
+    """Whether a same-shape output keeps the input's layout: a Reshape-category layer
+    (Permute, Reshape...) may reorder even when the shape stays, so the author chose it."""
+    return spec.category != "Reshape"
+
+
 def _rank_words(spec: LayerSpec, rank: int) -> str:
     if spec.type in CHANNELS_FIRST and rank in _CHANNELS_FIRST_WORDS:
         return f"{rank}-D ({_CHANNELS_FIRST_WORDS[rank]})"

@@ -20,12 +20,13 @@ from typing import Any
 from app.core.catalogue import IDS, INDICES, TENSOR, LayerSpec, Role
 from app.core.graph import Change, NetworkDocument, Node
 from app.core.layer_checks import (
-    CHANNELS_FIRST,
     Advice,
     Fix,
     LayerInput,
     NodeError,
     format_shape,
+    keeps_layout,
+    makes_feature_maps,
     rank_fits,
 )
 
@@ -244,13 +245,11 @@ class ShapeInference:
         LayerInput.feature_map)."""
         while True:
             node = self.doc.node(name)
-            if node.spec.type in CHANNELS_FIRST:
+            if makes_feature_maps(node.spec):
                 return True
             ports = node.spec.input_port_specs(node.params)
-            # A Reshape-category layer (Permute, Reshape...) may reorder even when the
-            # shape stays the same: the author chose the layout there.
             feed = (self.doc.incoming(name).get(ports[0].name)
-                    if ports and node.spec.category != "Reshape" else None)
+                    if ports and keeps_layout(node.spec) else None)
             upstream = self.results.get(feed.src) if feed else None
             if feed is None or upstream is None or not upstream.ok or (
                     self.results[name].outputs.get(port) != upstream.outputs.get(feed.src_port)):
