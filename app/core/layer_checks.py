@@ -71,6 +71,10 @@ class LayerInput:
     shape: Shape
     dtype: str
     pooled_from: Shape | None = None  # for pooling indices: the shape that was pooled
+    # Channels-first feature maps: a convolution or pooling output, reached through layers
+    # that keep the shape (BatchNorm2d, ReLU, Dropout, Add...), not through a Flatten,
+    # Permute or Reshape. Decides whether a Linear on it is a likely mistake.
+    feature_map: bool = False
 
     @property
     def label(self) -> str:
@@ -83,20 +87,45 @@ Check = Callable[["Node", "LayerSpec", list[LayerInput], dict[str, Any]], Advice
 
 # -- every layer -------------------------------------------------------------------------
 
-_RANK_WORDS = {
+# The torch layers that read and write channels-first (C×L, C×H×W, C×D×H×W) samples: only
+# for these does a rank name a layout; Permute, LayerNorm or Swin's window attention take
+# the same ranks in other layouts (H×W×C tokens).
+CHANNELS_FIRST = frozenset({
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool2d",
+    "MaxUnpool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm2d", "InstanceNorm2d",
+    "Dropout2d", "Dropout1d", "Upsample",
+})
+
+_CHANNELS_FIRST_WORDS = {
     1: "features",
     2: "channels × length",
     3: "channels × height × width",
     4: "channels × depth × height × width",
-    5: "e.g. an image cut into windows",
 }
+
+
+def makes_feature_maps(spec: LayerSpec) -> bool:
+    """Whether the layer's output is channels-first feature maps (LayerInput.feature_map)."""
+    return spec.type in CHANNELS_FIRST
+
+
+def keeps_layout(spec: LayerSpec) -> bool:
+    """Whether a same-shape output keeps the input's layout: a Reshape-category layer
+    (Permute, Reshape...) may reorder even when the shape stays, so the author chose it."""
+    return spec.category != "Reshape"
+
+
+def _rank_words(spec: LayerSpec, rank: int) -> str:
+    if spec.type in CHANNELS_FIRST and rank in _CHANNELS_FIRST_WORDS:
+        return f"{rank}-D ({_CHANNELS_FIRST_WORDS[rank]})"
+    return f"{rank}-D"
 
 
 def rank_fits(node: Node, spec: LayerSpec, x: LayerInput) -> None:
     """Every layer: the input has a rank the layer takes (`spec.ranks`)."""
     if spec.ranks is None or len(x.shape) in spec.ranks:
         return
-    want = " or ".join(f"{r}-D ({_RANK_WORDS[r]})" for r in spec.ranks)
+    want = " or ".join(_rank_words(spec, r) for r in spec.ranks)
     if spec.sequence:
         want = "a 2-D input (sequence × features)"
     message = (f"{node.name} expects {want} input but gets {format_shape(x.shape)} from "
@@ -318,8 +347,8 @@ def upsample_settings(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                             "recompute_scale_factor", None))
     rank = _UPSAMPLE_RANKS.get(p["mode"])
     if rank is not None and len(x) != rank:
-        raise NodeError(f"{node.name}: mode '{p['mode']}' needs a {rank}-D "
-                        f"({_RANK_WORDS[rank]}) input but gets {format_shape(x)} from "
+        raise NodeError(f"{node.name}: mode '{p['mode']}' needs a "
+                        f"{_rank_words(spec, rank)} input but gets {format_shape(x)} from "
                         f"{inputs[0].src}; pick the mode for that many dimensions")
     if p["align_corners"] is not None and rank is None:
         raise NodeError(f"{node.name}: align_corners only applies to the interpolating modes "
@@ -432,8 +461,10 @@ def unpool_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
 
 def last_dimension_only(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                         p: dict[str, Any]) -> Advice | None:
-    """A Linear on feature maps: legal in torch, but rarely what a student means."""
-    if len(inputs[0].shape) < 3:
+    """A Linear on convolution feature maps (C×H×W): legal in torch, but rarely what a
+    student means. On channels-last tokens (H×W×C after a Permute, L×C in a transformer)
+    acting on the last dimension is the point, so those stay silent."""
+    if len(inputs[0].shape) < 3 or not inputs[0].feature_map:
         return None
     flat = math.prod(inputs[0].shape)
     return Advice(f"{node.name} acts on the last dimension only of "

@@ -25,6 +25,8 @@ from app.core.layer_checks import (
     LayerInput,
     NodeError,
     format_shape,
+    keeps_layout,
+    makes_feature_maps,
     rank_fits,
 )
 
@@ -233,8 +235,26 @@ class ShapeInference:
             gathered.append(LayerInput(port.name, edge.src, upstream.outputs[edge.src_port],
                                        upstream.dtypes[edge.src_port],
                                        self._pooled_shape(edge.src)
-                                       if port.kind == INDICES else None))
+                                       if port.kind == INDICES else None,
+                                       self._feature_map(edge.src, edge.src_port)))
         return gathered
+
+    def _feature_map(self, name: str, port: str) -> bool:
+        """Whether `name`'s `port` carries channels-first feature maps: a convolution's or
+        pooling layer's output, or one passed on from it with its shape unchanged (see
+        LayerInput.feature_map)."""
+        while True:
+            node = self.doc.node(name)
+            if makes_feature_maps(node.spec):
+                return True
+            ports = node.spec.input_port_specs(node.params)
+            feed = (self.doc.incoming(name).get(ports[0].name)
+                    if ports and keeps_layout(node.spec) else None)
+            upstream = self.results.get(feed.src) if feed else None
+            if feed is None or upstream is None or not upstream.ok or (
+                    self.results[name].outputs.get(port) != upstream.outputs.get(feed.src_port)):
+                return False
+            name, port = feed.src, feed.src_port
 
     def _pooled_shape(self, pool: str) -> Shape | None:
         feed = self.doc.incoming(pool).get("in")

@@ -22,7 +22,7 @@ from torchvision.models import swin_transformer
 from app.core.codegen import generate_code
 from app.core.compiler import compile_document
 from app.core.cost import layer_macs
-from app.core.importer import ModelImportError, import_file, import_module
+from app.core.importer import ModelImportError, import_file, import_module, import_torchvision
 from app.core.shapes import infer_shapes
 from tests.core.layer_networks import one_layer_network
 
@@ -186,3 +186,12 @@ def test_maxvit_attention_checks_its_window_and_swapaxes_imports_as_transpose() 
     swapped = import_module(Swap(), [(2, 3, 4)]).doc
     assert [n.params for n in swapped.nodes if n.type == "Transpose"] == [
         {"dim0": -2, "dim1": -3}]
+
+
+def test_swin_mlp_linears_on_channels_last_tokens_give_no_flatten_advice() -> None:
+    doc = import_torchvision("swin_t", input_shape=(3, 96, 96)).doc
+    results = infer_shapes(doc)
+    linears = [name for name in results if doc.node(name).spec.type == "Linear"]
+    assert len(linears) == 25  # two per MLP in 12 blocks, and the head
+    assert [w for r in results.values() for w in r.warnings
+            if "acts on the last dimension" in w] == []

@@ -211,3 +211,28 @@ def test_common_layers_are_inferred_without_importing_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["(10,)", "False"]
+
+
+def test_lenet_without_flatten_warns_through_pooling_and_relu() -> None:
+    doc = chain(("Conv2d", {"out_channels": 6, "kernel_size": 5}), ("ReLU", {}),
+                ("MaxPool2d", {"kernel_size": 2}), ("BatchNorm2d", {}), ("Linear", {}),
+                shape=[1, 28, 28])
+    result = infer_shapes(doc)["fc1"]
+    assert result.warnings == ["fc1 acts on the last dimension only of 6×12×12; insert a "
+                               "Flatten to use all 864 features"]
+
+
+def test_linear_on_channels_last_tokens_is_silent() -> None:
+    doc = chain(("Conv2d", {"out_channels": 8, "kernel_size": 4, "stride": 4}),
+                ("Permute", {"dims": [2, 3, 1]}), ("LayerNorm", {}), ("Linear", {}),
+                shape=[3, 16, 16])
+    result = infer_shapes(doc)["fc1"]
+    assert result.ok and result.shape == (4, 4, 10) and result.warnings == []
+
+
+def test_rank_message_names_a_layout_only_for_channels_first_layers() -> None:
+    tokens = infer_shapes(chain(("ShiftedWindowAttention", {}), shape=[49, 96]))["attn1"]
+    assert tokens.error == "attn1 expects 3-D input but gets 49×96 from input1"
+    conv = infer_shapes(chain(("Conv2d", {}), shape=[49, 96]))["conv1"]
+    assert conv.error == ("conv1 expects 3-D (channels × height × width) input but gets "
+                          "49×96 from input1")
