@@ -218,8 +218,8 @@ def test_lenet_without_flatten_warns_through_pooling_and_relu() -> None:
                 ("MaxPool2d", {"kernel_size": 2}), ("BatchNorm2d", {}), ("Linear", {}),
                 shape=[1, 28, 28])
     result = infer_shapes(doc)["fc1"]
-    assert result.warnings == ["fc1 acts on the last dimension only of 6×12×12; insert a "
-                               "Flatten to use all 864 features"]
+    assert result.warnings == [("fc1 acts on the last dimension only of 6×12×12; insert a "
+                                "Flatten to use all 864 features")]
 
 
 def test_linear_on_channels_last_tokens_is_silent() -> None:
