@@ -15,7 +15,7 @@ import copy
 import time
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget
 
 from app.analysis.health import flags_by_node
@@ -69,7 +69,6 @@ class TrainingDocks(QObject):
         window.session.documentReplaced.connect(self.project_opened)
         window.session.documentChanged.connect(self._network_changed)
         window.session.sectionChanged.connect(self._section_changed)
-        window.installEventFilter(self)
         self.project_opened()
 
     # -- construction ---------------------------------------------------------------------
@@ -322,16 +321,13 @@ class TrainingDocks(QObject):
         if worker.result is not None:
             self._run_ended(worker.result, worker)  # its queued `ended` is then ignored
 
-    def shutdown(self) -> None:
-        """Stop a run and wait for its thread (the window is going away)."""
-        if self.running:
-            self.worker.stop_and_wait(self.window.statusBar().showMessage)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.window and event.type() == QEvent.Type.Close:
-            # the close may still be refused (unsaved changes): check once it settled
-            QTimer.singleShot(0, lambda: None if self.window.isVisible() else self.shutdown())
-        return False
+    def shutdown(self, timeout_s: float | None = None) -> bool:
+        """Stop a run and wait for its thread (the window is going away), at most
+        `timeout_s`; True when no run is left."""
+        if not self.running:
+            return True
+        self._timer.stop()
+        return self.worker.stop_and_wait(self.window.statusBar().showMessage, timeout_s)
 
     # -- run events ---------------------------------------------------------------------------
     def _run_started(self, event: RunStarted) -> None:
