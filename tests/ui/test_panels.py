@@ -67,8 +67,9 @@ def test_summary_counts_lenet(window) -> None:
     rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
     assert table.item(rows["conv1"], 2).text() == "6×28×28"
     assert table.item(rows["conv1"], 3).text() == "156"
-    assert table.item(rows["conv1"], 5).text() == f"{6 * 28 * 28 * 26:,}"  # MACs
-    assert table.item(rows["sigmoid1"], 5).text() == "–"
+    assert table.item(rows["conv1"], 4).text() == "122K"  # MACs, compact
+    assert table.item(rows["conv1"], 4).toolTip().startswith(f"{6 * 28 * 28 * 26:,} ")
+    assert table.item(rows["sigmoid1"], 4).text() == "–"
     assert window.summary.totals["macs"] == 423_038  # tests/core/test_cost.py: torchinfo's
     assert "Total parameters" in window.summary.footer.text()
     assert "423.04 K" in window.summary.footer.text()

@@ -10,7 +10,6 @@ import time
 from app.training.events import BatchEnd
 from app.ui.background import running_jobs
 from app.ui.worker import TrainingWorker
-
 from tests.ui_workspace.test_workspace import start_long_run
 
 
