@@ -80,9 +80,12 @@ SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 def import_training_modules() -> None:
     """torch takes seconds to import; the editor does not need it, so it loads on a pool
-    thread after the window appears (no widgets are made). torchvision and scikit-learn
-    load when a run or a data set needs them (app.core.lazy)."""
-    for module in ("torch", "app.training.trainer", "app.data.sources", "app.data.augment"):
+    thread after the window appears (no widgets are made). torchvision's transforms come
+    too: the Data mode's augmentation preview builds a pipeline as soon as it exists, and
+    importing them there froze the window for seconds (1.8 s on 2 cores, longer while a
+    run loads its data). scikit-learn loads when a data set needs it (app.core.lazy)."""
+    for module in ("torch", "app.training.trainer", "app.data.sources", "app.data.augment",
+                   "torchvision.transforms.v2"):
         importlib.import_module(module)
 
 
