@@ -23,6 +23,9 @@ from app.ui import theme
 THUMB = QSize(150, 190)
 ID_ROLE = Qt.ItemDataRole.UserRole
 _NODE_W, _NODE_H = 206.0, 70.0
+# A 3-layer network drawn as large as the thumbnail allows looks like a different kind of
+# picture from a 12-layer one; capped, every thumbnail shares one scale up to ~6 layers.
+MAX_SCALE = 0.3
 
 
 def render_thumbnail(doc: NetworkDocument, size: QSize = THUMB) -> QPixmap:
@@ -38,7 +41,7 @@ def render_thumbnail(doc: NetworkDocument, size: QSize = THUMB) -> QPixmap:
     bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + _NODE_W, max(ys) - min(ys) + _NODE_H)
     margin = 8
     scale = min((size.width() - 2 * margin) / bounds.width(),
-                (size.height() - 2 * margin) / bounds.height())
+                (size.height() - 2 * margin) / bounds.height(), MAX_SCALE)
     dx = margin + (size.width() - 2 * margin - bounds.width() * scale) / 2
     dy = margin + (size.height() - 2 * margin - bounds.height() * scale) / 2
 

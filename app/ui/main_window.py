@@ -74,14 +74,18 @@ if TYPE_CHECKING:
 FILE_FILTER = "TorchCanvas projects (*.torchcanvas *.json);;All files (*)"
 SUFFIX = ".torchcanvas"
 MAX_RECENT = 8
+CLOSE_WAIT_S = 10.0  # the longest quitting waits (repainting) for a training batch to end
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
 def import_training_modules() -> None:
     """torch takes seconds to import; the editor does not need it, so it loads on a pool
-    thread after the window appears (no widgets are made). torchvision and scikit-learn
-    load when a run or a data set needs them (app.core.lazy)."""
-    for module in ("torch", "app.training.trainer", "app.data.sources", "app.data.augment"):
+    thread after the window appears (no widgets are made). torchvision's transforms come
+    too: the Data mode's augmentation preview builds a pipeline as soon as it exists, and
+    importing them there froze the window for seconds (1.8 s on 2 cores, longer while a
+    run loads its data). scikit-learn loads when a data set needs it (app.core.lazy)."""
+    for module in ("torch", "app.training.trainer", "app.data.sources", "app.data.augment",
+                   "torchvision.transforms.v2"):
         importlib.import_module(module)
 
 
@@ -98,6 +102,7 @@ class MainWindow(QMainWindow):
         self.training_enabled = training
         self._training_loading = False  # the import starts once the window shows
         self._start_queued = False  # F5 pressed before the training tools were ready
+        self._closing = False  # the student agreed to close; a deferred close does not ask
         self._paste_count = 0
         self.workspace = Workspace()
         self.setCentralWidget(self.workspace)
@@ -690,11 +695,11 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == DISCARD
 
-    def ask_stop_run(self) -> bool:
+    def ask_stop_run(self, then: str = "open another network") -> bool:
         """True to stop the run and go on; tests replace this to avoid a modal dialog."""
         return QMessageBox.question(
             self, "Training is running",
-            "A training run is in progress. Stop it and open another network?",
+            f"A training run is in progress. Stop it and {then}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes
 
@@ -926,7 +931,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Recovered unsaved work; save it to keep it", 8000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.confirm_discard():
+        if not self._closing:
+            if (self.run_active and not self.ask_stop_run("quit")) \
+                    or not self.confirm_discard():
+                event.ignore()
+                return
+            self._closing = True  # asked once; a close deferred below does not ask again
+        if not self._stop_run_for_close():
             event.ignore()
             return
         self.save_settings()
@@ -934,6 +945,19 @@ class MainWindow(QMainWindow):
         self.code_view.shutdown()  # no background thread outlives the window
         join_background_jobs()
         event.accept()
+
+    def _stop_run_for_close(self) -> bool:
+        """Stop a run and join its thread before the window goes (Qt aborts the process if
+        a running QThread is destroyed). The wait is bounded: a batch still running after
+        CLOSE_WAIT_S leaves the window disabled and closes it when the thread ends."""
+        docks = self.training_docks
+        if docks is None or docks.shutdown(CLOSE_WAIT_S):
+            return True
+        self.setEnabled(False)
+        self.statusBar().showMessage("Stopping training: TorchCanvas closes as soon as the "
+                                     "current batch has finished…")
+        docks.worker.finished.connect(self.close, Qt.ConnectionType.QueuedConnection)
+        return False
 
 
 HELP_TEXT = """\

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -83,19 +84,25 @@ class TrainingWorker(QThread):
             if self.trainer is not None:
                 self.trainer.stop()
 
-    def stop_and_wait(self, notify: Callable[[str], object] | None = None) -> None:
-        """Stop the run and wait for the thread however long the batch in progress takes.
+    def stop_and_wait(self, notify: Callable[[str], object] | None = None,
+                      timeout_s: float | None = None) -> bool:
+        """Stop the run and wait for the thread, at most `timeout_s` (None: however long
+        the batch in progress takes); True once the thread has finished.
 
         A batch cannot be cut short, and Qt aborts the process when a running QThread is
         destroyed ("QThread: Destroyed while thread is still running"), so closing the
         window waits, repainting, and says why."""
         self.stop()
         if self.wait(WAIT_SLICE_MS):
-            return
+            return True
         if notify is not None:
             notify("Stopping training: waiting for the current batch to finish…")
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while not self.wait(WAIT_SLICE_MS):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        return True
 
     @property
     def paused(self) -> bool:

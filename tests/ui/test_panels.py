@@ -67,8 +67,9 @@ def test_summary_counts_lenet(window) -> None:
     rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
     assert table.item(rows["conv1"], 2).text() == "6×28×28"
     assert table.item(rows["conv1"], 3).text() == "156"
-    assert table.item(rows["conv1"], 5).text() == f"{6 * 28 * 28 * 26:,}"  # MACs
-    assert table.item(rows["sigmoid1"], 5).text() == "–"
+    assert table.item(rows["conv1"], 4).text() == "122K"  # MACs, compact
+    assert table.item(rows["conv1"], 4).toolTip().startswith(f"{6 * 28 * 28 * 26:,} ")
+    assert table.item(rows["sigmoid1"], 4).text() == "–"
     assert window.summary.totals["macs"] == 423_038  # tests/core/test_cost.py: torchinfo's
     assert "Total parameters" in window.summary.footer.text()
     assert "423.04 K" in window.summary.footer.text()
@@ -110,3 +111,29 @@ def test_screenshot_command(tmp_path: Path, qapp) -> None:
     args = argparse.Namespace(file=None, template="residual_cnn", screenshot=str(out))
     assert launch(args) == 0
     assert out.stat().st_size > 10_000
+
+
+def test_gallery_thumbnails_share_one_scale(qtbot) -> None:
+    """Linear regression (3 layers) is not drawn with blocks four times as large as the
+    MNIST MLP's: small networks keep the common scale, centred."""
+    import numpy as np
+    from PySide6.QtGui import QColor, QImage
+
+    from app.ui import theme
+    from app.ui.gallery import _NODE_H, _NODE_W, MAX_SCALE, THUMB, render_thumbnail
+
+    def drawn_box(template_id: str) -> tuple[int, int, int, int]:
+        image = render_thumbnail(TEMPLATES[template_id].build()).toImage().convertToFormat(
+            QImage.Format.Format_RGB32)
+        pixels = np.frombuffer(image.constBits(), np.uint32).reshape(
+            image.height(), image.bytesPerLine() // 4)[:, :image.width()]
+        ys, xs = np.nonzero(pixels != QColor(theme.current().canvas).rgb())
+        return xs.min(), xs.max(), ys.min(), ys.max()
+
+    x0, x1, y0, y1 = drawn_box("linear_regression")
+    assert x1 - x0 + 1 <= _NODE_W * MAX_SCALE + 2  # one block wide, at the cap
+    assert abs((x0 + x1) / 2 - THUMB.width() / 2) <= 2  # centred
+    assert abs((y0 + y1) / 2 - THUMB.height() / 2) <= 2
+    assert y1 - y0 + 1 <= (2 * 110 + _NODE_H) * MAX_SCALE + 4  # three rows at the cap
+    wide = drawn_box("mlp")
+    assert wide[3] - wide[2] > y1 - y0  # a longer network fills more of its thumbnail

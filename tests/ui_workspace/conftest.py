@@ -34,7 +34,7 @@ def make_window(qtbot, tmp_path: Path, messages):
         settings.setValue("lastDir", str(tmp_path))
         window = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave")
         window.ask_unsaved = lambda: DISCARD
-        window.ask_stop_run = lambda: True
+        window.ask_stop_run = lambda *_: True
         window.inform = lambda title, text, error=False: messages.append((title, text, error))
         qtbot.addWidget(window)
         window.resize(*size)

@@ -1,22 +1,30 @@
-"""Summary: a torchinfo-like table (layer, type, output shape, parameters, trainable,
-MACs) with totals and a memory estimate per sample.
+"""Summary: a torchinfo-like table (layer, type, output shape, parameters, MACs) with
+totals, the trainable count and a memory estimate per sample.
 
 Parameter counts are the catalogue's formulas (app.core.param_count), the count `info`,
 the exported file and the trainer report too; they need no torch, so the table is
 complete from the first paint. MACs come from formulas too (app.core.cost).
+
+The table lives in a ~400 px dock: numbers are compact (50.2K, 1.23M; the exact count in
+the tooltip), a frozen layer's count is marked ❄ instead of a column of "yes", and the
+name and type columns share what is left, the names elided in the middle (layer1…conv2
+keeps both ends) with the full text in the tooltip.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+import networkx as nx
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QHeaderView,
     QLabel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -27,12 +35,20 @@ from app.core.catalogue import Role
 from app.ui import theme
 from app.ui.session import EditorSession
 
-COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable", "MACs")
+COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs")
+LAYER, TYPE, SHAPE, PARAMS, MACS = range(len(COLUMNS))
+HEADER_TIPS = {
+    SHAPE: "The layer's output for one sample (the batch dimension is left out)",
+    PARAMS: "Parameters (weights and biases); ❄ frozen for fine-tuning. Hover for the "
+            "exact count",
+    MACS: "Multiply-accumulates for one sample. Hover for the exact count",
+}
 MIN_ROWS = 5  # the table never shrinks below this many visible rows
 # Columns that give up width (their cells elide, the tooltip keeps the full text) when the
-# dock is too narrow for every column: the numbers and shapes are what the table is for.
-SHRINKABLE = (0, 1)
-MIN_SHRUNK_CHARS = 3  # a shrunk column still shows this many characters (and a tooltip)
+# dock is too narrow for every column: the shapes and numbers are what the table is for.
+SHRINKABLE = (LAYER, TYPE)
+MIN_SHRUNK_CHARS = 6  # a shrunk column still shows this many characters
+FROZEN = "❄ "
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
              "bool": 1}
 
@@ -46,6 +62,34 @@ def human_bytes(n: float) -> str:
     return f"{n:.2f} GiB"
 
 
+def compact_count(n: int) -> str:
+    """7850 -> '7,850'; 50240 -> '50.2K'; 122304 -> '122K'; 11176512 -> '11.2M': exact
+    below 10,000, else three significant digits, so a cell never needs more than 6
+    characters."""
+    if n < 10_000:
+        return f"{n:,}"
+    for unit, size in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= size:
+            value = n / size
+            digits = 0 if value >= 99.95 else 1 if value >= 9.995 else 2
+            return f"{value:.{digits}f}{unit}"
+    return f"{n:,}"  # unreachable: n >= 10_000 has a unit
+
+
+def shrunk_width(table: QTableWidget) -> int:
+    """The narrowest a name or type column gets: MIN_SHRUNK_CHARS average characters and
+    the cell's padding."""
+    return table.fontMetrics().averageCharWidth() * MIN_SHRUNK_CHARS + 12
+
+
+class _ElideDelegate(QStyledItemDelegate):
+    """Elides one column's text in the middle instead of the view's right elision."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 class SummaryPanel(QWidget):
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,9 +101,15 @@ class SummaryPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setItemDelegateForColumn(LAYER, _ElideDelegate(self.table))
+        for col, tip in HEADER_TIPS.items():
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
+        for col in (PARAMS, MACS):
+            self.table.horizontalHeaderItem(col).setTextAlignment(
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         self._fitting = False
         self._user_sized = False  # a column dragged by hand: its widths stay from then on
         header.sectionResized.connect(self._section_resized)
@@ -90,7 +140,7 @@ class SummaryPanel(QWidget):
         from app.core.shapes import format_shape
 
         doc, results = self.session.doc, self.session.results
-        names = [n for n in doc.topological_order() if n in results]
+        names = [n for n in self.row_order() if n in results]
         self.table.setRowCount(len(names))
         total = trainable = activations = macs = 0
         frozen = self._frozen()
@@ -104,17 +154,25 @@ class SummaryPanel(QWidget):
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else
                      "waiting" if r.blocked else "error")
-            numbers = (f"{params:,}", "frozen" if name in frozen else "yes") if params \
-                else ("–", "–")
-            layer_macs = node_macs(doc, results, name)
-            macs += layer_macs or 0
-            cost = f"{layer_macs:,}" if layer_macs else "–"
-            for col, text in enumerate((name, node.type, shape, *numbers, cost)):
-                self._set_cell(row, col, text, error=bool(r.error))
+            layer_macs = node_macs(doc, results, name) or 0
+            macs += layer_macs
+            error = bool(r.error)
+            self._set_cell(row, LAYER, name, f"{name} ({node.type})", error)
+            self._set_cell(row, TYPE, node.type, f"{name} ({node.type})", error)
+            self._set_cell(row, SHAPE, shape, r.error or "", error)
+            self._set_number(row, PARAMS, params, "parameters", error, name in frozen)
+            self._set_number(row, MACS, layer_macs, "multiply-accumulates per sample", error)
         self.fit_columns()
         self.totals = {"params": total, "trainable": trainable, "activations": activations,
                        "macs": macs}
         self._set_footer(total, trainable, activations, macs)
+
+    def row_order(self) -> list[str]:
+        """Data-flow order; layers the flow does not order (a branch, or a layer not wired
+        yet) come in their top-to-bottom order on the canvas, not by name."""
+        doc = self.session.doc
+        return list(nx.lexicographical_topological_sort(
+            doc.graph, key=lambda n: (doc.node(n).pos[1], doc.node(n).pos[0], n)))
 
     def _frozen(self) -> set[str]:
         """The layers training.freeze covers (fine-tuning): their weights do not train."""
@@ -126,10 +184,10 @@ class SummaryPanel(QWidget):
         return frozen_layers(self.session.doc, [e for e in entries if isinstance(e, str)])
 
     def fit_columns(self) -> None:
-        """Every column in view without scrolling: each as wide as its contents, and when
-        the viewport is narrower than that, the layer and type columns give up the
-        difference (down to MIN_SHRUNK_CHARS), so shape, parameters, trainable and MACs
-        stay whole. Widths the user dragged stay."""
+        """Every column in view without scrolling: each as wide as its contents; the
+        layer and type columns share what is left over, and when the viewport is too
+        narrow they give up the difference (down to MIN_SHRUNK_CHARS, the longer one
+        first), so shapes and numbers stay whole. Widths the user dragged stay."""
         if self._user_sized:
             return
         table, header = self.table, self.table.horizontalHeader()
@@ -137,22 +195,24 @@ class SummaryPanel(QWidget):
                   for c in range(len(COLUMNS))]
         excess = sum(wanted) - table.viewport().width()
         if excess > 0:
-            floor = table.fontMetrics().horizontalAdvance("M" * MIN_SHRUNK_CHARS)
+            floor = shrunk_width(table)
             room = {c: max(0, wanted[c] - floor) for c in SHRINKABLE}
             spare = sum(room.values())
             for c in SHRINKABLE:
                 if spare:
                     wanted[c] -= math.ceil(min(excess, spare) * room[c] / spare)
+        else:
+            for i, c in enumerate(SHRINKABLE):  # names first: they are the longer text
+                wanted[c] += -excess // len(SHRINKABLE) + (i < -excess % len(SHRINKABLE))
         self._fitting = True
         try:
-            for c, width in enumerate(wanted):  # the last section stretches beyond this
+            for c, width in enumerate(wanted):
                 table.setColumnWidth(c, width)
         finally:
             self._fitting = False
 
     def _section_resized(self, column: int, _old: int, _new: int) -> None:
-        last = column == len(COLUMNS) - 1  # stretched by the header, not by the user
-        if not self._fitting and not last and self.table.isVisible() \
+        if not self._fitting and self.table.isVisible() \
                 and QApplication.mouseButtons() != Qt.MouseButton.NoButton:
             self._user_sized = True
 
@@ -161,19 +221,28 @@ class SummaryPanel(QWidget):
             self.fit_columns()
         return super().eventFilter(watched, event)
 
-    def _set_cell(self, row: int, col: int, text: str, error: bool) -> None:
+    def _set_cell(self, row: int, col: int, text: str, tip: str, error: bool) -> None:
         item = QTableWidgetItem(text)
-        if col in SHRINKABLE:
-            item.setToolTip(text)  # the column may be elided in a narrow dock
-        if col >= 3:
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if col == 2:
+        item.setToolTip(tip)
+        if col == SHAPE:
             font = QFont(item.font())
             font.setBold(not error)
             item.setFont(font)
         if error:
             item.setForeground(QColor(theme.current().error))
         self.table.setItem(row, col, item)
+
+    def _set_number(self, row: int, col: int, value: int, unit: str, error: bool,
+                    frozen: bool = False) -> None:
+        text = compact_count(value) if value else "–"
+        tip = f"{value:,} {unit}" if value else ""
+        if frozen and value:
+            text, tip = FROZEN + text, tip + " (frozen: not trained)"
+        self._set_cell(row, col, text, tip, error)
+        item = self.table.item(row, col)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if frozen and not error:
+            item.setForeground(QColor(theme.current().muted))
 
     def _set_footer(self, total: int, trainable: int, activations: int, macs: int) -> None:
         from app.core.cost import format_macs

@@ -15,7 +15,7 @@ import copy
 import time
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget
 
 from app.analysis.health import flags_by_node
@@ -60,6 +60,7 @@ class TrainingDocks(QObject):
         self._started_wall = 0.0
         self._paused_total = 0.0  # seconds paused in this run: not part of the ETA
         self._paused_at: float | None = None
+        self._reported: tuple[Any, float] = (None, 0.0)  # last batch report, its clock
         self._build_panels()
         self._build_pages()
         self._build_menu()
@@ -69,7 +70,6 @@ class TrainingDocks(QObject):
         window.session.documentReplaced.connect(self.project_opened)
         window.session.documentChanged.connect(self._network_changed)
         window.session.sectionChanged.connect(self._section_changed)
-        window.installEventFilter(self)
         self.project_opened()
 
     # -- construction ---------------------------------------------------------------------
@@ -250,11 +250,13 @@ class TrainingDocks(QObject):
                                        f"batch {config.batch_size}, {config.optimizer.name})")
         self._started_wall = time.perf_counter()
         self._paused_total, self._paused_at = 0.0, None
+        self._reported = (None, 0.0)
         self._set_state("running")
         if self.window.workspace.mode in ("design", "data"):
             self.window.set_mode("train")  # F5, then watch the plots
         self.window.run_progress.setRange(0, 0)  # busy until the first batch reports
         self.window.run_status.setText("loading data…")
+        self.training_panel.show_starting()
         self.worker.start()
         self._timer.start()
         return True
@@ -322,16 +324,13 @@ class TrainingDocks(QObject):
         if worker.result is not None:
             self._run_ended(worker.result, worker)  # its queued `ended` is then ignored
 
-    def shutdown(self) -> None:
-        """Stop a run and wait for its thread (the window is going away)."""
-        if self.running:
-            self.worker.stop_and_wait(self.window.statusBar().showMessage)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.window and event.type() == QEvent.Type.Close:
-            # the close may still be refused (unsaved changes): check once it settled
-            QTimer.singleShot(0, lambda: None if self.window.isVisible() else self.shutdown())
-        return False
+    def shutdown(self, timeout_s: float | None = None) -> bool:
+        """Stop a run and wait for its thread (the window is going away), at most
+        `timeout_s`; True when no run is left."""
+        if not self.running:
+            return True
+        self._timer.stop()
+        return self.worker.stop_and_wait(self.window.statusBar().showMessage, timeout_s)
 
     # -- run events ---------------------------------------------------------------------------
     def _run_started(self, event: RunStarted) -> None:
@@ -339,6 +338,8 @@ class TrainingDocks(QObject):
         self.training_panel.append_log(
             f"training on {event.device}: {event.parameters:,} parameters, "
             f"{event.steps_per_epoch} batches per epoch{notes}")
+        if self.run is not None and self.run.last_batch is None:
+            self.training_panel.show_starting("Training: the first batch is on its way…")
         self._started_wall = time.perf_counter()
         self._paused_total = 0.0
 
@@ -362,6 +363,10 @@ class TrainingDocks(QObject):
                              if isinstance(worker.data, dict) else None)
         self._set_state("idle")
         self.refresh(force=True, everything=True)
+        if run is None or run.last_batch is None:
+            self.training_panel.show_no_batches(
+                "Failed before the first batch" if isinstance(result, RunFailed)
+                else "Stopped before the first batch")
         self._show_result(result)
         self.compare.set_runs(self.store.runs)
         self.store.save(getattr(self.window, "path", None))
@@ -394,16 +399,26 @@ class TrainingDocks(QObject):
         per = max(1, s.steps_per_epoch)
         done = (b.epoch - 1) * per + b.batch - s.start_epoch * per
         remaining = s.epochs * per - (b.epoch - 1) * per - b.batch
-        paused = self._paused_total + (time.perf_counter() - self._paused_at
-                                       if self._paused_at is not None else 0.0)
-        elapsed = time.perf_counter() - self._started_wall - paused
-        eta = remaining * elapsed / done if done > 0 else float("nan")
+        clock_now = self._training_clock()
+        if b is not self._reported[0]:  # a new report: the rate is measured up to here
+            self._reported = (b, clock_now)
+        at_report = self._reported[1]
+        # the estimate made at the last report, counting down until the next one
+        eta = (max(0.0, remaining * at_report / done - (clock_now - at_report))
+               if done > 0 else float("nan"))
         self.training_panel.show_progress(b.epoch, s.epochs, b.batch, per, b.samples_per_s,
                                           eta)
         bar = self.window.run_progress
         bar.setRange(0, max(1, s.epochs * per))
         bar.setValue(min(bar.maximum(), (b.epoch - 1) * per + b.batch))
         self.window.run_status.setText(f"epoch {b.epoch}/{s.epochs} · ETA {clock(eta)}")
+
+    def _training_clock(self) -> float:
+        """Seconds this run has trained: wall time since the start, pauses excluded."""
+        now = time.perf_counter()
+        paused = self._paused_total + (now - self._paused_at
+                                       if self._paused_at is not None else 0.0)
+        return now - self._started_wall - paused
 
     def _show_result(self, result: RunFinished | RunFailed) -> None:
         """The toolbar's summary of the run that just ended."""
@@ -442,10 +457,14 @@ def cannot_train_message(found: list[Problem]) -> str:
 
 
 def _finished_line(result: RunFinished) -> str:
-    metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()
-                        if isinstance(v, float))
-    best = f", best epoch {result.best_epoch}" if result.best_epoch else ""
-    return f"{result.reason} after {result.epochs_done} epochs{best}: {metrics}"
+    """e.g. "completed after 3 epochs (best: epoch 3): train loss 1.228 · val accuracy
+    86.6%"."""
+    metrics = " · ".join(
+        f"{k.replace('_', ' ')} " + (f"{v:.1%}" if k.endswith("accuracy") else f"{v:.4g}")
+        for k, v in result.metrics.items() if isinstance(v, float))
+    epochs = f"{result.epochs_done} epoch" + ("" if result.epochs_done == 1 else "s")
+    best = f" (best: epoch {result.best_epoch})" if result.best_epoch else ""
+    return f"{result.reason} after {epochs}{best}: {metrics}"
 
 
 def install_training_docks(window: QMainWindow) -> TrainingDocks:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QProgressBar,
@@ -80,7 +81,12 @@ class TrainingPanel(QWidget):
         lay.addWidget(self._regularisation_group())
         lay.addWidget(self._early_group())
         lay.addStretch(1)
+        # The form is never laid out shorter than its rows need: the groups' rows are
+        # filled after the page exists, and the scroll area kept the older, shorter
+        # height, squeezing the Run and Loss rows to 10 px when a run started.
+        lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         outer = QVBoxLayout(self)
+        # the settings get the height; the log shows about ten lines and scrolls
         outer.addWidget(keep_form_whole(vertical_scroll(form)), 3)
         outer.addLayout(self._buttons())
         self.progress = QProgressBar()
@@ -98,7 +104,7 @@ class TrainingPanel(QWidget):
         self.log.setPlaceholderText("The run's log appears here")
         for w in (self.progress, self.progress_text, self.error):
             outer.addWidget(w)
-        outer.addWidget(self.log, 2)
+        outer.addWidget(self.log, 1)
 
     def _spin(self, low: int, high: int, value: int) -> QSpinBox:
         box = QSpinBox()
@@ -368,6 +374,18 @@ class TrainingPanel(QWidget):
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {line}")
+
+    def show_starting(self, text: str = "Starting: loading the data…") -> None:
+        """A run was started: busy until its first batch reports (loading the data can
+        take a while)."""
+        self.progress.setRange(0, 0)
+        self.progress_text.setText(text)
+
+    def show_no_batches(self, text: str) -> None:
+        """The run ended before its first batch: the busy bar stops."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress_text.setText(text)
 
     def show_progress(self, epoch: int, epochs: int, batch: int, per_epoch: int,
                       rate: float, eta: float) -> None:
