@@ -265,12 +265,10 @@ class MoveNodesCommand(DocCommand):
         return MOVE_ID
 
     def do(self) -> None:
-        for name, (_, new) in self.moves.items():
-            self.doc.move_node(name, new)
+        self.doc.move_nodes({name: new for name, (_, new) in self.moves.items()})
 
     def revert(self) -> None:
-        for name, (old, _) in self.moves.items():
-            self.doc.move_node(name, old)
+        self.doc.move_nodes({name: old for name, (old, _) in self.moves.items()})
 
     def merge(self, other: QUndoCommand) -> bool:
         if (not isinstance(other, MoveNodesCommand) or not (self.mergeable and other.mergeable)
