@@ -325,12 +325,15 @@ class CanvasScene(QGraphicsScene):
         for block in list(self.frames):
             if block not in cards:
                 self.removeItem(self.frames.pop(block))
+        for block in cards:
+            if block not in self.frames:
+                self.frames[block] = BlockFrameItem(block)
+                self.addItem(self.frames[block])
         for block, rect in cards.items():
-            frame = self.frames.get(block)
-            if frame is None:
-                frame = self.frames[block] = BlockFrameItem(block)
-                self.addItem(frame)
-            frame.set_frame(frame_rect(rect, inside[block]))
+            parts = block.split(".")
+            outer = [self.frames[o] for o in (".".join(parts[:i]) for i in range(1, len(parts)))
+                     if o in self.frames]
+            self.frames[block].set_frame(frame_rect(rect, inside[block]), outer)
 
     def in_blocks(self) -> dict[str, list[str]]:
         """The layers inside blocks -> the blocks around each, outermost first (kept until
