@@ -34,21 +34,22 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from canvas_responsiveness import big_network  # noqa: E402
-from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from canvas_responsiveness import big_network
+from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtWidgets import QApplication
 
-from app.core.graph import NetworkDocument  # noqa: E402
-from app.core.project import Project  # noqa: E402
-from app.core.templates import get_template  # noqa: E402
-from app.ui.commands import (  # noqa: E402
+from app.core.graph import NetworkDocument
+from app.core.project import Project
+from app.core.templates import get_template
+from app.ui.commands import (
     insert_after_command,
     replace_wire_command,
 )
-from app.ui.main_window import DISCARD, MainWindow  # noqa: E402
+from app.ui.main_window import DISCARD, MainWindow
+from benchmarks.report import QUICK, figure
 
 TARGET_MS = 50.0
-REPEATS = 7
+REPEATS = 2 if QUICK else 7
 
 
 Samples = tuple[list[float], list[float]]  # ms of each repeat: the edit, its undo
@@ -162,12 +163,15 @@ def spread(samples: list[float]) -> str:
             f"{max(samples):5.1f})")
 
 
-def show(times: dict[str, Samples]) -> None:
-    """Median (min–max) of the edit and of its undo, and the worse median's ratio."""
+def show(label: str, times: dict[str, Samples]) -> None:
+    """Median (min–max) of the edit and of its undo, and the worse median's ratio; each
+    also as a figure for docs/PERFORMANCE.md (benchmarks/run_all.py)."""
     for name, (do, undo) in times.items():
         worse = max(statistics.median(do), statistics.median(undo))
         print(f"  {name:13s} {spread(do)}  undo {spread(undo)}   "
               f"ratio to {TARGET_MS:.0f} ms target: {worse / TARGET_MS:.2f}")
+        figure(f"editing, {label}: {name}", do, "ms", TARGET_MS)
+        figure(f"editing, {label}: {name} (undo)", undo, "ms", TARGET_MS)
 
 
 def main() -> None:
@@ -179,17 +183,18 @@ def main() -> None:
         window.resize(1366, 768)
         window.show()
         app.processEvents()
+        size = len(big_network().nodes)
         cases = {"resnet18": get_template("resnet18").project(),
-                 "500 nodes": Project(big_network())}
-        blocks = {"resnet18 (4 stages collapsed)": get_template("resnet18").project(),
-                  "500 nodes (12 blocks collapsed)": staged(big_network())}
+                 f"{size} nodes": Project(big_network())}
+        blocks = {"resnet18 collapsed": get_template("resnet18").project(),
+                  f"{size} nodes in blocks": staged(big_network(), 4 if QUICK else 40)}
         for label, project in cases.items():
             print(f"{label} ({len(project.network.nodes)} nodes)")
-            show(measure(window, project))
+            show(label, measure(window, project))
             window.session.stack.setClean()
         for label, project in blocks.items():
             print(label)
-            show(measure_blocks(window, project))
+            show(label, measure_blocks(window, project))
         window.autosaver.stop()
         window.close()
 

@@ -30,6 +30,7 @@ BENCHMARKS = [
     ("shape_inference.py", [], 1),
     ("launch_time.py", ["--offscreen", "--runs", "3"], 1),
     ("canvas_responsiveness.py", [], 1),
+    ("editing_responsiveness.py", [], 1),
     ("gui_stall.py", ["--offscreen", "--repeats", "5"], 1),
     ("gui_stall.py", ["--offscreen", "--load", "--repeats", "5"], 1),
     ("train_overhead.py", ["--repeats", "5"], 1),

@@ -372,8 +372,16 @@ class NetworkDocument:
                 del self._containers[prefix]
 
     def move_node(self, name: str, pos: tuple[float, float]) -> None:
-        self.node(name).pos = (float(pos[0]), float(pos[1]))
-        self._emit(Change("node_moved", (name,)))
+        self.move_nodes({name: pos})
+
+    def move_nodes(self, positions: dict[str, tuple[float, float]]) -> None:
+        """Move several nodes as one change: an insert moves every layer below it, and
+        each listener is told once."""
+        nodes = [(self.node(name), pos) for name, pos in positions.items()]
+        for node, pos in nodes:
+            node.pos = (float(pos[0]), float(pos[1]))
+        if nodes:
+            self._emit(Change("node_moved", tuple(positions)))
 
     def can_connect(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
         """None when the wire is allowed, otherwise the reason it is refused."""

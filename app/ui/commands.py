@@ -265,12 +265,10 @@ class MoveNodesCommand(DocCommand):
         return MOVE_ID
 
     def do(self) -> None:
-        for name, (_, new) in self.moves.items():
-            self.doc.move_node(name, new)
+        self.doc.move_nodes({name: new for name, (_, new) in self.moves.items()})
 
     def revert(self) -> None:
-        for name, (old, _) in self.moves.items():
-            self.doc.move_node(name, old)
+        self.doc.move_nodes({name: old for name, (old, _) in self.moves.items()})
 
     def merge(self, other: QUndoCommand) -> bool:
         if (not isinstance(other, MoveNodesCommand) or not (self.mergeable and other.mergeable)
@@ -334,9 +332,13 @@ def delete_command(session: EditorSession, nodes: Iterable[str],
 
 
 def paste_command(session: EditorSession, payload: dict[str, Any],
-                  offset: Pos) -> tuple[CompoundCommand, list[str]]:
-    """Add copied nodes (renamed where taken) and the wires between them."""
+                  offset: Pos | None = None) -> tuple[CompoundCommand, list[str]]:
+    """Add copied nodes (renamed where taken) and the wires between them, shifted by
+    `offset`; by default beside the originals where no pasted layer covers another."""
     doc = session.doc
+    if offset is None:
+        offset = free_offset(doc, [tuple(item.get("pos", (0.0, 0.0)))
+                                   for item in payload["nodes"]])
     taken = set(doc.graph)
     renames: dict[str, str] = {}
     cmd = CompoundCommand(session, "Paste" if len(payload["nodes"]) != 1
@@ -355,6 +357,20 @@ def paste_command(session: EditorSession, payload: dict[str, Any],
             cmd.add(ConnectCommand(session, renames[e["src"]], e["src_port"], renames[e["dst"]],
                                    e["dst_port"]))
     return cmd, list(renames.values())
+
+
+def free_offset(doc: NetworkDocument, spots: Sequence[Pos]) -> Pos:
+    """The shift that puts layers at `spots` in free space: whole columns to the right, the
+    nearest where none of them overlaps a layer of the document."""
+    taken = [n.pos for n in doc.nodes]
+    right = max((p[0] for p in taken), default=0.0)
+    left = min((s[0] for s in spots), default=0.0)
+    columns = int((right - left) // COLUMN) + 2
+    for k in range(1, columns + 1):
+        dx = k * COLUMN
+        if not any(_overlaps((x + dx, y), pos) for x, y in spots for pos in taken):
+            return dx, 0.0
+    return columns * COLUMN, 0.0
 
 
 def _pasted_path(doc: NetworkDocument, name: str, path: Any, chosen: list[str]) -> str | None:

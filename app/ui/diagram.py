@@ -53,12 +53,14 @@ def render_diagram(scene: CanvasScene, path: str | Path) -> Path:
     scene.note.hide()
     grid = scene.grid_visible
     scene.grid_visible = False
+    scene.set_cached(False)
     try:
         if suffix == ".svg":
             _write_svg(scene, rect, path)
         else:
             _write_png(scene, rect, path)
     finally:
+        scene.set_cached(True)
         scene.grid_visible = grid
         scene.note.setVisible(note_visible)
         scene.select_nodes(selected)

@@ -103,7 +103,6 @@ class MainWindow(QMainWindow):
         self._training_loading = False  # the import starts once the window shows
         self._start_queued = False  # F5 pressed before the training tools were ready
         self._closing = False  # the student agreed to close; a deferred close does not ask
-        self._paste_count = 0
         self.workspace = Workspace()
         self.setCentralWidget(self.workspace)
         self._build_canvas()
@@ -633,7 +632,6 @@ class MainWindow(QMainWindow):
         if names:
             payload = clipboard.selection_payload(self.session.doc, names)
             QGuiApplication.clipboard().setMimeData(clipboard.to_mime(payload))
-            self._paste_count = 0
 
     def cut(self) -> None:
         self.copy()
@@ -644,16 +642,16 @@ class MainWindow(QMainWindow):
         if payload is None:
             self.show_error("The clipboard holds no TorchCanvas layers to paste")
             return
-        self._paste_count += 1
-        self._paste(payload, 40.0 * self._paste_count)
+        self._paste(payload)
 
     def duplicate(self) -> None:
         names = self.scene.selected_nodes()
         if names:
-            self._paste(clipboard.selection_payload(self.session.doc, names), 40.0)
+            self._paste(clipboard.selection_payload(self.session.doc, names))
 
-    def _paste(self, payload: dict, offset: float) -> None:
-        command, names = paste_command(self.session, payload, (offset, offset))
+    def _paste(self, payload: dict) -> None:
+        """Copies go beside the originals, in free space (commands.free_offset)."""
+        command, names = paste_command(self.session, payload)
         if self.session.push(command):
             self.scene.select_nodes(names)
 

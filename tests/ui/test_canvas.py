@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtTest import QTest
 
-from app.ui.canvas.node_item import NodeItem
+from app.ui.canvas.node_item import HEIGHT, WIDTH, NodeItem
 from app.ui.canvas.port_item import COMPATIBLE, REFUSED
 
 
@@ -120,6 +120,31 @@ def test_rubber_band_delete_copy_paste_duplicate(window, settle) -> None:
     for _ in range(3):
         window.session.stack.undo()
     assert doc.has_node("conv2") and doc.incoming("conv2")["in"].src == "pool1"
+
+
+def test_paste_and_duplicate_land_in_free_space(window) -> None:
+    doc, scene = window.session.doc, window.scene
+
+    def cards(names) -> list:
+        return [QRectF(scene.nodes[n].pos(), QSizeF(WIDTH, HEIGHT)) for n in names]
+
+    originals = ["conv1", "sigmoid1"]
+    start = {n: doc.node(n).pos for n in originals}
+    scene.select_nodes(originals)
+    window.copy()
+    for action in (window.paste, window.paste, window.act_duplicate.trigger):
+        before = [n.name for n in doc.nodes]
+        action()
+        copies = scene.selected_nodes()
+        assert len(copies) == 2 and not set(copies) & set(before)
+        for copy, other in ((c, o) for c in cards(copies) for o in cards(before)):
+            assert not copy.intersects(other)
+        # beside the originals: the same rows, the layout of the copied layers kept
+        rows = sorted(doc.node(n).pos[1] for n in copies)
+        assert rows == sorted(p[1] for p in start.values())
+        dx = {doc.node(c).pos[0] - start[doc.node(c).type == "Conv2d" and "conv1"
+                                         or "sigmoid1"][0] for c in copies}
+        assert len(dx) == 1 and dx.pop() > 0
 
 
 def test_rubber_band_selects(window) -> None:

@@ -129,3 +129,21 @@ def test_expanded_blocks_are_framed_around_their_layers(resnet, settle) -> None:
         inside = [n.name for n in doc.nodes
                   if n.path is not None and n.path.startswith(name + ".")]
         assert inside and all(frame.frame.contains(card(scene.nodes[n])) for n in inside)
+
+
+def test_nested_block_tabs_never_overlap_and_show_whole_names(resnet) -> None:
+    window = resnet()
+    scene = window.scene
+    scene.set_collapsed("layer1", False)
+    frames = scene.frames
+    assert frames["layer1.0"].outer == [frames["layer1"]]
+    for pixels in (11, 16, 22):  # the tab text at 100 % zoom and zoomed out
+        tabs = {block: frames[block].tab(pixels) for block in ("layer1", "layer1.0",
+                                                               "layer1.1")}
+        outer, inner = tabs["layer1"][0], tabs["layer1.0"][0]
+        assert not outer.intersects(inner), pixels
+        assert inner.left() >= outer.right() + 6, pixels
+        for block, (rect, name) in tabs.items():
+            assert name == block, (block, pixels)  # not elided
+            assert frames[block].frame.left() < rect.left() < rect.right() < frames[
+                block].frame.right()

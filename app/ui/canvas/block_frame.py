@@ -4,7 +4,9 @@ so a student sees which layers make up `layer1` (and, inside it, `layer1.0`).
 Frames are a view of the module paths, like collapsed blocks: the scene places them
 (`CanvasScene.reframe`) around the layers it shows; they take no clicks and sit behind
 the layers and wires. Nested blocks get nested frames: a block with blocks inside keeps
-more room around its layers, so the inner tabs stay readable.
+more room around its layers, and an inner block's tab starts right of the tabs of the
+blocks around it where they would meet (`layer1.0` beside `layer1`), so every name stays
+readable at every zoom.
 """
 
 from __future__ import annotations
@@ -34,14 +36,34 @@ class BlockFrameItem(QGraphicsItem):
         super().__init__()
         self.name = block
         self.frame = QRectF()
+        self.outer: list[BlockFrameItem] = []  # the frames of the blocks around it
         self.setZValue(-1)  # behind wires (0) and layers (1)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
 
-    def set_frame(self, rect: QRectF) -> None:
+    def set_frame(self, rect: QRectF, outer: list[BlockFrameItem]) -> None:
+        self.outer = outer
         if rect != self.frame:
             self.prepareGeometryChange()
             self.frame = rect
+        self.update()  # an outer frame's tab may have moved
+
+    def tab(self, pixels: int) -> tuple[QRectF, str]:
+        """The name tab on the top edge at a text height of `pixels` scene units, and the
+        name as it fits: after the tabs of the frames around it that share its row."""
+        font = _pixel_font(pixels)
+        metrics = QFontMetricsF(font)
+        height = pixels + 6
+        top = self.frame.top() - height / 2
+        left = self.frame.left() + 12
+        for outer in self.outer:
+            other, _ = outer.tab(pixels)
+            if other.top() < top + height and top < other.bottom():
+                left = max(left, other.right() + 6)
+        pad = pixels / 2  # around the text, both sides together
+        room = max(0.0, self.frame.right() - 6 - left - pad)
+        name = metrics.elidedText(self.name, Qt.TextElideMode.ElideMiddle, room)
+        return QRectF(left, top, metrics.horizontalAdvance(name) + pad, height), name
 
     def boundingRect(self) -> QRectF:
         return self.frame.adjusted(-2, -(MAX_TEXT + 6) / 2 - 2, 2, 2)
@@ -61,17 +83,12 @@ class BlockFrameItem(QGraphicsItem):
             return
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         pixels = int(min(MAX_TEXT, TEXT_PX / lod))
-        font = _pixel_font(pixels)
-        room = self.frame.width() - 24
-        name = QFontMetricsF(font).elidedText(self.name, Qt.TextElideMode.ElideMiddle, room)
-        width = QFontMetricsF(font).horizontalAdvance(name) + pixels
-        # Nested blocks share their top row: inner tabs sit at the other end of the edge.
-        left = (self.frame.left() + 12 if self.name.count(".") % 2 == 0
-                else self.frame.right() - 12 - width)
-        tab = QRectF(left, self.frame.top() - (pixels + 6) / 2, width, pixels + 6)
+        tab, name = self.tab(pixels)
+        if not name:
+            return
         painter.setPen(QPen(line, 1))
         painter.setBrush(QColor(t.canvas))
         painter.drawRoundedRect(tab, 5, 5)
-        painter.setFont(font)
+        painter.setFont(_pixel_font(pixels))
         painter.setPen(QColor(t.muted))
         painter.drawText(tab, Qt.AlignmentFlag.AlignCenter, name)

@@ -43,6 +43,7 @@ class EdgeItem(QGraphicsPathItem):
         self.dst = dst
         self.hovered = False
         self._shape: QPainterPath | None = None  # the clickable band, made when first asked
+        self._ends = (QPointF(), QPointF())  # the port anchors the path was drawn for
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -51,8 +52,21 @@ class EdgeItem(QGraphicsPathItem):
         self.update_path()
 
     def update_path(self) -> None:
+        start, end = self.src.scene_anchor(), self.dst.scene_anchor()
+        old_start, old_end = self._ends
+        if (start, end) == self._ends:
+            return
+        self._ends = (start, end)
+        if self.path().elementCount() and end - start == old_end - old_start:
+            # Both ends moved alike (an insert moves every layer below it down a row): the
+            # same curve, shifted.
+            shift = start - old_start
+            self.setPath(self.path().translated(shift))
+            if self._shape is not None:
+                self._shape.translate(shift)
+            return
         self._shape = None
-        self.setPath(curve(self.src.scene_anchor(), self.dst.scene_anchor()))
+        self.setPath(curve(start, end))
 
     def restyle(self) -> None:
         """The pen for the wire's state (selected, hovered) in the current theme: set when

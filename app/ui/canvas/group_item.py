@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from app.core.grouping import BlockSummary, Boundary
 from app.core.shapes import format_shape
@@ -28,7 +28,7 @@ from app.ui.canvas.node_item import (
     _html,
     paint_compact,
 )
-from app.ui.canvas.port_item import PortItem
+from app.ui.canvas.port_item import LOD_PORTS, PortItem, paint_ports
 
 BLOCK_COLOUR = "#475569"  # slate: a container, not a layer category
 STACK = 4.0  # the offset of the cards drawn behind: "several layers in here"
@@ -66,7 +66,6 @@ class GroupItem(BoxItem):
         self.outputs: dict[str, BlockPortItem] = {}
         self._by_source: dict[tuple[str, str], str] = {}
         self._by_exit: dict[tuple[str, str], str] = {}
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- content -----------------------------------------------------------------------------
     def set_boundary(self, edge: Boundary) -> None:
@@ -160,7 +159,13 @@ class GroupItem(BoxItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < LOD_TEXT:
             self._paint_overview(painter, body, colour, t, lod, errors)
-            return
+        else:
+            self._paint_card(painter, body, colour, t, errors)
+        if lod >= LOD_PORTS:
+            paint_ports(painter, (*self.inputs.values(), *self.outputs.values()))
+
+    def _paint_card(self, painter: QPainter, body: QRectF, colour: QColor, t: theme.Theme,
+                    errors: bool) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         card = QPainterPath()
         card.addRoundedRect(body, 8, 8)

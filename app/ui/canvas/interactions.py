@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF
 
 from app.ui.canvas.edge_item import DraftEdgeItem
 from app.ui.canvas.group_item import GroupItem
-from app.ui.canvas.node_item import NodeItem
+from app.ui.canvas.node_item import NodeItem, snapped
 from app.ui.canvas.port_item import COMPATIBLE, NORMAL, REFUSED, PortItem
 from app.ui.commands import MoveNodesCommand, replace_wire_command
 
@@ -129,8 +129,9 @@ class NewEdgeInteraction(Interaction):
 
 
 class MoveNodesInteraction(Interaction):
-    """Qt moves the selected items while dragging; on release one MoveNodesCommand records
-    where they ended up (snapped), so the document only sees the finished move.
+    """Qt moves the selected items while dragging; after each step they are snapped to the
+    grid and their wires follow (`dragged`); on release one MoveNodesCommand records where
+    they ended up, so the document only sees the finished move.
 
     Items stand where the canvas draws them (collapsed rows folded away), so each moves
     its layers by the distance it was dragged; a collapsed block moves all its layers."""
@@ -139,6 +140,17 @@ class MoveNodesInteraction(Interaction):
         super().__init__(scene)
         self.start = {item: item.pos() for item in scene.selectedItems()
                       if isinstance(item, NodeItem | GroupItem)}
+
+    def dragged(self) -> None:
+        """Called after Qt moved the selected items by the mouse's travel."""
+        for item in self.start:
+            if item.scene() is None:
+                continue
+            if self.scene.snap_to_grid:
+                grid = snapped(item.pos())
+                if grid != item.pos():
+                    item.setPos(grid)
+            self.scene.node_moved(item)
 
     def mouse_release(self, pos: QPointF) -> None:
         doc = self.scene.session.doc

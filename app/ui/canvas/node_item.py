@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphi
 
 from app.core.graph import Node
 from app.ui import theme
-from app.ui.canvas.port_item import PortItem
+from app.ui.canvas.port_item import LOD_PORTS, PortItem, paint_ports
 
 if TYPE_CHECKING:
     from app.core.shapes import NodeResult
@@ -83,16 +83,21 @@ def _pixel_font(pixels: int, bold: bool = True) -> QFont:
 class BoxItem(QGraphicsObject):
     """What a layer and a collapsed block share: a WIDTH x HEIGHT card that the student
     moves, that snaps to the grid and that takes its wires along (wires and layout treat
-    both alike)."""
+    both alike).
+
+    The item sends no geometry changes: a Python callback per move would run for every
+    layer an insert moves down. The scene moves its wires when it places it, and the move
+    interaction snaps it and moves its wires while it is dragged."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
-        self.snap = True  # off while the scene places it where the document says
+        # A moved card is copied, not repainted (an insert moves every layer below it);
+        # CanvasScene.set_cached turns this off while a diagram is rendered to a file.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def boundingRect(self) -> QRectF:
         # Room for the error badge, the port labels and a block's stacked cards.
@@ -101,17 +106,10 @@ class BoxItem(QGraphicsObject):
     def centre(self) -> QPointF:
         return self.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        """Snapped to the grid while dragged; the scene is told once it has moved, so the
-        wires follow."""
-        scene = self.scene()
-        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap
-                and scene is not None and getattr(scene, "snap_to_grid", False)):
-            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-        if (change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
-                and scene is not None and hasattr(scene, "node_moved")):
-            scene.node_moved(self)
-        return super().itemChange(change, value)
+
+def snapped(pos: QPointF) -> QPointF:
+    """`pos` on the canvas grid."""
+    return QPointF(round(pos.x() / GRID) * GRID, round(pos.y() / GRID) * GRID)
 
 
 class NodeItem(BoxItem):
@@ -222,15 +220,17 @@ class NodeItem(BoxItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < LOD_TEXT:
             self._paint_overview(painter, body, colour, t, lod)
-            return
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self._paint_body(painter, body, colour, t)
-        self._paint_text(painter, t)
-        self._paint_port_labels(painter, t)
-        if self.frozen:
-            paint_frozen(painter, t, QRectF(9, HEIGHT - 22, WIDTH - 18, 20))
-        if self.has_badge():
-            self._paint_badge(painter, t)
+        else:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._paint_body(painter, body, colour, t)
+            self._paint_text(painter, t)
+            self._paint_port_labels(painter, t)
+            if self.frozen:
+                paint_frozen(painter, t, QRectF(9, HEIGHT - 22, WIDTH - 18, 20))
+            if self.has_badge():
+                self._paint_badge(painter, t)
+        if lod >= LOD_PORTS:
+            paint_ports(painter, (*self.inputs.values(), *self.outputs.values()))
 
     def _paint_overview(self, painter: QPainter, body: QRectF, colour: QColor,
                         t: theme.Theme, lod: float) -> None:

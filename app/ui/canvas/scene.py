@@ -42,8 +42,10 @@ COLLAPSED = "collapsed"  # the key of the project's canvas section listing colla
 # Changes that may move a layer into or out of a collapsed block, or change its wires.
 _REGROUP = {"node_added", "node_removed", "node_renamed", "path_changed", "edge_added",
             "edge_removed"}
-# Changes that may move a block's frame.
+# Changes that may move a block's frame (a move only when a moved layer is in a block).
 _REFRAME = {"node_added", "node_removed", "node_renamed", "path_changed", "node_moved"}
+# Changes that may change which blocks a layer is in.
+_REPATH = {"node_added", "node_removed", "node_renamed", "path_changed", "reset"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class CanvasScene(QGraphicsScene):
         self._proxy_of: dict[Edge, EdgeItem] = {}
         self.frames: dict[str, BlockFrameItem] = {}  # expanded block -> its frame
         self._frames_stale = False
+        self._in_blocks: dict[str, list[str]] | None = None  # layer -> blocks around it
         # Document changes arrive one layer at a time (an insert moves every layer below);
         # the collapsed view is brought up to date once, after the burst.
         self._regroup = QTimer(self)
@@ -109,6 +112,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes.clear()
         self.edges.clear()
         self._edges_of.clear()
+        self._in_blocks = None
         doc = self.session.doc
         for node in doc.nodes:
             self._add_node(node.name)
@@ -127,7 +131,10 @@ class CanvasScene(QGraphicsScene):
                 handler(change)
             finally:
                 self._syncing = False
-        if change.kind in _REFRAME:
+        if change.kind in _REPATH:
+            self._in_blocks = None
+        if change.kind in _REFRAME and (change.kind != "node_moved" or any(
+                n in self.in_blocks() for n in change.nodes)):
             self._frames_stale = True
             if not self._flush.isActive():
                 self._flush.start()
@@ -190,16 +197,15 @@ class CanvasScene(QGraphicsScene):
         self._update_edges(name)
 
     def _on_node_moved(self, change: Change) -> None:
-        name = change.nodes[0]
-        if name not in self.hidden:  # a hidden layer is placed when its block opens
-            self._place(self.nodes[name], self.canvas_pos(name))
+        for name in change.nodes:
+            if name not in self.hidden:  # a hidden layer is placed when its block opens
+                self._place(self.nodes[name], self.canvas_pos(name))
 
-    @staticmethod
-    def _place(item: NodeItem | GroupItem, pos: QPointF) -> None:
+    def _place(self, item: NodeItem | GroupItem, pos: QPointF) -> None:
+        """Put an item where the document says (not snapped) and move its wires."""
         if item.pos() != pos:
-            item.snap = False  # the document's position is authoritative
             item.setPos(pos)
-            item.snap = True
+            self.node_moved(item)
 
     def _on_edge_added(self, change: Change) -> None:
         self._add_edge(change.edge)
@@ -218,6 +224,16 @@ class CanvasScene(QGraphicsScene):
     def _restyle_wires(self, *_: object) -> None:
         for wire in (*self.edges.values(), *self._proxies):
             wire.restyle()
+        for item in (*self.nodes.values(), *self.groups.values()):
+            item.update()  # their cached pictures are in the old colours
+
+    def set_cached(self, cached: bool) -> None:
+        """Layers and blocks keep their picture (BoxItem); off while a diagram is rendered,
+        which must draw the text itself, not a pixmap of it."""
+        mode = (QGraphicsItem.CacheMode.DeviceCoordinateCache if cached
+                else QGraphicsItem.CacheMode.NoCache)
+        for item in (*self.nodes.values(), *self.groups.values()):
+            item.setCacheMode(mode)
 
     def _refresh_port(self, port: PortItem) -> None:
         """An output may feed several wires: it is drawn connected while any remains."""
@@ -251,8 +267,8 @@ class CanvasScene(QGraphicsScene):
             item.update_path()
 
     def node_moved(self, item: NodeItem | GroupItem) -> None:
-        """Called by a NodeItem or GroupItem whenever it moves: mid-drag its wires follow at
-        once; while the document's changes are applied they are redrawn once, by `flush`."""
+        """A NodeItem or GroupItem moved: mid-drag its wires follow at once; while the
+        document's changes are applied they are redrawn once, by `flush`."""
         wires = self._edges_of.get(item.name, ()) if isinstance(item, NodeItem) else ()
         proxies = self._proxies_of.get(item.name, ())
         if self._syncing:
@@ -279,7 +295,6 @@ class CanvasScene(QGraphicsScene):
         """Frame each expanded block around what is shown of it: its layers and the
         collapsed blocks inside it (app.ui.canvas.block_frame)."""
         self._frames_stale = False
-        doc = self.session.doc
         cards: dict[str, QRectF] = {}
 
         def add(blocks: list[str], pos: QPointF) -> None:
@@ -288,20 +303,19 @@ class CanvasScene(QGraphicsScene):
                 rect = cards.get(block)
                 cards[block] = card if rect is None else rect.united(card)
 
-        blocks_of: dict[str, list[str]] = {}
-        for name, item in self.nodes.items():
-            if name not in self.hidden and doc.has_node(name):
-                blocks_of[name] = enclosing_blocks(doc, name)
-                add(blocks_of[name], item.pos())
+        blocks_of = {name: blocks for name, blocks in self.in_blocks().items()
+                     if name not in self.hidden and name in self.nodes}
+        for name, blocks in blocks_of.items():
+            add(blocks, self.nodes[name].pos())
         for block, group in self.groups.items():
             parts = block.split(".")
             add([".".join(parts[:i]) for i in range(1, len(parts))], group.pos())
-        for (dst, _), wire in self.edges.items():  # a shortcut arcing beside its block
-            src = wire.edge.src
-            if src in blocks_of and dst in blocks_of and wire.isVisible():
-                for block in blocks_of[src]:
-                    if block in blocks_of[dst]:
-                        cards[block] = cards[block].united(wire.path().boundingRect())
+        for name, blocks in blocks_of.items():  # a shortcut arcing beside its block
+            for wire in self._edges_of.get(name, ()):
+                if wire.edge.src == name and wire.edge.dst in blocks_of and wire.isVisible():
+                    for block in blocks:
+                        if block in blocks_of[wire.edge.dst]:
+                            cards[block] = cards[block].united(wire.path().boundingRect())
         inside = dict.fromkeys(cards, 0)  # levels of framed blocks inside each
         for block in cards:
             parts = block.split(".")
@@ -311,12 +325,24 @@ class CanvasScene(QGraphicsScene):
         for block in list(self.frames):
             if block not in cards:
                 self.removeItem(self.frames.pop(block))
+        for block in cards:
+            if block not in self.frames:
+                self.frames[block] = BlockFrameItem(block)
+                self.addItem(self.frames[block])
         for block, rect in cards.items():
-            frame = self.frames.get(block)
-            if frame is None:
-                frame = self.frames[block] = BlockFrameItem(block)
-                self.addItem(frame)
-            frame.set_frame(frame_rect(rect, inside[block]))
+            parts = block.split(".")
+            outer = [self.frames[o] for o in (".".join(parts[:i]) for i in range(1, len(parts)))
+                     if o in self.frames]
+            self.frames[block].set_frame(frame_rect(rect, inside[block]), outer)
+
+    def in_blocks(self) -> dict[str, list[str]]:
+        """The layers inside blocks -> the blocks around each, outermost first (kept until
+        a layer is added, removed, renamed or regrouped)."""
+        if self._in_blocks is None:
+            doc = self.session.doc
+            self._in_blocks = {n.name: blocks for n in doc.nodes
+                               if (blocks := enclosing_blocks(doc, n.name))}
+        return self._in_blocks
 
     def apply_results(self, names: list[str]) -> None:
         for name in names:
@@ -573,6 +599,8 @@ class CanvasScene(QGraphicsScene):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if isinstance(self.interaction, MoveNodesInteraction):
+            self.interaction.dragged()
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         interaction, self.interaction = self.interaction, None

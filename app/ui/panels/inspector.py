@@ -1,14 +1,17 @@
 """Inspector: the selected node's name, parameters, shape, formula, problems and fixes.
 
-Editors are rebuilt only when the selection changes; document changes (also from undo)
-and new shape results just refresh values and labels, so focus is never lost mid-edit.
+Editors are built once per layer type and kept: selecting another layer of a type seen
+before shows that form again with the layer's values (an insert selects the new layer, and
+building a Conv2d form costs about as much as moving 500 layers). Document changes (also
+from undo) and new shape results just refresh values and labels, so focus is never lost
+mid-edit.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -25,10 +28,12 @@ from PySide6.QtWidgets import (
 from app.core.graph import Change, DocumentError, check_identifier
 from app.ui import theme
 from app.ui.commands import RenameNodeCommand, SetParamsCommand, move_input_command
+from app.ui.panels.overview import overview_html
 from app.ui.param_form import ParamEditor, editor_for
 from app.ui.session import EditorSession
 
 if TYPE_CHECKING:
+    from app.core.catalogue import LayerSpec
     from app.core.shapes import Fix
 
 
@@ -58,95 +63,69 @@ class InspectorPanel(QScrollArea):
         self.title = "Network"
         self.description = ""
         self.editors: dict[str, ParamEditor] = {}
+        self._pages: dict[str, _LayerPage] = {}  # layer type -> its form, built once
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # With nothing selected: what the network is, its shapes, and how to start.
         self.body = QWidget()
         self.layout_ = QVBoxLayout(self.body)
         self.layout_.setContentsMargins(10, 8, 10, 10)
         self.layout_.setSpacing(4)
-        self.setWidget(self.body)
-        session.documentChanged.connect(self._on_change)
-        session.documentReplaced.connect(lambda: self.show_node(None))
-        session.resultsChanged.connect(self._on_results)
-        self.show_node(None)
-
-    # -- building ----------------------------------------------------------------------------
-    def _clear(self) -> None:
-        _clear_layout(self.layout_)
-        self.editors = {}
-
-    def show_node(self, name: str | None) -> None:
-        self._clear()
-        self.node = name if name and self.session.doc.has_node(name) else None
-        if self.node is None:
-            self._show_overview()
-            return
-        node = self.session.doc.node(self.node)
-        spec = node.spec
-        self._add_header(spec.type, spec.category)
-        self._add_name_row()
-        self.shape_label = _label()
-        self.layout_.addWidget(self.shape_label)
-        self.problem_box = QVBoxLayout()
-        self.layout_.addLayout(self.problem_box)
-        if spec.params:
-            self.layout_.addWidget(_section("Parameters"))
-            form = QFormLayout()
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-            for p in spec.params:
-                editor = editor_for(p)
-                editor.committed.connect(self._commit)
-                self.editors[p.name] = editor
-                label = QLabel(p.name)
-                label.setToolTip(p.help)
-                form.addRow(label, editor)
-            self.layout_.addLayout(form)
-        self.inputs_box = QVBoxLayout()
-        if spec.variadic:
-            self.layout_.addWidget(_section("Input order"))
-            self.layout_.addLayout(self.inputs_box)
-        self.layout_.addWidget(_section("Shape"))
-        self.formula_label = _label(spec.formula, muted=True)
-        self.layout_.addWidget(self.formula_label)
-        self.explanation_label = _label()
-        self.explanation_label.setStyleSheet("font-family: monospace;")
-        self.layout_.addWidget(self.explanation_label)
-        self.layout_.addWidget(_section("About " + spec.type))
-        self.layout_.addWidget(_label(spec.help))
-        self.layout_.addStretch(1)
-        self.refresh()
-
-    def _show_overview(self) -> None:
-        """With nothing selected: what the network is, its shapes, and how to start."""
-        from app.ui.panels.overview import overview_html
-
-        self.layout_.addWidget(_label(overview_html(self.session, self.title)))
+        self.overview = _label()
+        self.layout_.addWidget(self.overview)
         self.layout_.addWidget(_label(
             "Select a layer to edit its parameters.\n\nAdd layers by dragging them from "
             "the Layers panel (or double-click one). Connect them by dragging from an "
             "output port (bottom of a layer) to an input port (top).", muted=True))
         self.layout_.addStretch(1)
+        self.setWidget(self.body)
+        # The overview's counts follow shape results once per burst of edits, as the
+        # Summary does; a selection shows it at once.
+        self._recount = QTimer(self)
+        self._recount.setSingleShot(True)
+        self._recount.setInterval(150)
+        self._recount.timeout.connect(lambda: self.node is None and self.show_node(None))
+        session.documentChanged.connect(self._on_change)
+        session.documentReplaced.connect(lambda: self.show_node(None))
+        session.resultsChanged.connect(self._on_results)
+        theme.notifier.changed.connect(self._restyle)
+        self.show_node(None)
 
-    def _add_header(self, layer_type: str, category: str) -> None:
-        colour = theme.CATEGORY_COLOURS.get(category, "#64748b")
-        header = QLabel(f"<span style='font-size:13pt; font-weight:600'>{layer_type}</span>"
-                        f"&nbsp;&nbsp;<span style='color:{colour}; font-weight:600'>"
-                        f"● {category}</span>")
-        self.layout_.addWidget(header)
+    # -- building ----------------------------------------------------------------------------
+    def _restyle(self, *_: object) -> None:
+        """Forms carry the theme's colours: build them again in the new theme."""
+        self._pages = {}
+        self.show_node(self.node)
 
-    def _add_name_row(self) -> None:
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Name"))
-        self.name_edit = QLineEdit(self.node)
-        self.name_edit.setToolTip("The attribute name in the generated code (F2 to rename)")
-        self.name_edit.editingFinished.connect(self._rename)
-        row.addWidget(self.name_edit, 1)
-        self.layout_.addLayout(row)
-        self.name_error = _label()
-        self.name_error.setStyleSheet(f"color: {theme.current().error};")
+    def _show_page(self, body: QWidget) -> None:
+        if self.widget() is not body:
+            self.takeWidget()  # kept: the overview body, or a cached form
+            self.setWidget(body)
+
+    def show_node(self, name: str | None) -> None:
+        name = name if name and self.session.doc.has_node(name) else None
+        if name is None:
+            self._show_page(self.body)
+            self.node = None
+            self.editors = {}
+            self.overview.setText(overview_html(self.session, self.title))
+            return
+        spec = self.session.doc.node(name).spec
+        page = self._pages.get(spec.type)
+        if page is None:
+            page = self._pages[spec.type] = _LayerPage(self, spec)
+        self._show_page(page.body)  # a pending rename in the old form applies to its layer
+        self.node = name
+        self.editors = page.editors
+        self.name_edit, self.name_error = page.name_edit, page.name_error
+        self.shape_label, self.problem_box = page.shape_label, page.problem_box
+        self.inputs_box, self.explanation_label = page.inputs_box, page.explanation_label
+        self.name_edit.setText(name)
         self.name_error.hide()
-        self.layout_.addWidget(self.name_error)
+        for editor in self.editors.values():
+            if editor.error.isVisible():
+                editor.set_error("")
+        self.refresh()
 
     # -- refreshing --------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -294,7 +273,64 @@ class InspectorPanel(QScrollArea):
         if self.node is not None and self.node in names:
             self.refresh()
         elif self.node is None:
-            self.show_node(None)  # the overview's shapes and counts
+            self._recount.start()  # the overview's shapes and counts
+
+
+class _LayerPage:
+    """The inspector's form for one layer type: header, name, shape, problems, one editor
+    per parameter, input order (merge layers), formula and help. Built once per type."""
+
+    def __init__(self, panel: InspectorPanel, spec: LayerSpec) -> None:
+        self.body = QWidget()
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.setSpacing(4)
+        colour = theme.CATEGORY_COLOURS.get(spec.category, "#64748b")
+        layout.addWidget(QLabel(
+            f"<span style='font-size:13pt; font-weight:600'>{spec.type}</span>"
+            f"&nbsp;&nbsp;<span style='color:{colour}; font-weight:600'>● {spec.category}"
+            "</span>"))
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Name"))
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("The attribute name in the generated code (F2 to rename)")
+        self.name_edit.editingFinished.connect(panel._rename)
+        row.addWidget(self.name_edit, 1)
+        layout.addLayout(row)
+        self.name_error = _label()
+        self.name_error.setStyleSheet(f"color: {theme.current().error};")
+        self.name_error.hide()
+        layout.addWidget(self.name_error)
+        self.shape_label = _label()
+        layout.addWidget(self.shape_label)
+        self.problem_box = QVBoxLayout()
+        layout.addLayout(self.problem_box)
+        self.editors: dict[str, ParamEditor] = {}
+        if spec.params:
+            layout.addWidget(_section("Parameters"))
+            form = QFormLayout()
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+            for p in spec.params:
+                editor = editor_for(p)
+                editor.committed.connect(panel._commit)
+                self.editors[p.name] = editor
+                label = QLabel(p.name)
+                label.setToolTip(p.help)
+                form.addRow(label, editor)
+            layout.addLayout(form)
+        self.inputs_box = QVBoxLayout()
+        if spec.variadic:
+            layout.addWidget(_section("Input order"))
+            layout.addLayout(self.inputs_box)
+        layout.addWidget(_section("Shape"))
+        layout.addWidget(_label(spec.formula, muted=True))
+        self.explanation_label = _label()
+        self.explanation_label.setStyleSheet("font-family: monospace;")
+        layout.addWidget(self.explanation_label)
+        layout.addWidget(_section("About " + spec.type))
+        layout.addWidget(_label(spec.help))
+        layout.addStretch(1)
 
 
 def _clear_layout(layout: QVBoxLayout) -> None:
