@@ -241,11 +241,14 @@ class ShapeInference:
 
     def _feature_map(self, name: str, port: str) -> bool:
         """Whether `name`'s `port` carries channels-first feature maps: a convolution's or
-        pooling layer's output, or one passed on from it with its shape unchanged (see
+        pooling layer's output or an image input, or one passed on from it with its shape unchanged (see
         LayerInput.feature_map)."""
         while True:
             node = self.doc.node(name)
-            if makes_feature_maps(node.spec):
+            # an image input (channels × height × width) is channels-first too: pixels into
+            # a Linear without a Flatten is the course MLP's classic mistake
+            if makes_feature_maps(node.spec) or (
+                    node.spec.role is Role.INPUT and len(node.params["shape"]) >= 3):
                 return True
             ports = node.spec.input_port_specs(node.params)
             feed = (self.doc.incoming(name).get(ports[0].name)

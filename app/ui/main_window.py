@@ -74,6 +74,7 @@ if TYPE_CHECKING:
 FILE_FILTER = "TorchCanvas projects (*.torchcanvas *.json);;All files (*)"
 SUFFIX = ".torchcanvas"
 MAX_RECENT = 8
+PALETTE_NAME_CHARS = 18  # MultiheadAttention, AdaptiveAvgPool2d show whole
 CLOSE_WAIT_S = 10.0  # the longest quitting waits (repainting) for a training batch to end
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
@@ -151,8 +152,10 @@ class MainWindow(QMainWindow):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         page = self.design_page
         self.palette_dock = self._dock("Layers", self.palette, left)
-        # A restored layout from a smaller screen must not squeeze the layer names away.
-        longest = max(CATALOGUE, key=len)
+        # A restored layout from a smaller screen must not squeeze the layer names away; the
+        # few longer names (torchvision's attention blocks) elide, with the full name in the
+        # tooltip, so that the canvas keeps its width on a 1366-pixel laptop.
+        longest = max((name for name in CATALOGUE if len(name) <= PALETTE_NAME_CHARS), key=len)
         self.palette.setMinimumWidth(self.palette.fontMetrics().horizontalAdvance(longest) + 60)
         # Everything else in one column on the right: the canvas keeps the full height,
         # which a 768-pixel screen needs to show a 14-layer network at a legible zoom.

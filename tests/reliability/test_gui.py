@@ -131,6 +131,7 @@ def test_g4_launch_offers_recovery_with_and_without_a_file(monkeypatch) -> None:
     class FakeWindow:
         path = "/projects/p.torchcanvas"
         settings = types.SimpleNamespace(value=lambda *a, **k: True)  # not a first run
+        trainingReady = types.SimpleNamespace(connect=lambda slot: None)
 
         def __init__(self, **kwargs: object) -> None:
             pass
