@@ -136,6 +136,10 @@ class LayerSpec:
     built module that keeps them in its sublayers rather than as attributes
     (SqueezeExcitation's input_channels is its fc1's in_channels).
 
+    `width` names the parameter that sets how many features or channels the layer makes
+    (Linear's out_features, a convolution's out_channels): the last such layer is a
+    network's classifier head, which fine-tuning resizes to the student's classes.
+
     `classes` names the parameters whose value names a torch.nn layer class that the
     constructor takes (SqueezeExcitation's activation "SiLU" is nn.SiLU); `lists` the list
     parameters the constructor must get as lists, not tuples (torchvision's Swin attention
@@ -163,6 +167,7 @@ class LayerSpec:
     count: Counter | None = field(default=None, compare=False)
     explain: Explain | None = field(default=None, compare=False)
     read: Reader | None = field(default=None, compare=False)
+    width: str | None = None
     classes: tuple[str, ...] = ()
     lists: tuple[str, ...] = ()
 
@@ -400,7 +405,8 @@ def _convolution(n: int, help: str, formula: str) -> LayerSpec:
         f"Conv{n}d", "Convolution", f"torch.nn.Conv{n}d", _conv_params(n), help, formula,
         ranks=(n + 1,), prefix="conv", explain=shape.explain_window(n),
         shape_rule=shape.sliding(n, "out_channels"),
-        checks=(mistakes.groups_divide, mistakes.window_fits), count=weights.conv(n))
+        checks=(mistakes.groups_divide, mistakes.window_fits), count=weights.conv(n),
+        width="out_channels")
 
 
 def _recurrent(type_: str, help: str, gates: int) -> LayerSpec:
@@ -527,7 +533,7 @@ _SPECS: list[LayerSpec] = [
         "It acts on the last dimension, so images are usually flattened first.",
         "Last dimension becomes out_features.", prefix="fc",
         shape_rule=shape.last_dim("out_features"), checks=(mistakes.last_dimension_only,),
-        count=weights.linear,
+        count=weights.linear, width="out_features",
     ),
     _convolution(1, "Slides out_channels learned filters along a sequence (channels × length), "
                  "e.g. audio or text features.",

@@ -138,10 +138,10 @@ def run_finetune_command(args: Any) -> int:
 
     check_sections(project)
     save_project(project, args.output)
-    head = plan.params.get(plan.head, {}).get("out_features")
     print(f"wrote {args.output}")
     print(f"  weights: {pt.source_name(section)} ({note})")
-    print(f"  head: {plan.head}" + (f" -> {head} classes, freshly initialised" if head else
+    classes = choice.num_classes
+    print(f"  head: {plan.head}" + (f" -> {classes} classes, freshly initialised" if classes else
                                     " kept"))
     print(f"  frozen: {', '.join(choice.freeze) or 'nothing'}")
     if choice.head_lr is not None:
@@ -150,5 +150,6 @@ def run_finetune_command(args: Any) -> int:
         prep = pt.preprocessing(choice.preprocess)
         print(f"  data: Resize {prep.resize}, CenterCrop {prep.crop}, Normalize mean "
               f"{prep.mean} std {prep.std} (from {choice.preprocess}); input "
-              f"{'×'.join(map(str, prep.input_shape()))}")
+              f"{'×'.join(map(str, prep.input_shape()))}"
+              + (f"\n        ({prep.note})" if prep.note else ""))
     return 0

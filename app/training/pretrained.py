@@ -8,7 +8,7 @@ downloads: published weights are read from where torchvision caches them
 (`torch.hub.get_dir()/checkpoints`), and `download` puts them there when the user asks.
 
 `plan_finetune` turns the fine-tuning choices (weights, number of classes, frozen blocks,
-head learning rate) into the edits of a project: the head's out_features, the Input's
+head learning rate) into the edits of a project: the head's class count, the Input's
 size and the data pipeline from the weights' preprocessing, and the training section.
 """
 
@@ -191,15 +191,16 @@ def load_weights(doc: NetworkDocument, model: Any, section: dict[str, Any]) -> i
 
 def _head_hint(doc: NetworkDocument, node: str | None, section: dict[str, Any]) -> str:
     """What to do when the file's classifier head does not fit this one."""
-    if node is None or node in section.get("keep", ()) or node != _last_linear(doc):
+    if node is None or node in section.get("keep", ()) or node != _head(doc):
         return ""
     return (f"; {node} is the classifier head: to train it for your classes, replace it "
             f"(File > Fine-tune Pretrained…, or `finetune --classes N`)")
 
 
-def _last_linear(doc: NetworkDocument) -> str | None:
-    linears = [n for n in doc.topological_order() if doc.node(n).type == "Linear"]
-    return linears[-1] if linears else None
+def _head(doc: NetworkDocument) -> str | None:
+    """The last layer whose catalogue entry names the parameter that sets its outputs."""
+    heads = [n for n in doc.topological_order() if doc.node(n).spec.width is not None]
+    return heads[-1] if heads else None
 
 
 def load_pretrained(doc: NetworkDocument, model: Any, section: dict[str, Any] | None) -> None:
@@ -217,15 +218,28 @@ def load_pretrained(doc: NetworkDocument, model: Any, section: dict[str, Any] | 
 
 # -- preprocessing -------------------------------------------------------------------------
 
+# torchvision builds GoogLeNet and Inception v3 with transform_input=True when it gives
+# them their published weights (googlenet.py, inception.py): forward() first turns the
+# ImageNet normalisation of the weights' transforms into (x - 0.5) / 0.5 per channel, what
+# the networks were trained on. A network imported or built here has no such step, so the
+# Data pipeline normalises that way itself: the first layer sees the same numbers.
+TRANSFORM_INPUT = frozenset({"GoogLeNet_Weights", "Inception_V3_Weights"})
+TRANSFORM_INPUT_STATS = 0.5  # the mean and std of (x - 0.5) / 0.5
+TRANSFORM_INPUT_NOTE = ("torchvision's model for these weights rescales its input to "
+                        "(x − 0.5) / 0.5 itself (transform_input); here Normalize does it")
+
+
 @dataclass(frozen=True)
 class Preprocessing:
-    """What torchvision's ImageClassification transform does for a weights entry."""
+    """What torchvision's ImageClassification transform (and the model's own input
+    transform, where it has one) does for a weights entry."""
 
     resize: int | list[int]
     crop: int | list[int]
     mean: list[float]
     std: list[float]
     interpolation: str  # "bilinear" / "bicubic" / "nearest"
+    note: str = ""  # why the numbers differ from the weights' transforms, when they do
 
     def steps(self) -> list[dict[str, Any]]:
         """The same operations as Data pipeline steps (app.data.augment)."""
@@ -245,14 +259,20 @@ def _one(size: Any) -> int | list[int]:
 
 
 def preprocessing(name: str) -> Preprocessing:
-    """The preprocessing the published weights `name` were trained with."""
+    """The preprocessing the published weights `name` were trained with: their transforms,
+    with a model's own input transform folded into Normalize (TRANSFORM_INPUT)."""
     t = weights_entry(name).transforms()
     missing = [a for a in ("resize_size", "crop_size", "mean", "std") if not hasattr(t, a)]
     if missing:
         raise PretrainedError(f"{name}: its transforms are not an image classification "
                               f"preset (no {missing[0]})")
-    return Preprocessing(_one(t.resize_size), _one(t.crop_size),
-                         [float(m) for m in t.mean], [float(s) for s in t.std],
+    mean, std = [float(m) for m in t.mean], [float(s) for s in t.std]
+    if name.split(".")[0] in TRANSFORM_INPUT:
+        return Preprocessing(_one(t.resize_size), _one(t.crop_size),
+                             [TRANSFORM_INPUT_STATS] * len(mean),
+                             [TRANSFORM_INPUT_STATS] * len(std), t.interpolation.value,
+                             TRANSFORM_INPUT_NOTE)
+    return Preprocessing(_one(t.resize_size), _one(t.crop_size), mean, std,
                          t.interpolation.value)
 
 
@@ -282,12 +302,18 @@ class FineTunePlan:
 
 
 def head_layer(doc: NetworkDocument) -> str:
-    """The classifier head: the last Linear layer before the output."""
-    head = _last_linear(doc)
+    """The classifier head: the last layer that sets how many outputs it makes, a Linear
+    (ResNet's fc, ViT's heads.head) or a convolution (SqueezeNet's 1×1 classifier.1)."""
+    head = _head(doc)
     if head is None:
-        raise PretrainedError("this network has no Linear layer to serve as the classifier "
-                              "head")
+        raise PretrainedError("this network has no Linear or convolution layer to serve as "
+                              "the classifier head")
     return head
+
+
+def head_width(doc: NetworkDocument, head: str) -> str:
+    """The head's parameter that is the number of classes (out_features, out_channels)."""
+    return doc.node(head).spec.width
 
 
 def weighted_layers(doc: NetworkDocument) -> list[str]:
@@ -374,7 +400,7 @@ def plan_finetune(project: Any, choice: FineTune) -> FineTunePlan:
         if choice.num_classes < 1:
             raise PretrainedError(f"number of classes: must be at least 1, got "
                                   f"{choice.num_classes}")
-        params[head] = {"out_features": choice.num_classes}
+        params[head] = {head_width(doc, head): choice.num_classes}
         keep = [head]  # its old weights have the old class count: it starts fresh
     _check_freeze(doc, choice.freeze, head, bool(keep))
     data = dict(project.data)

@@ -18,11 +18,17 @@ from torch import nn
 from app.core.graph import NetworkDocument, module_path
 from app.training.checkpoints import load_tensors
 
-# torchvision's published DenseNet files keep old PyTorch key names (`denselayer1.norm.1.
-# weight` for `denselayer1.norm1.weight`); torchvision renames them as it loads them
-# (densenet._load_state_dict), with this pattern.
-LEGACY_DENSENET = (r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|"
-                   r"running_mean|running_var))$")
+# Key names that torchvision's published files still use and torchvision renames as it
+# loads them: (pattern, replacement). DenseNet's files keep PyTorch 0.3's names
+# (`denselayer1.norm.1.weight` for `denselayer1.norm1.weight`, densenet._load_state_dict);
+# ViT's keep the MLP names from before torchvision 0.13 (`mlp.linear_1` for `mlp.0`,
+# `mlp.linear_2` for `mlp.3`, MLPBlock._load_from_state_dict).
+LEGACY_KEYS = (
+    (r"^(.*denselayer\d+\.(?:norm|relu|conv))\.([12]\.(?:weight|bias|running_\w+))$",
+     r"\1\2"),
+    (r"^(.*\.mlp)\.linear_1\.(weight|bias)$", r"\1.0.\2"),
+    (r"^(.*\.mlp)\.linear_2\.(weight|bias)$", r"\1.3.\2"),
+)
 # Heads that only run in training (GoogLeNet's aux1/aux2, Inception v3's AuxLogits): an
 # eval-mode import never reaches them, so a network without them leaves their weights out.
 TRAINING_ONLY_HEADS = ("aux1.", "aux2.", "AuxLogits.")
@@ -82,11 +88,12 @@ def owned_keys(doc: NetworkDocument, keys: Iterable[str], layers: Iterable[str])
 
 def network_key(key: str, expected: Collection[str]) -> str | None:
     """The network's name for key `key` of a weights file: the key itself, or the name
-    torchvision's own loading gives it (a legacy DenseNet key; RegNet's `block1-0`, which is
-    no attribute name, as `block1_0`); None for a training-only head the network lacks."""
+    torchvision's own loading gives it (LEGACY_KEYS; RegNet's `block1-0`, which is no
+    attribute name, as `block1_0`); None for a training-only head the network lacks."""
     if key in expected:
         return key
-    for renamed in (re.sub(LEGACY_DENSENET, r"\1\2", key), key.replace("-", "_")):
+    renamings = [re.sub(pattern, to, key) for pattern, to in LEGACY_KEYS]
+    for renamed in (*renamings, key.replace("-", "_")):
         if renamed in expected:
             return renamed
     head = next((h for h in TRAINING_ONLY_HEADS if key.startswith(h)), None)

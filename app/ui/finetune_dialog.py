@@ -130,7 +130,7 @@ class FineTuneDialog(QDialog):
         self.replace.setChecked(True)
         self.classes = QSpinBox()
         self.classes.setRange(1, 100_000)
-        current = doc.node(self.head).params.get("out_features") or 10
+        current = doc.node(self.head).params.get(pt.head_width(doc, self.head)) or 10
         self.classes.setValue(data_classes(project) or int(current))
         self.replace.toggled.connect(self.classes.setEnabled)
         self.own_lr = QCheckBox("Own learning rate")
@@ -211,6 +211,7 @@ class FineTuneDialog(QDialog):
             self.preprocess.setText(f"Data: the weights' preprocessing (resize {p.resize}, "
                                     f"crop {p.crop}, normalize {_numbers(p.mean)} / "
                                     f"{_numbers(p.std)})")
+            self.preprocess.setToolTip(p.note)
             self.preprocess.setChecked(True)
         else:
             self.preprocess.setText("Data: the weights' preprocessing (unknown for this "
