@@ -386,6 +386,24 @@ def _check_freeze(doc: NetworkDocument, names: list[str], head: str, new_head: b
                                   f"must train")
 
 
+def _check_edits(doc: NetworkDocument, params: dict[str, dict[str, Any]]) -> None:
+    """The network must still work with the new head size and the weights' input size
+    (a ViT traced at 224 × 224 cannot take the 384 × 384 its SWAG weights want)."""
+    from app.core.shapes import infer_shapes
+
+    broken = {name for name, r in infer_shapes(doc).items() if r.error}
+    trial = doc.copy()
+    for name, changes in params.items():
+        trial.set_params(name, changes)
+    problem = next(((name, r.error) for name, r in infer_shapes(trial).items()
+                    if r.error and name not in broken), None)
+    if problem is not None:
+        edits = ", ".join(f"{name}.{key} = {value}" for name, changes in params.items()
+                          for key, value in changes.items())
+        raise PretrainedError(f"the network cannot take these edits ({edits}): node "
+                              f"{problem[0]}: {problem[1]}")
+
+
 def plan_finetune(project: Any, choice: FineTune) -> FineTunePlan:
     """The project edits for `choice`; raises PretrainedError naming the bad choice."""
     doc: NetworkDocument = project.network
@@ -413,6 +431,7 @@ def plan_finetune(project: Any, choice: FineTune) -> FineTunePlan:
         params[inputs[0]] = {"shape": prep.input_shape()}
         data["train_transforms"] = prep.steps()
         data["eval_transforms"] = prep.steps()
+    _check_edits(doc, params)
     training = dict(project.training)
     source = {"published": choice.published} if choice.published else {"file": choice.file}
     training["pretrained"] = source | {"keep": keep}

@@ -23,6 +23,7 @@ from app.core.importer import import_torchvision
 from app.core.project import Project
 from app.core.templates import get_template
 from app.training import pretrained as pt
+from app.training.data import load_data
 from app.training.script import ScriptError, generate_train_script
 
 RUFF = Path(sys.executable).with_name("ruff")
@@ -181,3 +182,30 @@ def test_script_trains_only_the_new_head(r18_file: Path, tmp_path: Path) -> None
     changed = sorted(k for k in trained if not torch.equal(trained[k], saved[k])
                      or k.startswith("fc."))
     assert changed == ["fc.bias", "fc.weight"]  # batch-norm statistics included
+
+
+def test_script_normalises_googlenet_inputs_as_the_app_does(tmp_path: Path) -> None:
+    """GoogLeNet's published weights expect torchvision's transform_input, which the plan
+    folds into Normalize (mean 0.5, std 0.5): the script's data pipeline gives the tensors
+    the app's gives."""
+    torch.manual_seed(0)
+    path = tmp_path / "googlenet.pth"
+    torch.save(torchvision.models.googlenet(weights=None, aux_logits=True,
+                                            init_weights=False).state_dict(), path)
+    result = import_torchvision("googlenet", (3, 96, 96))
+    project = finetune_project(tmp_path, pt.FineTune(
+        file=str(path), num_classes=3, preprocess="GoogLeNet_Weights.IMAGENET1K_V1"),
+        Project(result.doc, name=result.title))
+    script = export(tmp_path, project)
+    assert "v2.Normalize(mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])" in \
+        (tmp_path / "train.py").read_text()
+    _, val = script.load_data()
+    app_val = load_data(project.data).val
+    assert len(val) == len(app_val) == 3
+    for i in range(len(val)):
+        assert val[i][0].shape == (3, 224, 224)
+        torch.testing.assert_close(val[i][0], app_val[i][0], rtol=0, atol=1e-6)
+        assert val[i][1] == app_val[i][1]
+    model = script.fine_tune(script.build_model()).eval()
+    with torch.no_grad():
+        assert model(torch.stack([val[i][0] for i in range(3)])).shape == (3, 3)
