@@ -113,3 +113,34 @@ def test_info_counts_frozen_layers_as_not_trainable(r18_file: Path, tmp_path: Pa
     head = 512 * 3 + 3
     assert (report["params"], report["trainable_params"]) == (11_176_512 + head, head)
     assert report["input_shape"] == [3, 32, 32]  # --no-preprocess keeps the Input
+
+
+def test_squeezenets_convolution_head_is_replaced_and_trained_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """SqueezeNet's classifier is a 1×1 convolution (classifier.1), not a Linear."""
+    torch.manual_seed(0)
+    weights = tmp_path / "squeezenet1_1.pth"
+    torch.save(torchvision.models.squeezenet1_1(weights=None).state_dict(), weights)
+    imported = tmp_path / "squeeze.json"
+    assert main(["import", "--torchvision", "squeezenet1_1", "--input-shape", "3,64,64",
+                 "-o", str(imported)]) == 0
+    out = tmp_path / "ft.json"
+    assert main(["finetune", str(imported), "--weights-file", str(weights), "--data",
+                 str(image_folder(tmp_path / "pets")), "--freeze", "all", "--no-preprocess",
+                 "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "head: classifier_1 -> 2 classes, freshly initialised" in printed
+    assert "frozen: features" in printed
+    project = json.loads(out.read_text())
+    head = next(n for n in project["network"]["nodes"] if n["name"] == "classifier_1")
+    assert head["params"]["out_channels"] == 2
+    project["data"]["train_transforms"] = [{"type": "Resize", "size": [64, 64]}]
+    project["data"]["eval_transforms"] = [{"type": "Resize", "size": [64, 64]}]
+    out.write_text(json.dumps(project))
+    runs = tmp_path / "runs"
+    assert main(["train", str(out), "--epochs", "1", "--out", str(runs), "--json"]) == 0
+    trained = torch.load(runs / "last.pt", weights_only=True)["model"]
+    loaded = torch.load(weights, weights_only=True)
+    changed = sorted(k for k in trained if not torch.equal(trained[k], loaded[k]))
+    assert changed == ["classifier.1.bias", "classifier.1.weight"]  # 2 classes, 1000 in the file
+    assert trained["classifier.1.weight"].shape == (2, 512, 1, 1)
