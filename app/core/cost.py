@@ -18,6 +18,9 @@ Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares aga
   q·kᵀ and the weighted sum of v), each one MAC per feature per pair of tokens that see
   each other: every pair of a sequence (TransformerEncoderLayer), of a window (Swin, whose
   input is padded to whole windows). Swin V2's bias MLP runs once per batch, not counted.
+- MatMul: one MAC per output element per term of its sum (the shared inner size).
+  ScaledDotProductAttention: the two products, L·S·E for the scores q·kᵀ and L·S·Ev for
+  the weighted sum of v, per leading index (heads); a causal mask still computes them all.
 - SqueezeExcitation: its two 1×1 convolutions on the pooled 1×1 map; the channel scaling
   is a product like Multiply's (0).
 - Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Concat) and
@@ -75,6 +78,15 @@ def _attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
     return tokens * _weights("MultiheadAttention", p) + 2 * tokens * tokens * width
 
 
+def _matmul(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    return prod(out) * inputs[0][-1]
+
+
+def _scaled_dot_product_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    (*_, queries, features), (*_, keys, _), value = inputs
+    return prod(out[:-2]) * queries * keys * (features + value[-1])
+
+
 def _per_element(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
     return prod(out)
 
@@ -130,6 +142,8 @@ MAC_COUNTERS: dict[str, MacCounter] = {
     "LayerNorm": _per_element,
     "LayerNorm2d": _per_element,
     "MultiheadAttention": _attention,
+    "MatMul": _matmul,
+    "ScaledDotProductAttention": _scaled_dot_product_attention,
     "RNN": _per_step("RNN"),
     "LSTM": _per_step("LSTM"),
     "GRU": _per_step("GRU"),
