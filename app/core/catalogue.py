@@ -967,7 +967,9 @@ _SPECS: list[LayerSpec] = [
            _int("dim", 1, "Dimension to join along (1 = channels; 0 is the batch).",
                 minimum=None, key=True),
            most=128, inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.concat,
-           checks=(mistakes.concat_fits,), code=write.concat,
+           checks=(mistakes.concat_fits,
+                   mistakes.on_whole_tensors("join", shape.concat, mistakes.concat_whole)),
+           code=write.concat,
            traced=Traced(("torch.cat", "torch.concat"), hook=cat)),
     _merge("Stack", "Stacks inputs of equal shape along a new dimension dim, in port order: "
            "two 4 × 8 inputs stacked at dim=1 give 2 × 4 × 8 per sample (Concat would "

@@ -21,6 +21,7 @@ from app.core.shape_rules import (
     attention_shape,
     broadcast_shape,
     chunk_sizes,
+    concat_shape,
     matmul_shape,
     per_dim,
     shape_text,
@@ -428,8 +429,12 @@ def on_whole_tensors(verb: str, rule: Rule, whole: Whole) -> Check:
             return  # only learnable tensors: no batch to line up
         tensors = " and ".join(f"{x.port} {shape_text(x.whole)}" for x in inputs)
         batched = {len(x.shape) for x in inputs if x.lead == (BATCH_PLACEHOLDER,)}
+        wide = next((x for x in inputs if x.lead == () and len(x.shape) > max(batched)), None)
         hint = ("; give the inputs the same number of dimensions (a Reshape can add a "
                 "dimension of size 1)" if len(batched) > 1 else "")
+        if wide is not None:  # its first dimension lines up with the batch
+            hint = (f"; {wide.src} has more dimensions than a sample: turn on its batch_dim "
+                    "and drop its first dimension")
         try:
             result = whole([x.whole for x in inputs], p)
         except ShapeError as exc:
@@ -490,6 +495,10 @@ def _stack_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:
 
 def stacks(rule: Rule) -> Check:
     return on_whole_tensors("stack", rule, _stack_whole)
+
+
+def concat_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:
+    return concat_shape(shapes, p["dim"])
 
 
 def matmul_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:

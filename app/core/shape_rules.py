@@ -177,6 +177,19 @@ def attention(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     return [attention_shape(*shapes)]
 
 
+def concat_shape(shapes: list[Shape], dim: int) -> Shape:
+    """torch.cat: equal ranks and sizes except along `dim`, where the sizes add up."""
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise ShapeError("torch.cat needs inputs with the same number of dimensions")
+    if not -rank <= dim < rank:
+        raise ShapeError(f"dim={dim} is out of range for {rank}-D inputs")
+    dim %= rank
+    if any(a != b for s in shapes for i, (a, b) in enumerate(zip(shapes[0], s)) if i != dim):
+        raise ShapeError(f"all dimensions but dimension {dim} must match")
+    return (*shapes[0][:dim], sum(s[dim] for s in shapes), *shapes[0][dim + 1:])
+
+
 def stack_shape(shapes: list[Shape], dim: int) -> Shape:
     """torch.stack: equal shapes; a new dimension of size len(shapes) at `dim` of the
     result (negative counts from its end)."""

@@ -57,6 +57,8 @@ SMALL: dict[str, st.SearchStrategy[Any]] = {
     "shift_size": st.sampled_from([[0, 0], [1, 1], [1, 2]]),
     "head_dim": st.sampled_from([4, 8, 32]),
     "max_seq_len": st.sampled_from([49, 16]),
+    "dropout_p": st.just(0.0),
+    "scale": st.sampled_from([None, 0.5]),
 }
 
 
