@@ -19,7 +19,7 @@ from app.core.codegen import generate_code
 from app.core.cost import layer_table, node_macs
 from app.core.execution import run_node
 from app.core.graph import NetworkDocument
-from app.core.importer import import_file, import_module, load_file_model
+from app.core.importer import ModelImportError, import_file, import_module, load_file_model
 from app.core.project import Project, save_project
 from app.core.shapes import ShapeInference, infer_shapes
 
@@ -259,6 +259,22 @@ def test_macs_by_hand() -> None:
     assert node_macs(vector, infer_shapes(vector), "layer") == 5 * 4
 
 
+@pytest.mark.parametrize("doc", [
+    _two_inputs("MatMul", [3, 5, 4], [1, 4, 6]),
+    _attention([2, 5, 4], [2, 6, 4], [2, 6, 3]),
+    _attention([2, 5, 4], [1, 5, 4], [1, 5, 7], is_causal=True),  # still computes every pair
+], ids=["matmul", "attention", "causal"])
+def test_macs_are_half_of_torchs_flop_count(doc: NetworkDocument) -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from app.core.compiler import compile_document, example_inputs
+
+    model = compile_document(doc).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(*[x[:1] for x in example_inputs(doc)])
+    assert node_macs(doc, infer_shapes(doc), "layer") * 2 == counter.get_total_flops()
+
+
 # -- hand-written attention: import, export, same outputs ------------------------------------
 
 ATTENTION_SOURCE = '''
@@ -390,3 +406,32 @@ def test_info_json_and_the_layer_table_count_the_new_nodes(attention_file: Path,
     assert sorted(r["macs"] for r in layers.values() if r["type"] == "MatMul") == matmuls
     linears = 3 * 6 * (8 * 8 + 8) + 6 * (8 * 4 + 4)  # each token through each Linear
     assert info["macs"] == linears + sum(matmuls)
+
+
+def test_every_form_of_a_matrix_product_imports_as_matmul() -> None:
+    class Products(torch.nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return torch.bmm(a, b) + a.matmul(b) + torch.matmul(a, b) + a @ b
+
+    doc = import_module(Products(), [[5, 4], [4, 6]]).doc
+    assert sorted(n.type for n in doc.nodes if n.spec.has_module) == ["Add"] + ["MatMul"] * 4
+    assert infer_shapes(doc)[next(n.name for n in doc.nodes if n.type == "Add")].shape == (5, 6)
+
+
+def test_attention_settings_import_and_a_mask_is_named() -> None:
+    class Settings(torch.nn.Module):
+        def forward(self, q: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.scaled_dot_product_attention(q, q, q, None, 0.0,
+                                                                    scale=0.25)
+
+    doc = import_module(Settings(), [[5, 4]]).doc
+    node = next(n for n in doc.nodes if n.type == "ScaledDotProductAttention")
+    assert (node.params["scale"], node.params["dropout_p"]) == (0.25, 0.0)
+    assert "scale=0.25" in generate_code(doc)
+
+    class Masked(torch.nn.Module):
+        def forward(self, q: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.scaled_dot_product_attention(q, q, q, attn_mask=q)
+
+    with pytest.raises(ModelImportError, match="scaled_dot_product_attention with attn_mask"):
+        import_module(Masked(), [[5, 5]])
