@@ -23,8 +23,8 @@ Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares aga
   the weighted sum of v, per leading index (heads); a causal mask still computes them all.
 - SqueezeExcitation: its two 1×1 convolutions on the pooled 1×1 map; the channel scaling
   is a product like Multiply's (0).
-- Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Concat) and
-  Embedding lookups count 0: they multiply nothing by a weight.
+- Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Scale, Concat,
+  Stack) and Embedding lookups count 0: they multiply nothing by a weight.
 """
 
 from __future__ import annotations

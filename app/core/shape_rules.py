@@ -4,7 +4,8 @@ Running a layer on meta tensors costs 1-7 ms per op with this torch build (its m
 kernels go through Python decompositions), which makes a 200-node re-inference take
 half a second. These rules give the same shapes in microseconds; layers without a rule
 still run on meta tensors. tests/core/test_catalogue.py checks every layer's inferred
-shape against a real forward pass, so a rule cannot drift from torch.
+shape against a real forward pass, so a rule cannot drift from torch; test_tensor_ops.py
+does so for the ops of several inputs with shapes that do and do not fit.
 """
 
 from __future__ import annotations
