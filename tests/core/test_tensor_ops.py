@@ -323,6 +323,28 @@ class Fused(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         out = out.reshape(x.size(0), 2, 6, 4).transpose(1, 2).reshape(x.size(0), 6, 8)
         return self.proj(out) * 0.5
+
+
+class MultiHead(nn.Module):
+    """Multi-head self-attention by hand"""
+
+    def __init__(self, dim: int = 8, heads: int = 2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.mix = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, L, D = x.shape
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        q = q.view(B, L, self.heads, D // self.heads).transpose(1, 2)
+        k = k.view(B, L, self.heads, D // self.heads).transpose(1, 2)
+        v = v.view(B, L, self.heads, D // self.heads).transpose(1, 2)
+        attn = (q @ k.transpose(-2, -1)) * self.scale
+        attn = F.softmax(attn, dim=-1)
+        y = (attn @ v).transpose(1, 2).reshape(B, L, D)
+        return self.mix(y)
 '''
 
 
@@ -333,7 +355,7 @@ def attention_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("class_name", ["ByHand", "Fused"])
+@pytest.mark.parametrize("class_name", ["ByHand", "Fused", "MultiHead"])
 def test_hand_written_attention_imports_exports_and_computes_the_same(
         class_name: str, attention_file: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
