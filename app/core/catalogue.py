@@ -25,14 +25,18 @@ from app.core import shape_rules as shape
 from app.core.import_hooks import (
     Reader,
     Traced,
+    attention_call,
     cat,
     expand,
     merge,
     permute,
+    product,
+    quotient,
     reduction,
     reshape,
     split,
     split_sizes,
+    stack,
     swap,
 )
 from app.core.layer_checks import Check
@@ -949,15 +953,70 @@ _SPECS: list[LayerSpec] = [
            "Shapes must match (or broadcast).", "Same shape as the inputs.",
            shape_rule=shape.broadcast, checks=(mistakes.broadcasts("multiply"),),
            code=write.operator("*"),
-           traced=Traced(("operator.mul", "operator.imul", "torch.mul"), hook=merge)),
+           traced=Traced(("operator.mul", "operator.imul", "torch.mul"), hook=product)),
+    LayerSpec(
+        "Scale", "Merge", "app.core.ops.Scale",
+        (_float("factor", 1.0, "The constant to multiply by (or divide by).", key=True),
+         _bool("divide", False, "Divide by factor instead of multiplying, as attention "
+               "divides its scores by √d.", key=True)),
+        "Multiplies every value by a fixed number, or divides by it, as `x * 0.5` or "
+        "`scores / math.sqrt(d)`: attention scales its scores so the softmax does not "
+        "saturate. Nothing is learned.",
+        "Same shape as the input.", prefix="scale", inputs=_ANY_IN, outputs=_ANY_OUT,
+        shape_rule=shape.same_shape, checks=(mistakes.factor_not_zero,), code=write.scale,
+        traced=Traced(("operator.truediv", "operator.itruediv", "torch.div"), ("div",),
+                      hook=quotient),
+    ),
     _merge("Concat", "Joins its inputs along dim, in port order: the channel concatenation of "
            "Inception and DenseNet blocks. All other dimensions must match.",
            "Size along dim is the sum of the inputs' sizes.",
            _int("dim", 1, "Dimension to join along (1 = channels; 0 is the batch).",
                 minimum=None, key=True),
            most=128, inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.concat,
-           checks=(mistakes.concat_fits,), code=write.concat,
+           checks=(mistakes.concat_fits,
+                   mistakes.on_whole_tensors("join", shape.concat, mistakes.concat_whole)),
+           code=write.concat,
            traced=Traced(("torch.cat", "torch.concat"), hook=cat)),
+    _merge("Stack", "Stacks inputs of equal shape along a new dimension dim, in port order: "
+           "two 4 × 8 inputs stacked at dim=1 give 2 × 4 × 8 per sample (Concat would "
+           "give 8 × 8).",
+           "A new dimension of size num_inputs at dim; the inputs' dimensions stay.",
+           _int("dim", 1, "Where the new dimension goes in the result (1 = right after the "
+                "batch; -1 = last).", minimum=None, key=True),
+           most=128, inputs=_ANY_IN, outputs=_ANY_OUT, shape_rule=shape.stack,
+           checks=(mistakes.stack_fits, mistakes.stacks(shape.stack)), code=write.stack,
+           traced=Traced(("torch.stack",), hook=stack)),
+    # -- attention written out of tensor ops ----------------------------------------------
+    LayerSpec(
+        "MatMul", "Attention", "app.core.ops.MatMul", (),
+        "Matrix product `torch.matmul(a, b)` (`a @ b`): a is … × n × k, b is … × k × m, the "
+        "result … × n × m; the leading dimensions broadcast and a 1-D input is a vector. "
+        "Attention's scores are `q @ k.transpose(-2, -1)`.",
+        "… × n × k times … × k × m gives … × n × m.", prefix="matmul",
+        inputs=(Port("a"), Port("b")), shape_rule=shape.matmul,
+        checks=(mistakes.on_whole_tensors("multiply", shape.matmul, mistakes.matmul_whole),),
+        code=write.matmul,
+        traced=Traced(("torch.matmul", "operator.matmul", "torch.bmm"), ("matmul", "bmm"),
+                      hook=merge),
+    ),
+    LayerSpec(
+        "ScaledDotProductAttention", "Attention", "app.core.ops.ScaledDotProductAttention",
+        (_bool("is_causal", False, "Each query sees only keys up to its own position (a "
+               "decoder that must not look ahead).", key=True),
+         _float("dropout_p", 0.0, "Dropout on the attention weights, in training only.",
+                minimum=0.0, maximum=1.0),
+         Param("scale", FLOAT, None, "Factor for the scores; empty means 1/√E (E: the "
+               "query's features).", minimum=0.0, optional=True)),
+        "Attention in one call, `F.scaled_dot_product_attention(q, k, v)`: softmax(q·kᵀ/√E)·v. "
+        "q is … × L × E (L queries), k is … × S × E and v is … × S × Ev (S keys and values); "
+        "the result is … × L × Ev.",
+        "… × L × E, … × S × E, … × S × Ev give … × L × Ev.", prefix="attention",
+        inputs=(Port("query"), Port("key"), Port("value")), shape_rule=shape.attention,
+        checks=(mistakes.on_whole_tensors("attend with", shape.attention,
+                                          mistakes.attention_whole),),
+        code=write.scaled_dot_product_attention,
+        traced=Traced((_F + "scaled_dot_product_attention",), hook=attention_call),
+    ),
     # -- blocks of torchvision's models and torch's transformer, each one module ---------
     LayerSpec(
         "SqueezeExcitation", "Attention", "torchvision.ops.SqueezeExcitation",

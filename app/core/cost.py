@@ -18,10 +18,13 @@ Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares aga
   q·kᵀ and the weighted sum of v), each one MAC per feature per pair of tokens that see
   each other: every pair of a sequence (TransformerEncoderLayer), of a window (Swin, whose
   input is padded to whole windows). Swin V2's bias MLP runs once per batch, not counted.
+- MatMul: one MAC per output element per term of its sum (the shared inner size).
+  ScaledDotProductAttention: the two products, L·S·E for the scores q·kᵀ and L·S·Ev for
+  the weighted sum of v, per leading index (heads); a causal mask still computes them all.
 - SqueezeExcitation: its two 1×1 convolutions on the pooled 1×1 map; the channel scaling
   is a product like Multiply's (0).
-- Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Concat) and
-  Embedding lookups count 0: they multiply nothing by a weight.
+- Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Scale, Concat,
+  Stack) and Embedding lookups count 0: they multiply nothing by a weight.
 """
 
 from __future__ import annotations
@@ -73,6 +76,15 @@ def _attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
     score times its value: 2·tokens²·embed_dim."""
     tokens, width = inputs[0]
     return tokens * _weights("MultiheadAttention", p) + 2 * tokens * tokens * width
+
+
+def _matmul(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    return prod(out) * inputs[0][-1]
+
+
+def _scaled_dot_product_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+    (*_, queries, features), (*_, keys, _), value = inputs
+    return prod(out[:-2]) * queries * keys * (features + value[-1])
 
 
 def _per_element(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
@@ -130,6 +142,8 @@ MAC_COUNTERS: dict[str, MacCounter] = {
     "LayerNorm": _per_element,
     "LayerNorm2d": _per_element,
     "MultiheadAttention": _attention,
+    "MatMul": _matmul,
+    "ScaledDotProductAttention": _scaled_dot_product_attention,
     "RNN": _per_step("RNN"),
     "LSTM": _per_step("LSTM"),
     "GRU": _per_step("GRU"),

@@ -139,6 +139,57 @@ def cat(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
     return ctx.add(spec.type, {"num_inputs": len(inputs), "dim": dim}, hint(node), inputs)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def product(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x * y is a Multiply; x * 0.5 or 0.5 * x a Scale by that factor."""
+    values = [ctx.value(a) for a in node.args]
+    if len(values) == 2 and not node.kwargs and any(_number(v) for v in values):
+        factor = next(v for v in values if _number(v))
+        tensor = next(a for a, v in zip(node.args, values) if not _number(v))
+        return ctx.add("Scale", {"factor": float(factor)}, hint(node), [ctx.tensor(tensor)])
+    return merge(spec, ctx, node)
+
+
+def quotient(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """x / 8.0, torch.div(x, math.sqrt(d)): a Scale that divides by the constant."""
+    divisor = ctx.value(node.args[1]) if len(node.args) == 2 else None
+    if node.kwargs or not _number(divisor):
+        raise Unsupported(f"{target_name(node)} by anything but a constant number")
+    return ctx.add(spec.type, {"factor": float(divisor), "divide": True}, hint(node),
+                   [ctx.tensor(node.args[0])])
+
+
+def stack(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """torch.stack(tensors, dim)."""
+    tensors = node.args[0] if node.args else node.kwargs["tensors"]
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+    if len(tensors) < 2:
+        raise Unsupported(f"{target_name(node)} of a single tensor (an unsqueeze)")
+    inputs = [ctx.tensor(t) for t in tensors]
+    return ctx.add(spec.type, {"num_inputs": len(inputs), "dim": dim}, hint(node), inputs)
+
+
+# F.scaled_dot_product_attention's arguments after query, key and value, in order
+_ATTENTION_ARGS = ("attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")
+_ATTENTION_UNSET = {"attn_mask": None, "enable_gqa": False}
+
+
+def attention_call(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
+    """F.scaled_dot_product_attention(q, k, v, ...): without a mask or grouped heads."""
+    given = dict(zip(_ATTENTION_ARGS, ctx.value(node.args[3:])))
+    given |= {k: ctx.value(v) for k, v in node.kwargs.items()}
+    for key, unset in _ATTENTION_UNSET.items():
+        if key in given and given.pop(key) != unset:
+            raise Unsupported(f"{target_name(node)} with {key}")
+    if set(given) - {"dropout_p", "is_causal", "scale"}:
+        raise Unsupported(f"{target_name(node)} with {', '.join(sorted(given))}")
+    inputs = [ctx.tensor(a) for a in node.args[:3]]
+    return ctx.add(spec.type, given, hint(node), inputs)
+
+
 def reduction(spec: LayerSpec, ctx: Context, node: torch.fx.Node) -> Port:
     """x.mean(dims, keepdim): without dims it would average the batch too. Dims are kept
     as written, except negative ones beyond a single -1, which are counted from the end of

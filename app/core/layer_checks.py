@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.core.shape_rules import (
+    BATCH_PLACEHOLDER,
+    Rule,
+    ShapeError,
+    attention_shape,
     broadcast_shape,
-    broadcastable,
     chunk_sizes,
+    concat_shape,
+    matmul_shape,
     per_dim,
+    shape_text,
     split_sizes,
+    stack_shape,
     upsample,
 )
 
@@ -75,10 +82,25 @@ class LayerInput:
     # that keep the shape (BatchNorm2d, ReLU, Dropout, Add...), not through a Flatten,
     # Permute or Reshape. Decides whether a Linear on it is a likely mistake.
     feature_map: bool = False
+    # What stands before `shape` in the real tensor: the batch for data; for a Parameter
+    # node's tensor its stored 1 (batch_dim) or nothing, as torch then broadcasts it.
+    lead: Shape = (BATCH_PLACEHOLDER,)
 
     @property
     def label(self) -> str:
         return f"{self.port} (from {self.src}, {format_shape(self.shape)})"
+
+    @property
+    def whole(self) -> Shape:
+        """The real tensor's shape, BATCH_PLACEHOLDER standing for the batch size."""
+        return (*self.lead, *self.shape)
+
+
+def tensor_lead(node: Node) -> Shape:
+    """LayerInput.lead for a value `node` makes."""
+    if node.spec.holds_tensor:
+        return (1,) if node.params["batch_dim"] else ()
+    return (BATCH_PLACEHOLDER,)
 
 
 # (node, its spec, its inputs in port order, its resolved parameters)
@@ -385,27 +407,112 @@ def concat_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
                 *fixes)
 
 
-def broadcasts(verb: str) -> Check:
-    """Element-wise merges: every input broadcasts against the ones before it."""
+# (the real tensors' shapes, BATCH_PLACEHOLDER for the batch size; resolved parameters)
+# -> the real result's shape, raising ShapeError where torch refuses
+Whole = Callable[[list[Shape], dict[str, Any]], Shape]
+
+
+def on_whole_tensors(verb: str, rule: Rule, whole: Whole) -> Check:
+    """A tensor op of several inputs: its shape rule works per sample, but torch works on
+    the whole tensors, batch dimension included, and lines dimensions up from the right,
+    so a sample's shape can fit while the tensors do not ((2, 3, 4) + (2, 4): 3 vs 2).
+    The op must work per sample and, with any batch size, give the batch followed by the
+    per-sample result."""
     def check(node: Node, spec: LayerSpec, inputs: list[LayerInput],
               p: dict[str, Any]) -> None:
-        first, combined = inputs[0], inputs[0].shape
-        for x in inputs[1:]:
-            if broadcastable(combined, x.shape):
-                combined = broadcast_shape([combined, x.shape])
-                continue
-            fixes = []
-            hint = "make the shapes equal"
-            if len(x.shape) == len(first.shape) == 3 and x.shape[1:] == first.shape[1:]:
-                hint = (f"set {x.src}'s out_channels={first.shape[0]} or insert a 1×1 "
-                        f"convolution on {x.port}")
-                fixes.append(Fix(f"Insert 1×1 Conv2d to {first.shape[0]} channels on {x.port}",
-                                 "insert", node.name, layer_type="Conv2d",
-                                 layer_params={"out_channels": first.shape[0], "kernel_size": 1},
-                                 port=x.port))
-            raise NodeError(f"{node.name} cannot {verb} {first.label} and {x.label}: shapes "
-                            f"must match (or broadcast); {hint}", *fixes)
+        shapes = " and ".join(x.label for x in inputs)
+        try:
+            per_sample = rule([x.shape for x in inputs], p)[0]
+        except ShapeError as exc:
+            raise NodeError(f"{node.name} cannot {verb} {shapes}: {exc}") from None
+        if all(x.lead != (BATCH_PLACEHOLDER,) for x in inputs):
+            return  # only learnable tensors: no batch to line up
+        tensors = " and ".join(f"{x.port} {shape_text(x.whole)}" for x in inputs)
+        batched = {len(x.shape) for x in inputs if x.lead == (BATCH_PLACEHOLDER,)}
+        wide = next((x for x in inputs if x.lead == () and len(x.shape) > max(batched)), None)
+        hint = ("; give the inputs the same number of dimensions (a Reshape can add a "
+                "dimension of size 1)" if len(batched) > 1 else "")
+        if wide is not None:  # its first dimension lines up with the batch
+            hint = (f"; {wide.src} has more dimensions than a sample: turn on its batch_dim "
+                    "and drop its first dimension")
+        try:
+            result = whole([x.whole for x in inputs], p)
+        except ShapeError as exc:
+            raise NodeError(f"{node.name} cannot {verb} the tensors {tensors}: {exc} (torch "
+                            f"sees the batch dimension in front of each sample){hint}"
+                            ) from None
+        if result != (BATCH_PLACEHOLDER, *per_sample):
+            raise NodeError(f"{node.name}: torch would {verb} the tensors {tensors} into "
+                            f"{shape_text(result)}, which mixes up the batch dimension{hint}")
     return check
+
+
+def _broadcast_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:
+    return broadcast_shape(shapes)
+
+
+def broadcasts(verb: str) -> Check:
+    """Element-wise merges: torch.broadcast_shapes of the whole tensors; a channel count
+    that differs between two feature maps gets a one-click 1×1 convolution."""
+    def rule(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+        return [broadcast_shape(shapes)]
+    general = on_whole_tensors(verb, rule, _broadcast_whole)
+
+    def check(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+              p: dict[str, Any]) -> None:
+        first = inputs[0]
+        for x in inputs[1:]:
+            if len(x.shape) == len(first.shape) == 3 and x.shape[1:] == first.shape[1:] and (
+                    x.shape[0] not in (1, first.shape[0]) and first.shape[0] != 1):
+                raise NodeError(
+                    f"{node.name} cannot {verb} {first.label} and {x.label}: shapes must "
+                    f"match (or broadcast); set {x.src}'s out_channels={first.shape[0]} or "
+                    f"insert a 1×1 convolution on {x.port}",
+                    Fix(f"Insert 1×1 Conv2d to {first.shape[0]} channels on {x.port}",
+                        "insert", node.name, layer_type="Conv2d",
+                        layer_params={"out_channels": first.shape[0], "kernel_size": 1},
+                        port=x.port))
+        general(node, spec, inputs, p)
+    return check
+
+
+def stack_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+               p: dict[str, Any]) -> None:
+    """torch.stack: equal shapes, and the new dimension after the batch."""
+    rank = len(inputs[0].shape) + 1
+    dim = p["dim"]
+    if not -(rank + 1) <= dim <= rank:
+        raise NodeError(f"{node.name}: dim={dim} is out of range: stacking {rank}-D tensors "
+                        f"(batch × {rank - 1}-D sample) takes dim from {-(rank + 1)} to {rank}")
+    if dim % (rank + 1) == 0:
+        raise NodeError(f"{node.name}: dim={dim} would stack along the batch dimension; use "
+                        "dim=1 or later")
+
+
+def _stack_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:
+    return stack_shape(shapes, p["dim"])
+
+
+def stacks(rule: Rule) -> Check:
+    return on_whole_tensors("stack", rule, _stack_whole)
+
+
+def concat_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:
+    return concat_shape(shapes, p["dim"])
+
+
+def matmul_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:
+    return matmul_shape(*shapes)
+
+
+def attention_whole(shapes: list[Shape], p: dict[str, Any]) -> Shape:
+    return attention_shape(*shapes)
+
+
+def factor_not_zero(node: Node, spec: LayerSpec, inputs: list[LayerInput],
+                    p: dict[str, Any]) -> None:
+    if p["divide"] and p["factor"] == 0:
+        raise NodeError(f"{node.name} divides by factor=0; give a non-zero factor")
 
 
 def reshape_fits(node: Node, spec: LayerSpec, inputs: list[LayerInput],

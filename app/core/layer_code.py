@@ -106,3 +106,31 @@ def expand(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str])
 def select(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
     index = ":, " * int(resolved["dim"]) + literal_code(int(resolved["index"]))
     return [f"{outs[0]} = {args[0]}[{index}]"]
+
+
+def matmul(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    return [f"{outs[0]} = torch.matmul({args[0]}, {args[1]})"]
+
+
+def stack(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    return [f"{outs[0]} = torch.stack([{', '.join(args)}], dim={literal_code(resolved['dim'])})"]
+
+
+def scale(ref: str, resolved: dict[str, Any], args: list[str], outs: list[str]) -> list[str]:
+    symbol = "/" if resolved["divide"] else "*"
+    return [f"{outs[0]} = {args[0]} {symbol} {literal_code(float(resolved['factor']))}"]
+
+
+def scaled_dot_product_attention(ref: str, resolved: dict[str, Any], args: list[str],
+                                 outs: list[str]) -> list[str]:
+    """F.scaled_dot_product_attention(q, k, v) with the settings that differ from its
+    defaults; its dropout acts in training only (the functional form always applies it)."""
+    given = list(args)
+    if resolved["dropout_p"]:
+        given.append(f"dropout_p={literal_code(float(resolved['dropout_p']))} if self.training "
+                     "else 0.0")
+    if resolved["is_causal"]:
+        given.append("is_causal=True")
+    if resolved["scale"] is not None:
+        given.append(f"scale={literal_code(float(resolved['scale']))}")
+    return [f"{outs[0]} = nn.functional.scaled_dot_product_attention({', '.join(given)})"]

@@ -11,6 +11,7 @@ import operator
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class Identity(nn.Identity):
@@ -43,6 +44,63 @@ class Concat(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Stack(nn.Module):
+    """Stack all inputs (of equal shape) along a new dimension `dim`, in port order."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.stack(inputs, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Scale(nn.Module):
+    """Multiply by a constant `factor`, or divide by it (attention's 1/√d)."""
+
+    def __init__(self, factor: float = 1.0, divide: bool = False) -> None:
+        super().__init__()
+        self.factor = factor
+        self.divide = divide
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / self.factor if self.divide else x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}, divide={self.divide}"
+
+
+class MatMul(nn.Module):
+    """Matrix product of the two inputs, as `torch.matmul(a, b)` (`a @ b`)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b)
+
+
+class ScaledDotProductAttention(nn.Module):
+    """softmax(q·kᵀ·scale)·v, as `F.scaled_dot_product_attention`; dropout on the
+    attention weights in training only, as nn.MultiheadAttention applies it."""
+
+    def __init__(self, is_causal: bool = False, dropout_p: float = 0.0,
+                 scale: float | None = None) -> None:
+        super().__init__()
+        self.is_causal = is_causal
+        self.dropout_p = dropout_p
+        self.scale = scale
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor,
+                value: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(
+            query, key, value, dropout_p=self.dropout_p if self.training else 0.0,
+            is_causal=self.is_causal, scale=self.scale)
+
+    def extra_repr(self) -> str:
+        return f"is_causal={self.is_causal}, dropout_p={self.dropout_p}, scale={self.scale}"
 
 
 class Reshape(nn.Module):

@@ -4,7 +4,8 @@ Running a layer on meta tensors costs 1-7 ms per op with this torch build (its m
 kernels go through Python decompositions), which makes a 200-node re-inference take
 half a second. These rules give the same shapes in microseconds; layers without a rule
 still run on meta tensors. tests/core/test_catalogue.py checks every layer's inferred
-shape against a real forward pass, so a rule cannot drift from torch.
+shape against a real forward pass, so a rule cannot drift from torch; test_tensor_ops.py
+does so for the ops of several inputs with shapes that do and do not fit.
 """
 
 from __future__ import annotations
@@ -86,19 +87,127 @@ def concat(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     return [tuple(out)]
 
 
-def broadcastable(a: Shape, b: Shape) -> bool:
-    """torch's broadcasting rule: aligned from the right, sizes equal or one of them 1."""
-    return all(x == y or 1 in (x, y) for x, y in zip(reversed(a), reversed(b)))
+class ShapeError(ValueError):
+    """Shapes a tensor op refuses, in torch's terms (the check adds the node and inputs)."""
+
+
+def size_text(size: int) -> str:
+    return "batch" if size == BATCH_PLACEHOLDER else str(size)
+
+
+def shape_text(shape: Shape) -> str:
+    """3×4, or batch×3×4 for a whole tensor (BATCH_PLACEHOLDER is its batch size)."""
+    return "×".join(map(size_text, shape)) if shape else "scalar"
+
+
+def _broadcast_dim(sizes: tuple[int, ...]) -> int:
+    # BATCH_PLACEHOLDER stands for any batch size, so only 1 and itself broadcast with it
+    grown = set(sizes) - {1}
+    if len(grown) > 1:
+        raise ShapeError(f"sizes {' and '.join(map(size_text, sorted(grown)))} "
+                         "differ and neither is 1")
+    return grown.pop() if grown else 1
 
 
 def broadcast_shape(shapes: list[Shape]) -> Shape:
+    """torch.broadcast_shapes: aligned from the right, each dimension equal or 1."""
     rank = max(len(s) for s in shapes)
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
-    return tuple(max(dims) if 1 in dims else dims[0] for dims in zip(*padded))
+    out = []
+    for i, sizes in enumerate(zip(*padded)):
+        try:
+            out.append(_broadcast_dim(sizes))
+        except ShapeError as exc:
+            raise ShapeError(f"{exc} at dimension {i - rank} (dimensions line up from the "
+                             "right)") from None
+    return tuple(out)
 
 
 def broadcast(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
     return [broadcast_shape(shapes)]
+
+
+def _leading(*shapes: Shape) -> Shape:
+    """The dimensions before the last two (batches of matrices, heads) broadcast."""
+    try:
+        return broadcast_shape(list(shapes))
+    except ShapeError as exc:
+        given = " vs ".join(shape_text(s) if s else "none" for s in shapes)
+        reason = str(exc).split(" at ")[0]
+        raise ShapeError(f"the dimensions before the last two ({given}) must broadcast: "
+                         f"{reason}") from None
+
+
+def matmul_shape(a: Shape, b: Shape) -> Shape:
+    """torch.matmul: a 1-D operand is a row (left) or column (right) vector whose added
+    dimension goes again; dimensions before the last two broadcast."""
+    if not a or not b:
+        raise ShapeError("both operands need at least one dimension")
+    left, right = (1, *a) if len(a) == 1 else a, (*b, 1) if len(b) == 1 else b
+    if left[-1] != right[-2]:
+        which = "size" if len(b) == 1 else "second-last size"
+        raise ShapeError(f"the last size of the first ({size_text(left[-1])}) must equal the "
+                         f"{which} of the second ({size_text(right[-2])})")
+    if left[-1] == BATCH_PLACEHOLDER:
+        raise ShapeError("it would sum over the batch dimension")
+    lead = _leading(left[:-2], right[:-2])
+    return (*lead, *((left[-2],) if len(a) > 1 else ()), *((right[-1],) if len(b) > 1 else ()))
+
+
+def matmul(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    return [matmul_shape(*shapes)]
+
+
+def attention_shape(query: Shape, key: Shape, value: Shape) -> Shape:
+    """F.scaled_dot_product_attention: (..., L, E), (..., S, E), (..., S, Ev) ->
+    (..., L, Ev), the leading dimensions broadcast."""
+    if min(len(query), len(key), len(value)) < 2:
+        raise ShapeError("query, key and value each need at least two dimensions "
+                         "(tokens × features)")
+    if query[-1] != key[-1]:
+        raise ShapeError(f"query and key need the same number of features (last "
+                         f"dimension): {size_text(query[-1])} vs {size_text(key[-1])}")
+    if key[-2] != value[-2]:
+        raise ShapeError(f"key and value need the same number of tokens (second-last "
+                         f"dimension): {size_text(key[-2])} vs {size_text(value[-2])}")
+    lead = _leading(query[:-2], key[:-2], value[:-2])
+    return (*lead, query[-2], value[-1])
+
+
+def attention(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    return [attention_shape(*shapes)]
+
+
+def concat_shape(shapes: list[Shape], dim: int) -> Shape:
+    """torch.cat: equal ranks and sizes except along `dim`, where the sizes add up."""
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise ShapeError("torch.cat needs inputs with the same number of dimensions")
+    if not -rank <= dim < rank:
+        raise ShapeError(f"dim={dim} is out of range for {rank}-D inputs")
+    dim %= rank
+    if any(a != b for s in shapes for i, (a, b) in enumerate(zip(shapes[0], s)) if i != dim):
+        raise ShapeError(f"all dimensions but dimension {dim} must match")
+    return (*shapes[0][:dim], sum(s[dim] for s in shapes), *shapes[0][dim + 1:])
+
+
+def stack_shape(shapes: list[Shape], dim: int) -> Shape:
+    """torch.stack: equal shapes; a new dimension of size len(shapes) at `dim` of the
+    result (negative counts from its end)."""
+    first = shapes[0]
+    if any(tuple(s) != tuple(first) for s in shapes):
+        raise ShapeError("torch.stack needs inputs of equal shape")
+    rank = len(first) + 1
+    if not -rank <= dim < rank:
+        raise ShapeError(f"dim={dim} is out of range for a {rank}-D result")
+    dim %= rank
+    return (*first[:dim], len(shapes), *first[dim:])
+
+
+def stack(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:
+    """Per sample: torch's dim counts the batch, which the shapes here leave out."""
+    rank = len(shapes[0]) + 2  # of the stacked whole tensor
+    return [stack_shape(shapes, p["dim"] % rank - 1)]
 
 
 def adaptive(shapes: list[Shape], p: dict[str, Any]) -> list[Shape]:

@@ -28,6 +28,7 @@ from app.core.layer_checks import (
     keeps_layout,
     makes_feature_maps,
     rank_fits,
+    tensor_lead,
 )
 
 __all__ = ["BATCH", "Fix", "NodeError", "NodeResult", "Problem", "ShapeInference", "errors",
@@ -170,6 +171,10 @@ class ShapeInference:
                 self._dirty.update(self._reads_through(name))
         else:  # node_added, params_changed, path_changed
             self._dirty.update(change.nodes)
+            if change.kind == "params_changed":  # readers of a tensor see its batch_dim
+                self._dirty.update(e.dst for name in change.nodes
+                                   if self.doc.node(name).spec.holds_tensor
+                                   for e in self.doc.outgoing(name))
 
     def infer(self) -> dict[str, NodeResult]:
         self.recomputed = []
@@ -236,7 +241,8 @@ class ShapeInference:
                                        upstream.dtypes[edge.src_port],
                                        self._pooled_shape(edge.src)
                                        if port.kind == INDICES else None,
-                                       self._feature_map(edge.src, edge.src_port)))
+                                       self._feature_map(edge.src, edge.src_port),
+                                       tensor_lead(self.doc.node(edge.src))))
         return gathered
 
     def _feature_map(self, name: str, port: str) -> bool:

@@ -9,8 +9,10 @@ from app.core.graph import NetworkDocument
 
 SAMPLE_SHAPES = {1: (6,), 2: (4, 9), 3: (4, 8, 8), 4: (4, 5, 6, 6), 5: (2, 3, 2, 2, 3)}
 # Inputs with a structure the samples above lack: MaxViT's attention sees windows of a
-# square number of tokens (2 windows of 7×7 tokens with 32 features).
-OWN_SAMPLES = {"RelativePositionalMultiHeadAttention": (2, 49, 32)}
+# square number of tokens (2 windows of 7×7 tokens with 32 features); the same data on both
+# inputs of a matrix product needs square matrices, and attention tokens × features.
+OWN_SAMPLES = {"RelativePositionalMultiHeadAttention": (2, 49, 32), "MatMul": (2, 5, 5),
+               "ScaledDotProductAttention": (2, 5, 4)}
 
 
 def first_rank(layer_type: str) -> int:

@@ -57,6 +57,8 @@ SMALL: dict[str, st.SearchStrategy[Any]] = {
     "shift_size": st.sampled_from([[0, 0], [1, 1], [1, 2]]),
     "head_dim": st.sampled_from([4, 8, 32]),
     "max_seq_len": st.sampled_from([49, 16]),
+    "dropout_p": st.just(0.0),
+    "scale": st.sampled_from([None, 0.5]),
 }
 
 
@@ -136,7 +138,9 @@ def test_every_layer_of_the_design_is_in_the_catalogue() -> None:
               "ZeroPad2d", "Dropout1d", "AlphaDropout", "StochasticDepth", "ChannelShuffle",
               "Mean", "Permute", "Transpose", "Chunk", "Split", "SqueezeExcitation",
               "TransformerEncoderLayer", "LayerNorm2d", "Parameter", "MultiheadAttention",
-              "Expand", "Select"}
+              "Expand", "Select",
+              # attention written by hand
+              "MatMul", "ScaledDotProductAttention", "Stack", "Scale"}
     assert design <= set(CATALOGUE)
     assert set(by_category()) == set(CATEGORIES)
     assert all(by_category()[c] for c in CATEGORIES)
