@@ -33,6 +33,7 @@ from typing import Any
 
 from app.core.catalogue import spec_for
 from app.core.graph import NetworkDocument
+from app.core.param_count import SWIN_V2_HIDDEN
 from app.core.shapes import NodeResult
 
 Shape = tuple[int, ...]
@@ -87,13 +88,21 @@ def _squeeze_excitation(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> i
     return _weights("SqueezeExcitation", p)
 
 
-def _window_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
-    """Swin attends within windows of the input padded to whole windows."""
-    height, width, dim = out
-    window_h, window_w = p["window_size"]
-    tokens = -(-height // window_h) * window_h * -(-width // window_w) * window_w
-    projections = 4 * dim * dim + 3 * dim * p["qkv_bias"] + dim * p["proj_bias"]
-    return tokens * (projections + 2 * window_h * window_w * dim)
+def _window_attention(version: int) -> MacCounter:
+    """Swin attends within windows of the input padded to whole windows; V2 also runs its
+    bias MLP (2 -> hidden -> num_heads, the first Linear with bias) once per relative
+    position of two tokens of a window."""
+    def count(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+        height, width, dim = out
+        window_h, window_w = p["window_size"]
+        tokens = -(-height // window_h) * window_h * -(-width // window_w) * window_w
+        projections = 4 * dim * dim + 3 * dim * p["qkv_bias"] + dim * p["proj_bias"]
+        attention = tokens * (projections + 2 * window_h * window_w * dim)
+        if version == 1:
+            return attention
+        positions = (2 * window_h - 1) * (2 * window_w - 1)
+        return attention + positions * SWIN_V2_HIDDEN * (3 + p["num_heads"])
+    return count
 
 
 def _relative_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
@@ -136,8 +145,8 @@ MAC_COUNTERS: dict[str, MacCounter] = {
     "Embedding": _free,
     "SqueezeExcitation": _squeeze_excitation,
     "TransformerEncoderLayer": _transformer_encoder_layer,
-    "ShiftedWindowAttention": _window_attention,
-    "ShiftedWindowAttentionV2": _window_attention,
+    "ShiftedWindowAttention": _window_attention(1),
+    "ShiftedWindowAttentionV2": _window_attention(2),
     "RelativePositionalMultiHeadAttention": _relative_attention,
     "PatchMerging": _patch_merging(1),
     "PatchMergingV2": _patch_merging(2),
