@@ -3,23 +3,32 @@
 `info`, the Summary and the Inspector show it without importing torch. One MAC is one
 multiplication added to a running sum; FLOPs are about twice the MACs.
 
-Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares against):
+Conventions: one MAC per weight for every position the weight is applied to, plus one
+per bias element added. torchinfo's "mult-adds" agree for convolutions and dense layers
+(tests/core/test_cost.py); torchinfo derives its count from parameters alone, so where it
+misses work the difference is an exact formula (tests/core/test_attention_cost.py).
+torchvision's `_ops` metadata (GFLOPS in its tables) counts the matrix products and
+convolutions alone, as torch's FlopCounterMode does, halved: our count is that plus the
+bias and normalisation elements.
 - Convolutions and Linear layers: one MAC per weight per output position, plus one per
-  output element for the bias (torchinfo counts the bias add as a MAC).
+  output element for the bias. A Linear on a sequence acts on every token (torchinfo
+  counts its weights once per sample).
 - A transposed convolution multiplies every *input* position by its filters, so it counts
   input positions (torchinfo counts output positions there; torch's FlopCounterMode agrees
   with us).
 - Recurrent layers: every weight and bias is used once per time step.
-- Self-attention: its projections once per token, plus tokens² · embed_dim for the scores
-  and as many for mixing the values.
 - Normalisation: one MAC per element, the scale-and-shift a batch norm folds into at
   inference (torchinfo counts its 2 × channels parameters instead, once per sample).
 - Attention: the projections once per token, and the two products of attention (scores
   q·kᵀ and the weighted sum of v), each one MAC per feature per pair of tokens that see
-  each other: every pair of a sequence (TransformerEncoderLayer), of a window (Swin, whose
-  input is padded to whole windows). Swin V2's bias MLP runs once per batch, not counted.
+  each other: every pair of a sequence (MultiheadAttention, TransformerEncoderLayer), of a
+  window (Swin, whose input is padded to whole windows; MaxViT). torchinfo never sees these
+  products (functional calls). Swin V2's bias MLP runs once per forward over the
+  (2·window−1)² relative positions, whatever the batch; it counts once, as for a batch of
+  one (as torchvision's `_ops` count it). Scaling, softmax and bias-table adds count 0.
 - SqueezeExcitation: its two 1×1 convolutions on the pooled 1×1 map; the channel scaling
   is a product like Multiply's (0).
+- Learnable tensors (Parameter nodes) cost 0: they are read, not computed.
 - Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Concat) and
   Embedding lookups count 0: they multiply nothing by a weight.
 """
