@@ -69,6 +69,11 @@ CATEGORIES = (
     "Reshape",
 )
 
+# The palette lists the blocks torchvision's models are built from (Swin's window attention,
+# MaxViT's attention) apart, last and collapsed: they are there so that an imported model
+# keeps its structure, not as first choices for a network built by hand.
+TORCHVISION_BLOCKS = "torchvision blocks"
+
 
 class Role(StrEnum):
     """What a node is to the network, which decides how every consumer treats it."""
@@ -148,6 +153,10 @@ class LayerSpec:
     constructor takes (SqueezeExcitation's activation "SiLU" is nn.SiLU); `lists` the list
     parameters the constructor must get as lists, not tuples (torchvision's Swin attention
     copies its shift_size with list.copy()).
+
+    `label` is the palette's name for a layer whose class name is too long to read at the
+    palette's width (the tooltip, inspector and code keep the class name); `internal` puts
+    a block torchvision's models use under TORCHVISION_BLOCKS in the palette.
     """
 
     type: str
@@ -174,6 +183,16 @@ class LayerSpec:
     width: str | None = None
     classes: tuple[str, ...] = ()
     lists: tuple[str, ...] = ()
+    label: str = ""
+    internal: bool = False
+
+    @property
+    def palette_name(self) -> str:
+        return self.label or self.type
+
+    @property
+    def palette_group(self) -> str:
+        return TORCHVISION_BLOCKS if self.internal else self.category
 
     @property
     def class_name(self) -> str:
@@ -472,7 +491,8 @@ def _window_attention(version: int, help: str) -> LayerSpec:
         shape_rule=shape.same_shape,
         checks=(mistakes.heads_divide("dim", "num_heads"), mistakes.shift_inside_window),
         count=weights.window_attention(version), read=reads.window_attention,
-        lists=("window_size", "shift_size"),
+        lists=("window_size", "shift_size"), label=f"Window attention {suffix}".strip(),
+        internal=True,
     )
 
 
@@ -483,7 +503,7 @@ def _patch_merging(version: int, help: str) -> LayerSpec:
         (_auto("dim", "features", "Channels of each token."),),
         help, "H_out = ⌈H/2⌉, W_out = ⌈W/2⌉, channels become 2·dim.", ranks=(3,),
         prefix="downsample", shape_rule=shape.patch_merging,
-        count=weights.patch_merging(version), read=reads.patch_merging,
+        count=weights.patch_merging(version), read=reads.patch_merging, internal=True,
     )
 
 
@@ -1079,6 +1099,7 @@ _SPECS: list[LayerSpec] = [
         shape_rule=shape.same_shape, checks=(mistakes.heads_divide("d_model", "nhead"),
                                              mistakes.batch_first_on),
         count=weights.transformer_encoder_layer, read=reads.transformer_encoder_layer,
+        label="Transformer layer",
     ),
     _window_attention(1, "Swin Transformer's attention: self-attention inside windows of "
                       "window_size tokens (not across the whole image), with a learned bias "
@@ -1103,7 +1124,7 @@ _SPECS: list[LayerSpec] = [
         "batch × windows × tokens per window × features.",
         "Same shape as the input.", ranks=(3,), prefix="attn", shape_rule=shape.same_shape,
         checks=(mistakes.window_tokens,), count=weights.relative_attention,
-        read=reads.relative_attention,
+        read=reads.relative_attention, label="Rel. pos. attention", internal=True,
     ),
     _patch_merging(1, "Swin Transformer's downsampling between stages: each 2×2 group of "
                    "neighbouring tokens is concatenated (4·C features), normalised by a "
@@ -1128,4 +1149,12 @@ def by_category() -> dict[str, list[LayerSpec]]:
     groups: dict[str, list[LayerSpec]] = {c: [] for c in CATEGORIES}
     for spec in CATALOGUE.values():
         groups[spec.category].append(spec)
+    return groups
+
+
+def palette_groups() -> dict[str, list[LayerSpec]]:
+    """The palette's groups in order: the categories, then TORCHVISION_BLOCKS."""
+    groups: dict[str, list[LayerSpec]] = {c: [] for c in (*CATEGORIES, TORCHVISION_BLOCKS)}
+    for spec in CATALOGUE.values():
+        groups[spec.palette_group].append(spec)
     return groups

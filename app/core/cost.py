@@ -3,26 +3,35 @@
 `info`, the Summary and the Inspector show it without importing torch. One MAC is one
 multiplication added to a running sum; FLOPs are about twice the MACs.
 
-Conventions (torchinfo's "mult-adds", which tests/core/test_cost.py compares against):
+Conventions: one MAC per weight for every position the weight is applied to, plus one
+per bias element added. torchinfo's "mult-adds" agree for convolutions and dense layers
+(tests/core/test_cost.py); torchinfo derives its count from parameters alone, so where it
+misses work the difference is an exact formula (tests/core/test_attention_cost.py).
+torchvision's `_ops` metadata (GFLOPS in its tables) counts the matrix products and
+convolutions alone, as torch's FlopCounterMode does, halved: our count is that plus the
+bias and normalisation elements.
 - Convolutions and Linear layers: one MAC per weight per output position, plus one per
-  output element for the bias (torchinfo counts the bias add as a MAC).
+  output element for the bias. A Linear on a sequence acts on every token (torchinfo
+  counts its weights once per sample).
 - A transposed convolution multiplies every *input* position by its filters, so it counts
   input positions (torchinfo counts output positions there; torch's FlopCounterMode agrees
   with us).
 - Recurrent layers: every weight and bias is used once per time step.
-- Self-attention: its projections once per token, plus tokens² · embed_dim for the scores
-  and as many for mixing the values.
 - Normalisation: one MAC per element, the scale-and-shift a batch norm folds into at
   inference (torchinfo counts its 2 × channels parameters instead, once per sample).
 - Attention: the projections once per token, and the two products of attention (scores
   q·kᵀ and the weighted sum of v), each one MAC per feature per pair of tokens that see
-  each other: every pair of a sequence (TransformerEncoderLayer), of a window (Swin, whose
-  input is padded to whole windows). Swin V2's bias MLP runs once per batch, not counted.
+  each other: every pair of a sequence (MultiheadAttention, TransformerEncoderLayer), of a
+  window (Swin, whose input is padded to whole windows; MaxViT). torchinfo never sees these
+  products (functional calls). Swin V2's bias MLP runs once per forward over the
+  (2·window−1)² relative positions, whatever the batch; it counts once, as for a batch of
+  one (as torchvision's `_ops` count it). Scaling, softmax and bias-table adds count 0.
 - MatMul: one MAC per output element per term of its sum (the shared inner size).
   ScaledDotProductAttention: the two products, L·S·E for the scores q·kᵀ and L·S·Ev for
   the weighted sum of v, per leading index (heads); a causal mask still computes them all.
 - SqueezeExcitation: its two 1×1 convolutions on the pooled 1×1 map; the channel scaling
   is a product like Multiply's (0).
+- Learnable tensors (Parameter nodes) cost 0: they are read, not computed.
 - Activations (PReLU too), pooling, dropout, reshapes, merges (Add, Multiply, Scale, Concat,
   Stack) and Embedding lookups count 0: they multiply nothing by a weight.
 """
@@ -36,6 +45,7 @@ from typing import Any
 
 from app.core.catalogue import spec_for
 from app.core.graph import NetworkDocument
+from app.core.param_count import SWIN_V2_HIDDEN
 from app.core.shapes import NodeResult
 
 Shape = tuple[int, ...]
@@ -99,13 +109,21 @@ def _squeeze_excitation(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> i
     return _weights("SqueezeExcitation", p)
 
 
-def _window_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
-    """Swin attends within windows of the input padded to whole windows."""
-    height, width, dim = out
-    window_h, window_w = p["window_size"]
-    tokens = -(-height // window_h) * window_h * -(-width // window_w) * window_w
-    projections = 4 * dim * dim + 3 * dim * p["qkv_bias"] + dim * p["proj_bias"]
-    return tokens * (projections + 2 * window_h * window_w * dim)
+def _window_attention(version: int) -> MacCounter:
+    """Swin attends within windows of the input padded to whole windows; V2 also runs its
+    bias MLP (2 -> hidden -> num_heads, the first Linear with bias) once per relative
+    position of two tokens of a window."""
+    def count(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
+        height, width, dim = out
+        window_h, window_w = p["window_size"]
+        tokens = -(-height // window_h) * window_h * -(-width // window_w) * window_w
+        projections = 4 * dim * dim + 3 * dim * p["qkv_bias"] + dim * p["proj_bias"]
+        attention = tokens * (projections + 2 * window_h * window_w * dim)
+        if version == 1:
+            return attention
+        positions = (2 * window_h - 1) * (2 * window_w - 1)
+        return attention + positions * SWIN_V2_HIDDEN * (3 + p["num_heads"])
+    return count
 
 
 def _relative_attention(inputs: list[Shape], out: Shape, p: dict[str, Any]) -> int:
@@ -150,8 +168,8 @@ MAC_COUNTERS: dict[str, MacCounter] = {
     "Embedding": _free,
     "SqueezeExcitation": _squeeze_excitation,
     "TransformerEncoderLayer": _transformer_encoder_layer,
-    "ShiftedWindowAttention": _window_attention,
-    "ShiftedWindowAttentionV2": _window_attention,
+    "ShiftedWindowAttention": _window_attention(1),
+    "ShiftedWindowAttentionV2": _window_attention(2),
     "RelativePositionalMultiHeadAttention": _relative_attention,
     "PatchMerging": _patch_merging(1),
     "PatchMergingV2": _patch_merging(2),

@@ -92,7 +92,7 @@ def _attention_projections(width: int, bias: bool, out_bias: bool) -> int:
 
 
 # Swin V2's relative-position bias comes from an MLP 2 -> 512 -> num_heads (torchvision's size).
-_SWIN_V2_HIDDEN = 512
+SWIN_V2_HIDDEN = 512
 
 
 def window_attention(version: int) -> Counter:
@@ -104,7 +104,7 @@ def window_attention(version: int) -> Counter:
         if version == 1:
             height, width = p["window_size"]
             return total + (2 * height - 1) * (2 * width - 1) * heads
-        return total + heads + 3 * _SWIN_V2_HIDDEN + _SWIN_V2_HIDDEN * heads
+        return total + heads + 3 * SWIN_V2_HIDDEN + SWIN_V2_HIDDEN * heads
     return count
 
 

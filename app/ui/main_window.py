@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 FILE_FILTER = "TorchCanvas projects (*.torchcanvas *.json);;All files (*)"
 SUFFIX = ".torchcanvas"
 MAX_RECENT = 8
-PALETTE_NAME_CHARS = 18  # MultiheadAttention, AdaptiveAvgPool2d show whole
+PALETTE_NAME_MARGIN = 60  # margins, the tree's indentation and its scroll bar
 CLOSE_WAIT_S = 10.0  # the longest quitting waits (repainting) for a training batch to end
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
@@ -152,11 +152,12 @@ class MainWindow(QMainWindow):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         page = self.design_page
         self.palette_dock = self._dock("Layers", self.palette, left)
-        # A restored layout from a smaller screen must not squeeze the layer names away; the
-        # few longer names (torchvision's attention blocks) elide, with the full name in the
-        # tooltip, so that the canvas keeps its width on a 1366-pixel laptop.
-        longest = max((name for name in CATALOGUE if len(name) <= PALETTE_NAME_CHARS), key=len)
-        self.palette.setMinimumWidth(self.palette.fontMetrics().horizontalAdvance(longest) + 60)
+        # A restored layout from a smaller screen must not squeeze the layer names away. Long
+        # class names have a short catalogue label, so the widest name stays about
+        # MultiheadAttention's and the canvas keeps its width on a 1366-pixel laptop.
+        metrics = self.palette.fontMetrics()
+        widest = max(metrics.horizontalAdvance(s.palette_name) for s in CATALOGUE.values())
+        self.palette.setMinimumWidth(widest + PALETTE_NAME_MARGIN)
         # Everything else in one column on the right: the canvas keeps the full height,
         # which a 768-pixel screen needs to show a 14-layer network at a legible zoom.
         self.inspector_dock = self._dock("Inspector", self.inspector, right)

@@ -1,4 +1,7 @@
-"""Palette: every catalogue layer grouped by category, with search, tooltips and drag."""
+"""Palette: every catalogue layer grouped by category, with search, tooltips and drag.
+
+A layer shows under its catalogue label (the class name when it has none); torchvision's
+internal blocks sit in their own group at the bottom, collapsed until opened or searched."""
 
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.catalogue import LayerSpec, by_category
+from app.core.catalogue import TORCHVISION_BLOCKS, LayerSpec, palette_groups
 from app.ui import theme
 from app.ui.canvas.view import LAYER_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+COLLAPSED_GROUPS = frozenset({TORCHVISION_BLOCKS})
 
 
 def category_icon(category: str, size: int = 12) -> QIcon:
@@ -73,7 +77,7 @@ class PalettePanel(QWidget):
         layout.addWidget(self.tree)
 
     def _populate(self) -> None:
-        for category, specs in by_category().items():
+        for category, specs in palette_groups().items():
             group = QTreeWidgetItem([category])
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = group.font(0)
@@ -83,10 +87,10 @@ class PalettePanel(QWidget):
             self.tree.addTopLevelItem(group)
             for spec in specs:
                 group.addChild(self._layer_item(spec))
-            group.setExpanded(True)
+            group.setExpanded(category not in COLLAPSED_GROUPS)
 
     def _layer_item(self, spec: LayerSpec) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([spec.type])
+        item = QTreeWidgetItem([spec.palette_name])
         item.setData(0, TYPE_ROLE, spec.type)
         item.setToolTip(0, f"<b>{spec.type}</b> — {spec.category}<br>{spec.help}"
                            f"<br><i>Shape: {spec.formula}</i><br>"
@@ -97,7 +101,8 @@ class PalettePanel(QWidget):
         return item
 
     def filter(self, text: str) -> None:
-        """Match the layer name first, then its help text ('pool', 'residual', 'softmax')."""
+        """Match the layer name first, then its help text ('pool', 'residual', 'softmax');
+        a search opens every group with a match, clearing it restores the collapsed ones."""
         needle = text.strip().lower()
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)
@@ -109,7 +114,7 @@ class PalettePanel(QWidget):
                 child.setHidden(not match)
                 shown += match
             group.setHidden(shown == 0)
-            group.setExpanded(True)
+            group.setExpanded(bool(needle) or group.text(0) not in COLLAPSED_GROUPS)
 
     def visible_types(self) -> list[str]:
         return [t for t, item in self.items.items() if not item.isHidden()
