@@ -9,7 +9,14 @@ from torch import nn
 
 from app.training.config import ProbeConfig
 from app.training.errors import TrainingError
-from app.training.probes import HostHistograms, Probes, _edges, _onednn_off, batched_histc
+from app.training.probes import (
+    HostHistograms,
+    Probes,
+    _edges,
+    _onednn_off,
+    batched_histc,
+    sequential_chain,
+)
 
 
 def _probed_net() -> tuple[nn.Module, Probes]:
@@ -229,3 +236,75 @@ def test_the_onednn_choice_is_timed_once_and_made_on_cpu_only() -> None:
         assert not torch.backends.mkldnn.enabled
         raise RuntimeError("a failing pass")
     assert torch.backends.mkldnn.enabled
+
+
+class _Branchy(nn.Module):
+    """Not a chain: the sample pass reads it through forward hooks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3)
+        self.act = nn.ReLU()
+        self.fc = nn.Linear(3 * 6 * 6, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.conv(x))
+        return self.fc((y + y.flip(-1)).flatten(1))
+
+
+def _nested() -> nn.Sequential:
+    torch.manual_seed(4)
+    return nn.Sequential(nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU()),
+                         nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(108, 5))),
+                         nn.Dropout(0.5), nn.Tanh())
+
+
+def test_a_nested_sequential_runs_as_a_chain_with_the_maps_the_hooks_read() -> None:
+    net = _nested()
+    layers = {"conv": "0.0", "relu": "0.1", "fc": "1.1.0", "drop": "2", "tanh": "3"}
+    sample = torch.randn(1, 1, 8, 8)
+    probes = Probes(net, ProbeConfig(bins=5, activation_layers=list(layers)), sample, layers)
+    assert probes._chain is not None
+    assert [name for _, name in probes._chain] == ["conv", "relu", None, "fc", "drop", "tanh"]
+    chained = probes.capture(epoch=1, step=1).activations
+    probes._chain = None
+    hooked = probes.capture(epoch=1, step=1).activations
+    assert list(chained) == list(hooked) == list(layers)
+    for name in layers:
+        np.testing.assert_array_equal(chained[name], hooked[name])
+    assert all(not m._forward_hooks for m in net.modules())
+    net.eval()
+    with torch.no_grad():
+        np.testing.assert_array_equal(chained["tanh"], net(sample)[0].numpy())
+
+
+def test_other_models_are_read_through_hooks_that_are_gone_after_the_capture() -> None:
+    torch.manual_seed(5)
+    net = _Branchy()
+    layers = {"conv": "conv", "act": "act", "fc": "fc"}
+    sample = torch.randn(1, 1, 8, 8)
+    probes = Probes(net, ProbeConfig(bins=5), sample, layers)
+    assert probes._chain is None
+    snap = probes.capture(epoch=1, step=1)
+    assert all(not m._forward_hooks for m in net.modules())
+    with torch.no_grad():
+        conv = net.conv(sample)
+        np.testing.assert_allclose(snap.activations["conv"], conv[0].numpy(), rtol=1e-5,
+                                   atol=1e-6)
+        np.testing.assert_allclose(snap.activations["fc"], net(sample)[0].numpy(), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_no_chain_when_a_container_has_hooks_or_a_probed_layer_is_not_a_step() -> None:
+    net = _nested()
+    assert sequential_chain(net, {"fc": net[1][1][0]}) is not None
+    handle = net[1].register_forward_hook(lambda *_: None)
+    assert sequential_chain(net, {"fc": net[1][1][0]}) is None
+    handle.remove()
+
+    class Wrapped(nn.Sequential):  # a subclass may change forward: it is one opaque step
+        pass
+
+    wrapped = nn.Sequential(Wrapped(nn.Linear(2, 2), nn.ReLU()))
+    assert sequential_chain(wrapped, {"relu": wrapped[0][1]}) is None
+    assert sequential_chain(wrapped, {"block": wrapped[0]}) == [(wrapped[0], "block")]
