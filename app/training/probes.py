@@ -276,9 +276,9 @@ class Probes:
         afterwards, which also keeps frozen layers in the evaluation mode they stay in;
         setting the flags directly costs a fraction of model.eval() / model.train()'s
         recursion."""
-        captured: dict[str, Any] = {}
+        captured: dict[str, Tensor] = {}
         handles = [] if self._chain is not None else [module.register_forward_hook(
-            lambda _m, _i, out, name=name: captured.__setitem__(name, out))
+            lambda _m, _i, out, name=name: captured.__setitem__(name, _kept(out)))
             for name, module in self.modules.items()]
         modes = [m.training for m in self.all_modules]
         try:
@@ -294,15 +294,15 @@ class Probes:
                 _set_training(m, mode)
             for h in handles:
                 h.remove()
-        return {name: _first(out)[0] for name, out in captured.items()}
+        return captured
 
     def _run_chain(self, chain: list[tuple[nn.Module, str | None]],
-                   captured: dict[str, Any]) -> None:
+                   captured: dict[str, Tensor]) -> None:
         x = self.sample
         for module, name in chain:
             x = module(x)
             if name is not None:
-                captured[name] = x
+                captured[name] = _kept(x)
 
 
 def sequential_chain(model: nn.Module, taps: dict[str, nn.Module]
@@ -356,5 +356,7 @@ def _set_training(module: nn.Module, mode: bool) -> None:
     object.__setattr__(module, "training", mode)
 
 
-def _first(out: Any) -> Tensor:
-    return out[0] if isinstance(out, tuple | list) else out
+def _kept(out: Any) -> Tensor:
+    """Sample 0 of a layer's output, copied when the layer runs: a later in-place layer
+    (torchvision's ReLU(inplace=True) after a convolution) would otherwise overwrite it."""
+    return (out[0] if isinstance(out, tuple | list) else out)[0].clone()

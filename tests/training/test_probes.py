@@ -308,3 +308,21 @@ def test_no_chain_when_a_container_has_hooks_or_a_probed_layer_is_not_a_step() -
     wrapped = nn.Sequential(Wrapped(nn.Linear(2, 2), nn.ReLU()))
     assert sequential_chain(wrapped, {"relu": wrapped[0][1]}) is None
     assert sequential_chain(wrapped, {"block": wrapped[0]}) == [(wrapped[0], "block")]
+
+
+def test_a_map_is_kept_before_an_in_place_layer_overwrites_it() -> None:
+    """torchvision puts ReLU(inplace=True) after convolutions: the convolution's map still
+    shows its negative values, in the chain and through hooks."""
+    torch.manual_seed(6)
+    net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(inplace=True))
+    sample = torch.randn(1, 1, 6, 6)
+    with torch.no_grad():
+        want = net[0](sample)[0].numpy()
+    assert (want < 0).any()
+    probes = Probes(net, ProbeConfig(bins=4, activation_layers=["conv", "relu"]), sample,
+                    {"conv": "0", "relu": "1"})
+    for chain in (probes._chain, None):
+        probes._chain = chain
+        maps = probes.capture(epoch=1, step=1).activations
+        np.testing.assert_allclose(maps["conv"], want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(maps["relu"], np.maximum(maps["conv"], 0))
