@@ -101,6 +101,8 @@ def _plan(doc: NetworkDocument, named: frozenset[str] = frozenset()) -> Flow:
     following = dict(zip(statements, [*statements[1:], None]))
     following |= {n: statements[0] if statements else None for n in inputs}
     taken = {n.name for n in doc.nodes} | {MAIN_VAR, "out", "_"}
+    given = _given_port_names(doc, taken)
+    taken |= set(given.values())
     names: dict[tuple[str, str], str] = {}
     input_in_main = False
     for name in [*inputs, *statements]:
@@ -119,7 +121,8 @@ def _plan(doc: NetworkDocument, named: frozenset[str] = frozenset()) -> Flow:
             elif not readers and not returned:
                 names[(name, port)] = "_"
             else:
-                names[(name, port)] = _port_variable(name, port, taken)
+                names[(name, port)] = given.get((name, port)) or _port_variable(name, port,
+                                                                                taken)
     return Flow(statements, inputs, outputs, names)
 
 
@@ -148,6 +151,17 @@ def _named_ops(doc: NetworkDocument, results: dict[str, NodeResult]) -> frozense
         node.name for node in doc.nodes
         if node.spec.has_module and not node.spec.is_torch_layer and node.name != _traced_name(
             node.spec, results[node.name].resolved, len(node.input_ports())))
+
+
+def _given_port_names(doc: NetworkDocument, taken: set[str]) -> dict[tuple[str, str], str]:
+    """The extra outputs' own variable names (`k, v` of `q, k, v = x.chunk(3)`), each used
+    where no node and no other output has it."""
+    given: dict[tuple[str, str], str] = {}
+    for node in doc.nodes:
+        for port, variable in node.port_names.items():
+            if variable not in taken and variable not in given.values():
+                given[(node.name, port)] = variable
+    return given
 
 
 def _port_variable(name: str, port: str, taken: set[str]) -> str:

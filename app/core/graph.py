@@ -56,6 +56,9 @@ class Node:
     params: dict[str, Any]
     pos: tuple[float, float] = (0.0, 0.0)
     path: str | None = None  # dotted module path (`layer1.0.conv1`); None: the node's name
+    # The variable exported code gives an extra output, by port: `k` and `v` of an import's
+    # `q, k, v = x.chunk(3)`. The main output's variable is the node's name.
+    port_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def spec(self):
@@ -224,7 +227,7 @@ class NetworkDocument:
     # -- edits -----------------------------------------------------------------------------
     def add_node(self, layer_type: str, params: dict[str, Any] | None = None,
                  name: str | None = None, pos: tuple[float, float] = (0.0, 0.0),
-                 path: str | None = None) -> Node:
+                 path: str | None = None, port_names: dict[str, str] | None = None) -> Node:
         if not isinstance(layer_type, str):
             raise DocumentError(f"layer type must be text (got {layer_type!r})")
         try:
@@ -240,6 +243,7 @@ class NetworkDocument:
         except ParamError as exc:
             raise DocumentError(f"{name}: {exc}") from None
         node = Node(name, layer_type, full, (float(pos[0]), float(pos[1])), path)
+        node.port_names = _port_names(node, port_names or {})
         self._claim(node, path)
         self.graph.add_node(name, node=node)
         self._emit(Change("node_added", (name,)))
@@ -309,6 +313,7 @@ class NetworkDocument:
                                 "first")
         old = {k: node.params[k] for k in changes}
         node.params = full
+        node.port_names = {p: v for p, v in node.port_names.items() if p in trial.output_ports()}
         self._emit(Change("params_changed", (name,), detail={"params": sorted(changes)}))
         return old
 
@@ -478,7 +483,11 @@ class NetworkDocument:
             path = item.get("path")
             if path is not None and not isinstance(path, str):
                 raise DocumentError(f"nodes[{i}].path must be text")
-            doc.add_node(item["type"], params, name=item["name"], pos=tuple(pos), path=path)
+            port_names = item.get("port_names", {})
+            if not isinstance(port_names, dict):
+                raise DocumentError(f"nodes[{i}].port_names must be an object")
+            doc.add_node(item["type"], params, name=item["name"], pos=tuple(pos), path=path,
+                         port_names=port_names)
         for i, item in enumerate(_list_field(data, "edges")):
             keys = ("src", "src_port", "dst", "dst_port")
             if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in keys):
@@ -498,7 +507,24 @@ def _node_dict(node: Node) -> dict[str, Any]:
             "pos": list(node.pos)}
     if node.path is not None:  # omitted by default, so older files stay byte-identical
         item["path"] = node.path
+    if node.port_names:
+        item["port_names"] = dict(node.port_names)
     return item
+
+
+def _port_names(node: Node, names: dict[str, str]) -> dict[str, str]:
+    """Variable names for a node's extra outputs: each an output port other than the main
+    one, each a free identifier."""
+    extra = node.output_ports()[1:]
+    for port, variable in names.items():
+        if port not in extra:
+            raise DocumentError(f"{node.name}: no extra output {port!r} to name")
+        if not isinstance(variable, str) or variable in RESERVED_NAMES or variable == node.name:
+            raise DocumentError(f"{node.name}: {variable!r} cannot name output {port!r}")
+        check_identifier(variable)
+    if len(set(names.values())) < len(names):
+        raise DocumentError(f"{node.name}: two outputs share a name")
+    return dict(names)
 
 
 def _prefixes(path: str) -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.catalogue import Role
-from app.core.graph import DocumentError, NetworkDocument, module_path
+from app.core.graph import DocumentError, NetworkDocument, Node, check_identifier, module_path
 from app.core.shapes import NodeResult
 
 Signature = tuple[tuple[Any, ...], tuple[Any, ...]]
@@ -101,7 +101,7 @@ def collapse(doc: NetworkDocument, groups: list[Group]) -> NetworkDocument:
     flat = NetworkDocument()
     for node in doc.nodes:
         if node.name not in inside:
-            flat.add_node(node.type, node.params, name=node.name)
+            flat.add_node(node.type, node.params, name=node.name, port_names=node.port_names)
     for group in groups:
         flat.add_node("ReLU", name=group.attr)  # any one-in one-out type: only wiring counts
     for e in doc.edges:
@@ -126,6 +126,22 @@ class Block:
     bypassed: dict[str, Signature]  # branch attribute -> signature without that branch
 
 
+def _local_port_names(node: Node, local: str) -> dict[str, str]:
+    """The node's output names inside its block: `stage2_1_x2` of node `stage2_1_x1` is
+    `x2` in the block whose `x1` it is; a name that is no valid variable there is dropped."""
+    head = node.name[:-len(local)] if node.name.endswith(local) else None
+    names: dict[str, str] = {}
+    for port, variable in node.port_names.items():
+        short = variable[len(head):] if head is not None and variable.startswith(head) else ""
+        try:
+            check_identifier(short)
+        except DocumentError:
+            continue
+        if short != local and short not in names.values():
+            names[port] = short
+    return names
+
+
 def block(doc: NetworkDocument, results: dict[str, NodeResult],
           nodes: tuple[str, ...]) -> Block | None:
     """The block of a "blocks" group made of `nodes`; None when the paths inside the block
@@ -144,7 +160,8 @@ def block(doc: NetworkDocument, results: dict[str, NodeResult],
         sub.add_node("Input", {"shape": list(shape)}, name=ends[0])
         for name in nodes:
             node = doc.node(name)
-            sub.add_node(node.type, node.params, name=names[name], path=local[name])
+            sub.add_node(node.type, node.params, name=names[name], path=local[name],
+                         port_names=_local_port_names(node, names[name]))
         sub.add_node("Output", name=ends[1])
     except DocumentError:
         return None

@@ -7,7 +7,8 @@ traced module path (`layer1.0.conv1`; a functional op in the module whose forwar
 `layer1.0.add`), so the source's state_dict keys carry over unchanged; node names are the
 paths with underscores (`layer1_0_conv1`). A functional op assigned to a variable takes
 its name (`block1_cat = torch.cat(...)` -> block1_cat), read from the source line the
-tracer saw. Where a path cannot be kept (an nn.Sequential root's `0`, a layer called
+tracer saw, and the pieces of a multi-output op take theirs (`q, k, v = x.chunk(3)`: the
+node q, its other outputs k and v). Where a path cannot be kept (an nn.Sequential root's `0`, a layer called
 twice) the node sits at its name and `ImportResult.key_map` renames those keys. Anything
 without a mapping is reported by name and source line in one line; nothing is dropped
 silently.
@@ -104,6 +105,8 @@ class Context:
     module_calls: dict[str, str] = field(default_factory=dict)  # module path -> node name
     rnn_use: dict[str, set[str]] = field(default_factory=dict)
     variables: dict[torch.fx.Node, str] = field(default_factory=dict)  # op -> its name hint
+    pieces: dict[torch.fx.Node, tuple[str | None, ...]] = field(default_factory=dict)
+    port_names: set[str] = field(default_factory=set)  # given to extra outputs
     current: torch.fx.Node | None = None  # the traced call being read
     shapes: ShapeInference | None = None
 
@@ -147,11 +150,12 @@ class Context:
         base = re.sub(r"\W", "_", hint.replace(".", "_")).strip("_")[:56]
         return base if base and base[0].isalpha() else f"n_{base}"
 
-    def name(self, hint: str) -> str:
+    def name(self, hint: str, taken: frozenset[str] = frozenset()) -> str:
+        """A free name after `hint`: no node's, no output's, nor one of `taken`."""
         base = self.name_base(hint)
         candidate, i = base, 1
-        while (candidate in self.doc.graph or candidate in RESERVED_NAMES
-               or keyword.iskeyword(candidate)):
+        while (candidate in self.doc.graph or candidate in self.port_names or candidate in taken
+               or candidate in RESERVED_NAMES or keyword.iskeyword(candidate)):
             candidate, i = f"{base}_{i}", i + 1
         return candidate
 
@@ -169,16 +173,39 @@ class Context:
             params = params | {"num_inputs": len(inputs)}
         # RegNet's `block1-0` is no attribute name: `block1_0` keeps the path's structure
         legal = ".".join(re.sub(r"\W", "_", s) for s in hint.split(".")) + suffix
+        port_names = self.piece_names(layer_type, params, name)
         for path in dict.fromkeys((hint, hint + suffix, legal, None)):
             try:
-                node = self.doc.add_node(layer_type, params, name=name, path=path)
+                node = self.doc.add_node(layer_type, params, name=name, path=path,
+                                         port_names=port_names)
                 break
             except DocumentError as exc:
                 if path is None:
                     raise Unsupported(f"{hint} ({exc})") from None
         for port, source in zip(node.input_ports(), inputs):
             self.doc.connect(source.node, source.port, name, port)
+        self.port_names |= set(port_names.values())
         return Port(name)
+
+    def piece_names(self, layer_type: str, params: dict[str, Any], name: str
+                    ) -> dict[str, str]:
+        """The variables a multi-output call is unpacked into (`q, k, v = x.chunk(3)`)
+        name its extra outputs, where there is one variable per output."""
+        pieces = self.pieces.get(self.current)
+        if pieces is None:
+            return {}
+        spec = CATALOGUE[layer_type]
+        try:
+            ports = spec.output_ports(spec.validate(params))
+        except ParamError:
+            return {}
+        if len(pieces) != len(ports):
+            return {}
+        names: dict[str, str] = {}
+        for port, piece in zip(ports[1:], pieces[1:]):
+            if piece is not None:
+                names[port] = self.name(piece, frozenset({name, *names.values()}))
+        return names
 
 
 # -- torch.nn layers: settings from the module's attributes --------------------------------------
@@ -519,20 +546,25 @@ def _statements_by_line(file: str) -> dict[int, ast.stmt]:
     return lines
 
 
-def _assigned_name(statement: ast.stmt) -> str | None:
-    """`name = ...`, `name: T = ...` or `name, other = ...`: the variable a statement
-    assigns its value (or its value's first item, the export's main output) to."""
+def _assigned_names(statement: ast.stmt) -> tuple[str | None, ...]:
+    """`name = ...`, `name: T = ...` or `a, b, c = ...`: the variables a statement assigns
+    its value (or its value's items: a multi-output op's outputs, in order) to; None for
+    `_`, a starred or attribute target, or a name exported code keeps for itself. Nothing
+    for `a, b = f(x), g(x)`, whose value is no one call's."""
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
         target = statement.targets[0]
     elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
         target = statement.target
     else:
-        return None
-    if isinstance(target, ast.Tuple | ast.List) and target.elts:
-        target = target.elts[0]
-    if not isinstance(target, ast.Name) or target.id in RESERVED_NAMES or target.id == "_":
-        return None
-    return target.id
+        return ()
+    if isinstance(target, ast.Tuple | ast.List):
+        if isinstance(statement.value, ast.Tuple | ast.List):
+            return ()
+        targets = target.elts
+    else:
+        targets = [target]
+    return tuple(t.id if isinstance(t, ast.Name) and t.id not in RESERVED_NAMES
+                 and t.id != "_" else None for t in targets)
 
 
 def _statements(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site]
@@ -548,9 +580,11 @@ def _statements(graph: torch.fx.Graph, sites: dict[torch.fx.Node, Site]
 
 
 def _variables(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt],
-               module_paths: set[str]) -> dict[torch.fx.Node, str]:
-    """Functional ops assigned to a variable -> their name hint (`owner.variable`): the
-    last call of each run of calls made by one statement is the value it assigns."""
+               module_paths: set[str]
+               ) -> tuple[dict[torch.fx.Node, str], dict[torch.fx.Node, tuple[str | None, ...]]]:
+    """Functional ops assigned to variables -> the name hint (`owner.variable`) of their
+    value and of each piece unpacked from it: the last call of each run of calls made by
+    one statement is the value it assigns."""
     last: dict[tuple[int, str], torch.fx.Node] = {}
     run: tuple[int, str] | None = None
     for node in graph.nodes:
@@ -564,14 +598,18 @@ def _variables(graph: torch.fx.Graph, statements: dict[torch.fx.Node, ast.stmt],
             last.pop(key, None)  # the statement runs again (a loop): a new value
             run = key
         last[key] = node
-    variables = {}
+    variables, pieces = {}, {}
     for (_, owner), node in last.items():
-        name = _assigned_name(statements[node])
-        dotted = f"{owner}.{name}" if owner else name
-        if (name and node.op in ("call_function", "call_method")
-                and dotted not in module_paths):
-            variables[node] = dotted
-    return variables
+        if node.op not in ("call_function", "call_method"):
+            continue
+        dotted = tuple(f"{owner}.{name}" if owner and name else name
+                       for name in _assigned_names(statements[node]))
+        dotted = tuple(None if name in module_paths else name for name in dotted)
+        if dotted and dotted[0]:
+            variables[node] = dotted[0]
+        if len(dotted) > 1:
+            pieces[node] = dotted
+    return variables, pieces
 
 
 CHAINED = frozenset({operator.add, operator.mul})  # (a + b) + c is one Add of a, b and c
@@ -645,8 +683,8 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
     ctx = Context(traced, layer_types, *_traced_calls())
     statements = _statements(traced.graph, sites)
     _join_chains(traced.graph, statements)
-    ctx.variables = _variables(traced.graph, statements,
-                               {name for name, _ in module.named_modules()})
+    ctx.variables, ctx.pieces = _variables(traced.graph, statements,
+                                           {name for name, _ in module.named_modules()})
     problems: list[str] = []
     shapes = iter(input_shapes)
     for node in traced.graph.nodes:

@@ -381,10 +381,15 @@ def test_hand_written_attention_reads_as_code(attention_file: Path) -> None:
     assert "scores = x / 2.8284271247461903" in by_hand
     assert "matmul_1 = torch.matmul(weights, x)" in by_hand
     fused = generate_code(import_file(attention_file, "Fused").doc)
-    assert "torch.stack([q, q_out2, q_out3], dim=1)" in fused
-    assert ("x = nn.functional.scaled_dot_product_attention(\n"
-            "            q_1, q_1_out2, q_1_out3, is_causal=True\n        )") in fused
+    assert "q, k, v = x.chunk(3, dim=-1)" in fused  # the pieces keep the source's names
+    assert "torch.stack([q, k, v], dim=1)" in fused
+    assert "q_1, k_1, v_1 = x.chunk(3, dim=1)" in fused  # the second q, k, v
+    assert "x = nn.functional.scaled_dot_product_attention(q_1, k_1, v_1, is_causal=True)" in fused
     assert "mul = x * 0.5" in fused
+    multi_head = generate_code(import_file(attention_file, "MultiHead").doc)
+    assert "q, k, v = x.chunk(3, dim=-1)" in multi_head
+    assert "view_1 = k.reshape(k.size(0), 6, 2, 4)" in multi_head
+    assert "k_1 = view_1.transpose(1, 2)" in multi_head
 
 
 def test_attention_dropout_acts_in_training_only() -> None:
