@@ -534,17 +534,19 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
 
-    def _show_counts(self, errors: int, warnings: int) -> None:
+    def _show_counts(self, errors: int, warnings: int, steps: int) -> None:
         t = theme.current()
         if errors:
             text = f"<span style='color:{t.error}'>● {errors} error(s)</span>"
+        elif steps:
+            text = f"<span style='color:{t.accent}'>➜ {steps} step(s) to do</span>"
         else:
             text = f"<span style='color:{t.ok}'>● shapes OK</span>"
         if warnings:
             text += f" &nbsp;<span style='color:{t.warning}'>{warnings} warning(s)</span>"
         self.problem_status.setText(text)
-        self.problems_dock.setWindowTitle(f"Problems ({errors + warnings})" if errors + warnings
-                                          else "Problems")
+        shown = errors + warnings + steps
+        self.problems_dock.setWindowTitle(f"Problems ({shown})" if shown else "Problems")
 
     def _clean_changed(self, _clean: bool) -> None:
         # The undo stack outlives the window by a moment at teardown and may still report.

@@ -153,10 +153,10 @@ class SummaryPanel(QWidget):
                 activations += sum(math.prod(s) * _ITEMSIZE.get(r.dtypes.get(p, ""), 4)
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else
-                     "waiting" if r.blocked else "error")
+                     "waiting" if r.blocked else "not connected" if r.unwired else "error")
             layer_macs = node_macs(doc, results, name) or 0
             macs += layer_macs
-            error = bool(r.error)
+            error = bool(r.error) and not r.unwired
             self._set_cell(row, LAYER, name, f"{name} ({node.type})", error)
             self._set_cell(row, TYPE, node.type, f"{name} ({node.type})", error)
             self._set_cell(row, SHAPE, shape, r.error or "", error)
