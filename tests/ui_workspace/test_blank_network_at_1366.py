@@ -78,6 +78,10 @@ def test_a_blank_network_starts_with_steps_to_do_not_errors(make_window) -> None
     assert "step(s) to do" in window.problems.summary.text()
     assert "step(s) to do" in window.problem_status.text()
     assert "error" not in window.problem_status.text()
+    window.inspector.show_node(None)
+    overview = window.inspector.overview.text()
+    assert "➜ output has no input" in overview and "⚠" not in overview
+    assert "error" not in overview
     # a half-wired merge is a real mistake: red, with a badge
     doc = window.session.doc
     doc.add_node("Add", {}, "add", (0.0, 120.0))
