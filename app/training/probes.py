@@ -8,6 +8,7 @@ pass of one fixed sample, so ordinary training batches run hook-free.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from torch import Tensor, nn
 
 from app.training.config import ProbeConfig
 from app.training.errors import ConfigError, TrainingError
-from app.training.events import Snapshot, node_key
+from app.training.events import ProbeSample, Snapshot, node_key
 
 AUTO_LIMIT = 12
 ACTIVATIONS = ("ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "GELU", "Sigmoid",
@@ -74,10 +75,12 @@ class Probes:
     `features.0.weight`."""
 
     def __init__(self, model: nn.Module, cfg: ProbeConfig, sample: Tensor | None,
-                 layers: dict[str, str]) -> None:
+                 layers: dict[str, str], sample_info: ProbeSample | None = None) -> None:
         self.model = model
         self.cfg = cfg
         self.sample = sample  # one input with a batch dimension of 1, on the device
+        self.sample_info = sample_info  # which sample that is; the answer is added per probe
+        self._answer: Tensor | None = None  # the model's answer at the last probe forward
         self.paths = layers
         self.names = {path: name for name, path in layers.items()}
         self.params = [(node_key(n, self.names), p) for n, p in model.named_parameters()
@@ -120,6 +123,8 @@ class Probes:
             parts.append(torch.stack(torch._foreach_norm([g for _, g in normed])).float())
         activations = self._activation_tensors()
         parts += [a.reshape(-1).float() for a in activations.values()]
+        if self._answer is not None:  # read back with the rest: no sync of its own
+            parts.append(self._answer)
         host = torch.cat(parts).cpu().numpy() if parts else np.zeros(0, np.float32)
         k = len(counted)
         spans = host[:2 * k].astype(np.float64).reshape(k, 2)
@@ -139,8 +144,12 @@ class Probes:
             maps[name] = host[offset:offset + act.numel()].reshape(act.shape)
             offset += act.numel()
         weights = len(params) if counted else 0
+        info = self.sample_info
+        if info is not None and self._answer is not None:
+            info = replace(info, predicted=float(host[-1]))
         return Snapshot(epoch=epoch, step=step, weight_hist=dict(hist[:weights]),
-                        grad_hist=dict(hist[weights:]), grad_norms=norms, activations=maps)
+                        grad_hist=dict(hist[weights:]), grad_norms=norms, activations=maps,
+                        sample=info)
 
     def _activation_tensors(self) -> dict[str, Tensor]:
         """Each probed layer's output for the fixed sample (batch index 0), on the device.
@@ -160,13 +169,25 @@ class Probes:
             for m in self.all_modules:
                 m.training = False
             with torch.inference_mode():
-                self.model(self.sample)
+                self._answer = _answer(self.model(self.sample))
         finally:
             for m, mode in zip(self.all_modules, modes):
                 m.training = mode
             for h in handles:
                 h.remove()
         return {name: _first(out)[0] for name, out in captured.items()}
+
+
+def _answer(out: Any) -> Tensor | None:
+    """The model's answer for the one probe sample, as a 1-element float tensor: the
+    predicted class of a classifier's scores, the value of a one-number regression."""
+    scores = _first(out)
+    if not isinstance(scores, Tensor) or not scores.is_floating_point():
+        return None
+    row = scores[0].reshape(-1)
+    if row.numel() == 1:
+        return row.float()
+    return row.argmax().reshape(1).float() if scores.dim() == 2 else None
 
 
 def _first(out: Any) -> Tensor:
