@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.training_enabled = training
         self._training_loading = False  # the import starts once the window shows
         self._start_queued = False  # F5 pressed before the training tools were ready
+        self.getting_started: QWidget | None = None  # the Getting Started page, when shown
         self._closing = False  # the student agreed to close; a deferred close does not ask
         self.workspace = Workspace()
         self.setCentralWidget(self.workspace)
@@ -222,6 +223,7 @@ class MainWindow(QMainWindow):
     # -- run controls (the toolbar's Train / Pause / Stop) ------------------------------------
     def train(self) -> bool:
         """F5: start a run now, or as soon as the training tools have loaded."""
+        self._close_getting_started()  # the student knows what to do: no page over the run
         if self.training_docks is None:
             if self.training_enabled:
                 self._start_queued = True
@@ -242,6 +244,11 @@ class MainWindow(QMainWindow):
     @property
     def run_active(self) -> bool:
         return self.training_docks is not None and self.training_docks.running
+
+    @property
+    def run_starting(self) -> bool:
+        """A run is queued (F5 before the training tools loaded) or under way."""
+        return self._start_queued or self.run_active
 
     def set_mode(self, mode: str) -> None:
         self.workspace.set_mode(mode)
@@ -568,6 +575,10 @@ class MainWindow(QMainWindow):
         page.templateChosen.connect(self._start_from_template)
         page.show()
         self.getting_started = page
+
+    def _close_getting_started(self) -> None:
+        if self.getting_started is not None and shiboken6.isValid(self.getting_started):
+            self.getting_started.close()
 
     def _start_from_template(self, template_id: str) -> None:
         if self.confirm_discard() and self.confirm_stop_run():
