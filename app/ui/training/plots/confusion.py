@@ -92,6 +92,9 @@ class ConfusionPanel(PlotPanel):
         self.scores.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.scores.setAlternatingRowColors(True)
         self.scores.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        rows = self.scores.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)  # compact: all in view
         self.scores.setToolTip("Precision: of the samples predicted as this class, the share "
                                "that are. Recall: of the samples of this class, the share "
                                "found. F1: their harmonic mean. Samples: validation "
@@ -103,13 +106,13 @@ class ConfusionPanel(PlotPanel):
         lay.setContentsMargins(0, 4, 0, 0)
         lay.addWidget(self.scores_title)
         lay.addWidget(self.scores)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(gallery)
-        right.addWidget(scores)
-        right.setSizes([300, 300])
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.addWidget(gallery)
+        self.right.addWidget(scores)
+        self.right.setSizes([300, 300])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.plot)
-        split.addWidget(right)
+        split.addWidget(self.right)
         split.setSizes([400, 400])
         self.body.addWidget(split)
         self.matrix = np.zeros((0, 0), dtype=np.int64)
@@ -175,6 +178,11 @@ class ConfusionPanel(PlotPanel):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.scores.setItem(r, c, item)
+        # the table as tall as its rows (at most half the column), the gallery the rest
+        need = (self.scores.horizontalHeader().height() + 2 + self.scores_title.sizeHint()
+                .height() + len(rows) * self.scores.verticalHeader().defaultSectionSize() + 14)
+        total = sum(self.right.sizes())
+        self.right.setSizes([total - min(need, total // 2), min(need, total // 2)])
 
     def _draw_gallery(self, ev: Any, names: list[str] | None) -> None:
         def name(k: int) -> str:
