@@ -46,3 +46,15 @@ def test_without_sample_info_the_snapshot_has_none() -> None:
     net = _net(3)
     snap = Probes(net, ProbeConfig(bins=4), torch.randn(1, 1, 8, 8), {"conv": "0"}).capture(0, 0)
     assert snap.sample is None and snap.activations["conv"].shape == (2, 6, 6)
+
+
+def test_the_caption_names_classes_when_the_data_does() -> None:
+    from app.ui.training.plots.activations import sample_text
+
+    info = ProbeSample("validation", 0, 3.0, 5.0)
+    assert sample_text(info) == "validation sample 0 · label 3 · predicted 5"
+    names = ["plane", "car", "bird", "cat", "deer", "dog"]
+    assert sample_text(info, names) == "validation sample 0 · label cat · predicted dog"
+    assert sample_text(ProbeSample("training", 0, 0.5, 0.731)) == \
+        "training sample 0 · label 0.5 · predicted 0.731"
+    assert sample_text(None) == "one fixed sample"

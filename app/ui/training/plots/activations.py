@@ -33,19 +33,23 @@ def mosaic(maps: np.ndarray) -> tuple[np.ndarray, int, int]:
     return out, rows, cols
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.3g}"
+def _value(value: float, names: list[str] | None) -> str:
+    """A class index by its name when the data names its classes, else the number."""
+    if float(value).is_integer():
+        k = int(value)
+        return names[k] if names and 0 <= k < len(names) else str(k)
+    return f"{value:.3g}"
 
 
-def sample_text(info: ProbeSample | None) -> str:
+def sample_text(info: ProbeSample | None, names: list[str] | None = None) -> str:
     """'validation sample 0 · label 7 · predicted 3': which input the maps are of."""
     if info is None:
         return "one fixed sample"
     parts = [f"{info.split} sample {info.index}"]
     if info.label is not None:
-        parts.append(f"label {_number(info.label)}")
+        parts.append(f"label {_value(info.label, names)}")
     if info.predicted is not None:
-        parts.append(f"predicted {_number(info.predicted)}")
+        parts.append(f"predicted {_value(info.predicted, names)}")
     return " · ".join(parts)
 
 
@@ -111,7 +115,7 @@ class ActivationPanel(PlotPanel):
             self._draw_vector(values, fresh)
         else:
             self._draw_matrix(values.reshape(values.shape[0], -1), fresh)
-        self.note.setText(f"{sample_text(snap.sample)} · step {snap.step} · shape "
+        self.note.setText(f"{sample_text(snap.sample, run.class_names)} · step {snap.step} · shape "
                           f"{tuple(values.shape)} · min {values.min():.3g} "
                           f"max {values.max():.3g}")
 
