@@ -108,7 +108,9 @@ def _plan(doc: NetworkDocument, named: frozenset[str] = frozenset()) -> Flow:
     for name in [*inputs, *statements]:
         ports = doc.node(name).output_ports()
         for port in ports:
-            readers = [e.dst for e in doc.outgoing(name) if e.src_port == port]
+            # an Output node is the `return`, not a line that reads the value
+            readers = [e.dst for e in doc.outgoing(name) if e.src_port == port
+                       and doc.node(e.dst).spec.role is not Role.OUTPUT]
             returned = (name, port) in outputs
             flows_on = len(ports) == 1 and name not in named and (
                 (len(readers) == 1 and readers[0] == following[name] and not returned)

@@ -45,9 +45,16 @@ class NodeResult:
     resolved: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     blocked: bool = False  # no result because an input has no result; not this node's fault
+    # Nothing is wired into it yet (a blank network's Output, a node just dropped): still an
+    # error for compiling, but a step to do rather than a mistake, so views show it calmly.
+    unwired: bool = False
     warnings: list[str] = field(default_factory=list)
     fixes: list[Fix] = field(default_factory=list)
     explanation: str = ""
+    # Output ports that carry channels-first feature maps (LayerInput.feature_map), decided
+    # from this node's type and its first input's flag, so an edit upstream reaches a
+    # Linear's "insert a Flatten" advice through the incremental early stop.
+    feature_maps: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -57,10 +64,10 @@ class NodeResult:
     def shape(self) -> Shape | None:
         return self.outputs.get("out")
 
-    def seen_downstream(self) -> tuple[bool, dict[str, Shape], dict[str, str]]:
+    def seen_downstream(self) -> tuple[bool, dict[str, Shape], dict[str, str], frozenset[str]]:
         """All that the nodes it feeds read of this result (ShapeInference._gather and
         _pooled_shape): while it stays the same, their results do too."""
-        return self.ok, self.outputs, self.dtypes
+        return self.ok, self.outputs, self.dtypes, self.feature_maps
 
 
 def _implied(spec_param_auto: str, shape: Shape) -> Any:
@@ -233,7 +240,7 @@ class ShapeInference:
             if edge is None:
                 where = f"its '{port.name}' port" if len(ports) > 1 else "it"
                 return NodeResult(error=f"{node.name} has no input: connect a layer's output "
-                                  f"to {where}")
+                                  f"to {where}", unwired=not incoming)
             upstream = self.results.get(edge.src)
             if upstream is None or not upstream.ok or edge.src_port not in upstream.outputs:
                 return NodeResult(blocked=True)
@@ -241,29 +248,9 @@ class ShapeInference:
                                        upstream.dtypes[edge.src_port],
                                        self._pooled_shape(edge.src)
                                        if port.kind == INDICES else None,
-                                       self._feature_map(edge.src, edge.src_port),
+                                       edge.src_port in upstream.feature_maps,
                                        tensor_lead(self.doc.node(edge.src))))
         return gathered
-
-    def _feature_map(self, name: str, port: str) -> bool:
-        """Whether `name`'s `port` carries channels-first feature maps: a convolution's or
-        pooling layer's output or an image input, or one passed on from it with its shape unchanged (see
-        LayerInput.feature_map)."""
-        while True:
-            node = self.doc.node(name)
-            # an image input (channels × height × width) is channels-first too: pixels into
-            # a Linear without a Flatten is the course MLP's classic mistake
-            if makes_feature_maps(node.spec) or (
-                    node.spec.role is Role.INPUT and len(node.params["shape"]) >= 3):
-                return True
-            ports = node.spec.input_port_specs(node.params)
-            feed = (self.doc.incoming(name).get(ports[0].name)
-                    if ports and keeps_layout(node.spec) else None)
-            upstream = self.results.get(feed.src) if feed else None
-            if feed is None or upstream is None or not upstream.ok or (
-                    self.results[name].outputs.get(port) != upstream.outputs.get(feed.src_port)):
-                return False
-            name, port = feed.src, feed.src_port
 
     def _pooled_shape(self, pool: str) -> Shape | None:
         feed = self.doc.incoming(pool).get("in")
@@ -276,14 +263,19 @@ class ShapeInference:
             shape = tuple(node.params["shape"])
             if -1 in shape:
                 return NodeResult(error=f"{node.name}: the input shape cannot contain -1")
-            return NodeResult({"out": shape}, {"out": node.params["dtype"]}, dict(node.params))
+            # an image input (channels × height × width) is channels-first too: pixels into
+            # a Linear without a Flatten is the course MLP's classic mistake
+            return NodeResult({"out": shape}, {"out": node.params["dtype"]}, dict(node.params),
+                              feature_maps=frozenset({"out"} if len(shape) >= 3 else ()))
         inputs = self._gather(node)
         if isinstance(inputs, NodeResult):
             return inputs
         try:
-            return self._run(node, spec, inputs)
+            result = self._run(node, spec, inputs)
         except NodeError as exc:
             return NodeResult(resolved=dict(node.params), error=str(exc), fixes=exc.fixes)
+        result.feature_maps = _feature_maps(spec, inputs, result.outputs)
+        return result
 
     def _run(self, node: Node, spec: LayerSpec, inputs: list[LayerInput]) -> NodeResult:
         if spec.role is Role.OUTPUT:
@@ -321,6 +313,18 @@ class ShapeInference:
         return self._memo[key]
 
 
+def _feature_maps(spec: LayerSpec, inputs: list[LayerInput],
+                  outputs: dict[str, Shape]) -> frozenset[str]:
+    """The output ports carrying channels-first feature maps: all of a convolution's or
+    pooling layer's, and those of a layer that keeps the layout and passes its first input's
+    feature maps on with the shape unchanged."""
+    if makes_feature_maps(spec):
+        return frozenset(outputs)
+    if not inputs or not inputs[0].feature_map or not keeps_layout(spec):
+        return frozenset()
+    return frozenset(port for port, shape in outputs.items() if shape == inputs[0].shape)
+
+
 def _meta_outputs(node: Node, spec: LayerSpec, resolved: dict[str, Any],
                   inputs: list[LayerInput]) -> list[tuple[Shape, str]]:
     """Run the layer on meta tensors: torch itself computes and validates the shapes."""
@@ -354,11 +358,14 @@ class Problem:
     # Remedies that belong to this problem rather than to its node's shape result
     # (e.g. "Set Input to 1×28×28 from the dataset").
     fixes: tuple[Fix, ...] = ()
+    # A step still to do while building (wire an unwired node), not a mistake: shown as a
+    # hint, though an error one still stops compilation.
+    step: bool = False
 
 
 def network_problems(doc: NetworkDocument, results: dict[str, NodeResult]) -> list[Problem]:
     """Every problem in the graph: node errors first, then whole-network ones, then warnings."""
-    problems = [Problem(r.error, name) for name, r in results.items() if r.error]
+    problems = [Problem(r.error, name, step=r.unwired) for name, r in results.items() if r.error]
     roles = {n.spec.role for n in doc.nodes}
     if Role.INPUT not in roles:
         problems.append(Problem("the network has no Input node: add one and set its shape"))
@@ -370,7 +377,8 @@ def network_problems(doc: NetworkDocument, results: dict[str, NodeResult]) -> li
     for node in doc.nodes:
         if node.output_ports() and not doc.outgoing(node.name):
             problems.append(Problem(f"{node.name}'s output is not used: connect it to the next "
-                                    "layer or delete the node", node.name, "warning"))
+                                    "layer or delete the node", node.name, "warning",
+                                    step=node.spec.role is Role.INPUT))
     return problems
 
 

@@ -54,6 +54,16 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
+class ProbeSample:
+    """The sample a Snapshot's activations show, so the view can say which one it is."""
+
+    split: str  # "validation" or "training": the dataset it comes from
+    index: int  # its index in that dataset
+    label: float | None = None  # its target, when that is one number (a class index)
+    predicted: float | None = None  # the model's answer at the snapshot: class or value
+
+
+@dataclass(frozen=True)
 class Snapshot:
     epoch: int
     step: int
@@ -61,6 +71,7 @@ class Snapshot:
     grad_hist: dict[str, tuple[np.ndarray, np.ndarray]]
     grad_norms: dict[str, float]
     activations: dict[str, np.ndarray]  # node name -> its output for the fixed sample
+    sample: ProbeSample | None = None  # which sample that is, when known
 
 
 @dataclass(frozen=True)

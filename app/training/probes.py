@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from app.training.config import ProbeConfig
 from app.training.errors import ConfigError, TrainingError
-from app.training.events import Snapshot, node_key
+from app.training.events import ProbeSample, Snapshot, node_key
 
 AUTO_LIMIT = 12
 ACTIVATIONS = ("ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "GELU", "Sigmoid",
@@ -142,6 +142,7 @@ class Readout:
     counts: np.ndarray
     norms: np.ndarray
     maps: dict[str, np.ndarray]
+    answer: float | None = None  # the model's answer for the probe sample (_answer)
 
 
 class Probes:
@@ -150,11 +151,13 @@ class Probes:
     `features.0.weight`."""
 
     def __init__(self, model: nn.Module, cfg: ProbeConfig, sample: Tensor | None,
-                 layers: dict[str, str]) -> None:
+                 layers: dict[str, str], sample_info: ProbeSample | None = None) -> None:
         self.model = model
         self.cfg = cfg
         self.sample = sample  # one input with a batch dimension of 1, on the device
         self.paths = layers
+        self.sample_info = sample_info  # which sample that is; the answer is added per probe
+        self._answer: Tensor | None = None  # the model's answer at the last probe forward
         self.names = {path: name for name, path in layers.items()}
         self.params = [(node_key(n, self.names), p) for n, p in model.named_parameters()
                        if p.numel()]
@@ -205,9 +208,12 @@ class Probes:
         hist = [(name, (out.counts[i], edges[i])) for i, (name, _) in enumerate(counted)]
         norms = dict(zip((n for n, _ in normed), out.norms.tolist()))
         weights = len(params) if counted else 0
+        info = self.sample_info
+        if info is not None and out.answer is not None:
+            info = replace(info, predicted=out.answer)
         return Snapshot(epoch=epoch, step=step, weight_hist=dict(hist[:weights]),
                         grad_hist=dict(hist[weights:]), grad_norms=norms,
-                        activations=out.maps)
+                        activations=out.maps, sample=info)
 
     def _on_host(self) -> bool:
         first = self.params[0][1] if self.params else self.sample
@@ -224,7 +230,8 @@ class Probes:
         norms = torch.stack(torch._foreach_norm(grads)).float().numpy() if grads \
             else np.zeros(0, np.float32)
         maps = {name: a.float().numpy() for name, a in self._activation_tensors().items()}
-        return Readout(ranges, counts, norms, maps)
+        answer = None if self._answer is None else float(self._answer)
+        return Readout(ranges, counts, norms, maps, answer)
 
     def _read_device(self, tensors: list[Tensor], grads: list[Tensor]) -> Readout:
         k, bins = len(tensors), self.cfg.bins
@@ -236,6 +243,8 @@ class Probes:
             parts.append(torch.stack(torch._foreach_norm(grads)).float())
         activations = self._activation_tensors()
         parts += [a.reshape(-1).float() for a in activations.values()]
+        if self._answer is not None:  # read back with the rest: no sync of its own
+            parts.append(self._answer)
         host = torch.cat(parts).cpu().numpy() if parts else np.zeros(0, np.float32)
         maps, offset = {}, 2 * k + k * bins + len(grads)
         for name, act in activations.items():
@@ -243,7 +252,8 @@ class Probes:
             offset += act.numel()
         return Readout(host[:2 * k].reshape(k, 2),
                        host[2 * k:2 * k + k * bins].astype(np.int64).reshape(k, bins),
-                       host[2 * k + k * bins:2 * k + k * bins + len(grads)], maps)
+                       host[2 * k + k * bins:2 * k + k * bins + len(grads)], maps,
+                       None if self._answer is None else float(host[-1]))
 
     def _activation_tensors(self) -> dict[str, Tensor]:
         """Each probed layer's output for the fixed sample (batch index 0), on the device."""
@@ -285,10 +295,9 @@ class Probes:
             for m in self.all_modules:
                 _set_training(m, False)
             with torch.inference_mode():
-                if self._chain is None:
-                    self.model(self.sample)
-                else:
-                    self._run_chain(self._chain, captured)
+                out = self.model(self.sample) if self._chain is None \
+                    else self._run_chain(self._chain, captured)
+                self._answer = _answer(out)
         finally:
             for m, mode in zip(self.all_modules, modes):
                 _set_training(m, mode)
@@ -297,12 +306,13 @@ class Probes:
         return captured
 
     def _run_chain(self, chain: list[tuple[nn.Module, str | None]],
-                   captured: dict[str, Tensor]) -> None:
+                   captured: dict[str, Tensor]) -> Tensor:
         x = self.sample
         for module, name in chain:
             x = module(x)
             if name is not None:
                 captured[name] = _kept(x)
+        return x
 
 
 def sequential_chain(model: nn.Module, taps: dict[str, nn.Module]
@@ -354,6 +364,18 @@ def _set_training(module: nn.Module, mode: bool) -> None:
     # `training` is a plain attribute: nn.Module.__setattr__'s checks for parameters,
     # buffers and submodules cost ~4 us a module for nothing.
     object.__setattr__(module, "training", mode)
+
+
+def _answer(out: Any) -> Tensor | None:
+    """The model's answer for the one probe sample, as a 1-element float tensor: the
+    predicted class of a classifier's scores, the value of a one-number regression."""
+    scores = out[0] if isinstance(out, tuple | list) else out
+    if not isinstance(scores, Tensor) or not scores.is_floating_point():
+        return None
+    row = scores[0].reshape(-1)
+    if row.numel() == 1:
+        return row.float()
+    return row.argmax().reshape(1).float() if scores.dim() == 2 else None
 
 
 def _kept(out: Any) -> Tensor:

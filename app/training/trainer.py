@@ -30,6 +30,7 @@ from app.training.events import (
     BatchEnd,
     EpochEnd,
     Event,
+    ProbeSample,
     RunFailed,
     RunFinished,
     RunStarted,
@@ -153,8 +154,8 @@ class Trainer:
         self._mixed_precision()
         self.kind = self._preflight()
         self.l1_params = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
-        sample = self._probe_sample()
-        self.probes = Probes(self.model, cfg.probes, sample, layers)
+        sample, info = self._probe_sample()
+        self.probes = Probes(self.model, cfg.probes, sample, layers, info)
         self.best_state: dict[str, Tensor] | None = None
         if self.resume_from is not None:
             self._load(ckpt.load_checkpoint(self.resume_from))
@@ -183,13 +184,17 @@ class Trainer:
         self.model.train()
         return metric_kind(out, y, self.config.loss.name)
 
-    def _probe_sample(self) -> Tensor | None:
-        cfg = self.config.probes
-        if not cfg.enabled:
-            return None
-        dataset = self.data.val if self.data.val is not None and len(self.data.val) \
-            else self.data.train
-        return dataset[0][0].unsqueeze(0).to(self.device)
+    def _probe_sample(self) -> tuple[Tensor | None, ProbeSample | None]:
+        """The first validation sample (a training one without a validation set), the same
+        at every probe so its activations can be compared as training goes on."""
+        if not self.config.probes.enabled:
+            return None, None
+        validation = self.data.val is not None and len(self.data.val)
+        x, y = (self.data.val if validation else self.data.train)[0][:2]
+        label = (float(y) if isinstance(y, int | float) else
+                 float(y.reshape(-1)[0]) if isinstance(y, Tensor) and y.numel() == 1 else None)
+        info = ProbeSample("validation" if validation else "training", 0, label)
+        return x.unsqueeze(0).to(self.device), info
 
     def _train(self) -> RunFinished:
         cfg = self.config

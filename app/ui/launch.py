@@ -96,11 +96,14 @@ def launch(args: argparse.Namespace) -> int:
 
 
 def _first_run(window: object) -> None:
+    """Getting Started on the very first launch only, and not over a run the student
+    already asked for (F5 during start-up, --train): they are past its first step."""
     from app.ui.welcome import FIRST_RUN_KEY
 
     if not window.settings.value(FIRST_RUN_KEY, False, type=bool):
         window.settings.setValue(FIRST_RUN_KEY, True)
-        window.show_getting_started()
+        if not window.run_starting:
+            window.show_getting_started()
 
 
 def _scratch_settings() -> object:

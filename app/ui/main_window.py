@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.training_enabled = training
         self._training_loading = False  # the import starts once the window shows
         self._start_queued = False  # F5 pressed before the training tools were ready
+        self.getting_started: QWidget | None = None  # the Getting Started page, when shown
         self._closing = False  # the student agreed to close; a deferred close does not ask
         self.workspace = Workspace()
         self.setCentralWidget(self.workspace)
@@ -223,6 +224,7 @@ class MainWindow(QMainWindow):
     # -- run controls (the toolbar's Train / Pause / Stop) ------------------------------------
     def train(self) -> bool:
         """F5: start a run now, or as soon as the training tools have loaded."""
+        self._close_getting_started()  # the student knows what to do: no page over the run
         if self.training_docks is None:
             if self.training_enabled:
                 self._start_queued = True
@@ -243,6 +245,11 @@ class MainWindow(QMainWindow):
     @property
     def run_active(self) -> bool:
         return self.training_docks is not None and self.training_docks.running
+
+    @property
+    def run_starting(self) -> bool:
+        """A run is queued (F5 before the training tools loaded) or under way."""
+        return self._start_queued or self.run_active
 
     def set_mode(self, mode: str) -> None:
         self.workspace.set_mode(mode)
@@ -535,17 +542,19 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
 
-    def _show_counts(self, errors: int, warnings: int) -> None:
+    def _show_counts(self, errors: int, warnings: int, steps: int) -> None:
         t = theme.current()
         if errors:
             text = f"<span style='color:{t.error}'>● {errors} error(s)</span>"
+        elif steps:
+            text = f"<span style='color:{t.accent}'>➜ {steps} step(s) to do</span>"
         else:
             text = f"<span style='color:{t.ok}'>● shapes OK</span>"
         if warnings:
             text += f" &nbsp;<span style='color:{t.warning}'>{warnings} warning(s)</span>"
         self.problem_status.setText(text)
-        self.problems_dock.setWindowTitle(f"Problems ({errors + warnings})" if errors + warnings
-                                          else "Problems")
+        shown = errors + warnings + steps
+        self.problems_dock.setWindowTitle(f"Problems ({shown})" if shown else "Problems")
 
     def _clean_changed(self, _clean: bool) -> None:
         # The undo stack outlives the window by a moment at teardown and may still report.
@@ -567,6 +576,10 @@ class MainWindow(QMainWindow):
         page.templateChosen.connect(self._start_from_template)
         page.show()
         self.getting_started = page
+
+    def _close_getting_started(self) -> None:
+        if self.getting_started is not None and shiboken6.isValid(self.getting_started):
+            self.getting_started.close()
 
     def _start_from_template(self, template_id: str) -> None:
         if self.confirm_discard() and self.confirm_stop_run():

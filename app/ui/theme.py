@@ -23,7 +23,7 @@ CATEGORY_COLOURS = {
     "Recurrent": "#a16207",
     "Attention": "#b91c1c",
     "Activation": "#15803d",
-    "Dropout": "#4b5563",
+    "Dropout": "#86198f",  # regularisation: a hue of its own, not Input/Output's slate
     "Merge": "#be185d",
     "Reshape": "#0e7490",
 }

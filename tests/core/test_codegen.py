@@ -112,6 +112,16 @@ def test_lenet_export_reads_like_torchvision(exported: dict[str, Path]) -> None:
     assert "app." not in code
 
 
+@pytest.mark.parametrize("template_id", sorted(TEMPLATES))
+def test_single_output_forward_returns_x(template_id: str, exported: dict[str, Path]) -> None:
+    # torchvision's forward ends `x = self.fc(x)` / `return x`, never `fc = ...; return fc`
+    code = exported[template_id].read_text()
+    forward = code.split("class Net(nn.Module):")[1].split("    def forward(")[1]
+    body = [line.strip() for line in forward.split("\n\n\n")[0].splitlines() if line.strip()]
+    assert body[-1] == "return x"
+    assert body[-2].startswith("x = ")
+
+
 def test_merge_ops_and_skip_connections_are_inline(exported: dict[str, Path]) -> None:
     # An inline op named otherwise than fx names its call keeps its name as a variable,
     # so an import of the file gives it back (test_roundtrip.py).

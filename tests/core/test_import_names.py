@@ -130,7 +130,7 @@ def test_a_piece_name_is_kept_from_later_nodes() -> None:
     assert next(n.port_names for n in doc.nodes if n.type == "Chunk") == {"out2": "b"}
     lines = _forward(generate_code(doc))
     # the sigmoid's node is b_1; its module keeps the path `b`, an attribute, not the variable
-    assert lines[:3] == ["a, b = x.chunk(2, dim=1)", "x = self.b(b)", "mul = a * x"]
+    assert lines[:3] == ["a, b = x.chunk(2, dim=1)", "x = self.b(b)", "x = a * x"]
 
 
 def test_port_names_are_saved_checked_and_follow_the_ports() -> None:

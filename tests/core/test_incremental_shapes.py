@@ -32,8 +32,28 @@ def unpool_network() -> NetworkDocument:
     return doc
 
 
+def two_sources_network() -> NetworkDocument:
+    """Two same-shape values, feature maps (conv) and not (a reshaped vector), either of
+    which a ReLU before a Linear may read: rewiring it changes no shape, only whether the
+    Linear should advise a Flatten."""
+    doc = NetworkDocument()
+    doc.add_node("Input", {"shape": [1, 8, 8]}, name="image")
+    doc.add_node("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, name="conv")
+    doc.add_node("Input", {"shape": [256]}, name="vector")
+    doc.add_node("Reshape", {"shape": [4, 8, 8]}, name="grid")
+    doc.add_node("ReLU", name="relu")
+    doc.add_node("Linear", {"out_features": 3}, name="fc")
+    doc.add_node("Output", name="scores")
+    doc.chain("image", "conv")
+    doc.chain("vector", "grid", "relu", "fc", "scores")
+    return doc
+
+
+NETWORKS = {"unpool": unpool_network, "two_sources": two_sources_network}
+
+
 def network(template: str) -> NetworkDocument:
-    return unpool_network() if template == "unpool" else build_template(template)
+    return NETWORKS[template]() if template in NETWORKS else build_template(template)
 
 
 def assert_matches_fresh(engine: ShapeInference, previous: dict, replaced: set[str]) -> None:
@@ -56,7 +76,8 @@ class IncrementalMachine(RuleBasedStateMachine):
     """Random edits, with inference run after some of them (edits pile up in between)."""
 
     @initialize(template=st.sampled_from(["resnet18", "lenet5", "residual_cnn", "unpool",
-                                          "inception_mnist", "lstm_classifier"]))
+                                          "inception_mnist", "lstm_classifier",
+                                          "two_sources"]))
     def open(self, template: str) -> None:
         self.doc = network(template)
         self.engine = ShapeInference(self.doc)
@@ -114,6 +135,27 @@ class IncrementalMachine(RuleBasedStateMachine):
                          self.doc.node(new).input_ports()[0])
             self.attempt(self.doc.connect, new, "out", edge.dst, edge.dst_port)
 
+    @rule(data=st.data())
+    def rewire(self, data: st.DataObject) -> None:
+        """A node's first input moved to another value of the same shape: no shape changes
+        downstream, but what kind of value it is (feature maps or not) may."""
+        results = infer_shapes(self.doc)
+        wired = sorted((e for e in self.doc.edges if e.src in results), key=repr)
+        if not wired:
+            return
+        edge = data.draw(st.sampled_from(wired))
+        shape = results[edge.src].outputs.get(edge.src_port)
+        kind = edge.src_port in results[edge.src].feature_maps
+        others = sorted((n, p) for n, r in results.items() for p, s in r.outputs.items()
+                        if s == shape and (n, p) != (edge.src, edge.src_port)
+                        and p in self.doc.node(n).output_ports())
+        # the other kind first: that is the change only the feature-map flag carries
+        others = [o for o in others if (o[1] in results[o[0]].feature_maps) != kind] or others
+        if shape is not None and others:
+            src, port = data.draw(st.sampled_from(others))
+            self.doc.disconnect(edge)
+            self.attempt(self.doc.connect, src, port, edge.dst, edge.dst_port)
+
     @rule(layer=st.sampled_from(LAYERS))
     def add(self, layer: str) -> None:
         self.doc.add_node(layer)
@@ -164,9 +206,28 @@ class IncrementalMachine(RuleBasedStateMachine):
             self.check()
 
 
+class FeatureMapMachine(IncrementalMachine):
+    """The same edits from a network where a rewire can change only the feature-map flag,
+    so a result that does not carry it down to the Linear's advice is caught every run."""
+
+    @initialize(template=st.just("two_sources"))
+    def open(self, template: str) -> None:
+        super().open(template)
+
+    @rule(data=st.data())
+    def rewire(self, data: st.DataObject) -> None:
+        """Checked at once, before another edit recomputes the Linear for its own reason."""
+        super().rewire(data)
+        self.check()
+
+
 TestIncrementalInference = IncrementalMachine.TestCase
+TestFeatureMapFlag = FeatureMapMachine.TestCase
 TestIncrementalInference.settings = settings(
     max_examples=150, stateful_step_count=30, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow])
+TestFeatureMapFlag.settings = settings(
+    max_examples=300, stateful_step_count=20, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -240,6 +301,24 @@ def test_rewiring_a_pool_input_reaches_its_unpool() -> None:
     assert engine.results["pool"].outputs == {"out": (4, 4, 4), "indices": (4, 4, 4)}
     assert engine.results["unpool"].error
     assert engine.results == infer_shapes(doc)
+
+
+def test_rewiring_to_feature_maps_of_the_same_shape_refreshes_the_flatten_advice() -> None:
+    doc = two_sources_network()
+    engine = ShapeInference(doc)
+    assert engine.infer()["fc"].warnings == []
+    assert engine.results["grid"].feature_maps == frozenset()
+    doc.disconnect(doc.incoming("relu")["in"])
+    doc.connect("conv", "out", "relu", "in")
+    engine.infer()
+    assert engine.results["relu"].shape == (4, 8, 8)
+    assert engine.results["relu"].feature_maps == {"out"}
+    assert "Flatten" in " ".join(engine.results["fc"].warnings)
+    assert engine.recomputed == ["relu", "fc"]
+    assert engine.results == infer_shapes(doc)
+    doc.set_params("conv", {"bias": False})  # same flag, same shape: conv alone
+    engine.infer()
+    assert engine.recomputed == ["conv"]
 
 
 def test_rename_refreshes_the_messages_that_name_it() -> None:

@@ -385,7 +385,7 @@ def test_hand_written_attention_reads_as_code(attention_file: Path) -> None:
     assert "torch.stack([q, k, v], dim=1)" in fused
     assert "q_1, k_1, v_1 = x.chunk(3, dim=1)" in fused  # the second q, k, v
     assert "x = nn.functional.scaled_dot_product_attention(q_1, k_1, v_1, is_causal=True)" in fused
-    assert "mul = x * 0.5" in fused
+    assert "x = x * 0.5\n        return x" in fused
     multi_head = generate_code(import_file(attention_file, "MultiHead").doc)
     assert "q, k, v = x.chunk(3, dim=-1)" in multi_head
     assert "view_1 = k.reshape(k.size(0), 6, 2, 4)" in multi_head

@@ -54,6 +54,11 @@ def test_a_run_fills_every_panel(qtbot, make_window, tmp_path):
     assert acts.values.shape == (4, 6, 6)
     acts.layer.setCurrentText("fc")
     assert acts.values.shape == (10,)
+    # ...of one named sample: the first validation digit, its label and the answer
+    label = int(docks.worker.bundle.val[0][1])
+    predicted = int(np.argmax(acts.values))  # fc's output is the class scores
+    assert acts.note.text().startswith(
+        f"validation sample 0 · label {label} · predicted {predicted} · step ")
     # confusion matrix over the whole validation set; misclassified gallery filled
     val_size = len(docks.worker.bundle.val)
     assert docks.confusion.matrix.sum() == val_size == 359

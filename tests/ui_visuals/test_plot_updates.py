@@ -4,6 +4,8 @@ legends and titles four times a second while a run trains."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -105,6 +107,38 @@ def test_gradient_norm_curves_are_made_once_per_layer(qtbot) -> None:
     assert (low, high) == (-2.0, 1.0)
     legend = panel.plot.getPlotItem().legend
     assert [label.text for _sample, label in legend.items] == ["conv1", "fc"]
+
+
+def test_gradient_norm_axis_reads_plainly(qtbot) -> None:
+    """Words a student knows on the axis, and on the log scale numbers that do not overlap
+    (pyqtgraph labels all nine ticks of a decade: 0.08 0.09 0.1 run into each other)."""
+    from app.ui.training.plots.grad_norms import GradNormPanel
+
+    panel = GradNormPanel()
+    qtbot.addWidget(panel)
+    panel.resize(560, 320)
+    panel.show()
+    qtbot.waitExposed(panel)
+    run = _run()
+    for i in range(1, 8):
+        run.add(_snapshot(10 * i, 1.0 / i))
+    panel.refresh(run)
+    qtbot.wait(20)
+    axis = panel.plot.getAxis("left")
+    assert axis.labelText == "gradient norm (L2)"
+    assert panel.plot.getAxis("bottom").labelText == "training step (batch)"
+    low, high = panel.plot.getViewBox().viewRange()[1]
+    height = panel.plot.getViewBox().height()
+    shown = []
+    for spacing, values in axis.tickValues(low, high, height):
+        for value, text in zip(values, axis.tickStrings(values, 1.0, spacing or 1.0)):
+            if text:
+                shown.append((height * (value - low) / (high - low), text))
+    shown.sort()
+    texts = [text for _y, text in shown]
+    assert {"0.1", "0.2", "0.5"} <= set(texts) and "0.08" not in texts
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(shown)]
+    assert min(gaps) >= 14, shown  # a line of tick text is about 12 px high
 
 
 def test_activation_maps_keep_the_students_zoom_between_snapshots(qtbot) -> None:

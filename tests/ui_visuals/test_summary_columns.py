@@ -76,9 +76,10 @@ def test_narrow_dock_shows_every_column_and_whole_numbers(panel, qtbot, width) -
     assert table.item(row, LAYER).toolTip() == "fc1 (Linear)"
 
 
-def test_long_names_share_the_room_and_elide_in_the_middle(qtbot) -> None:
-    """ResNet-18's layer1_0_conv1 and BatchNorm2d do not fit 396 px beside the numbers:
-    both columns give up width, neither drops below MIN_SHRUNK_CHARS."""
+def test_long_names_give_up_room_before_the_types(qtbot) -> None:
+    """ResNet-18's layer1_0_downsample_0 and AdaptiveAvgPool2d do not both fit 396 px
+    beside the numbers: the names elide in the middle (the tooltip keeps them), the types
+    stay whole ("BatchNor…" is no word), and no column drops below MIN_SHRUNK_CHARS."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QStyleOptionViewItem
 
@@ -91,10 +92,13 @@ def test_long_names_share_the_room_and_elide_in_the_middle(qtbot) -> None:
     qtbot.wait(20)
     table = panel.table
     assert sum(widths(panel)) <= table.viewport().width()
-    for c in (SHAPE, PARAMS, MACS):
+    for c in (SHAPE, PARAMS, MACS, TYPE):
         assert table.columnWidth(c) >= natural(table, c)
-    for c in (LAYER, TYPE):
-        assert shrunk_width(table) <= table.columnWidth(c) < natural(table, c)
+    assert shrunk_width(table) <= table.columnWidth(LAYER) < natural(table, LAYER)
+    fm = table.fontMetrics()
+    for row in range(table.rowCount()):  # every type is readable whole
+        text = table.item(row, TYPE).text()
+        assert fm.horizontalAdvance(text) + 8 <= table.columnWidth(TYPE), text
     # the typical names still fit whole; the long block names elide in the middle
     fm = table.fontMetrics()
     assert fm.horizontalAdvance("conv1") + 12 <= table.columnWidth(LAYER)
@@ -154,7 +158,8 @@ def test_wide_dock_gives_the_names_the_room_and_follows_resizes(panel, qtbot) ->
     assert sum(wide) == table.viewport().width()  # no gap at the right edge
     for c in (SHAPE, PARAMS, MACS):
         assert wide[c] == natural(table, c)
-    assert min(wide[LAYER], wide[TYPE]) > natural(table, TYPE)  # the spare room
+    assert wide[TYPE] == natural(table, TYPE)
+    assert wide[LAYER] > natural(table, LAYER) + 200  # the spare room goes to the names
     panel.resize(396, 300)  # the dock narrowed: no refresh, the resize alone refits
     qtbot.wait(20)
     assert sum(widths(panel)) <= table.viewport().width()

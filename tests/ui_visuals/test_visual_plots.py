@@ -87,6 +87,39 @@ def test_curves_readable_at_300_px(qtbot, size: tuple[int, int]) -> None:
     assert "validation" in names and "train (epoch)" in names
 
 
+@pytest.mark.parametrize("size", [(900, 300), (560, 620)])
+def test_loss_legend_covers_no_curve(qtbot, size: tuple[int, int]) -> None:
+    """A loss that barely falls runs along the top of its plot the whole run: the legend
+    must not sit on it, nor on the accuracy that stays flat at the bottom."""
+    from PySide6.QtCore import QPointF, QRectF
+
+    from app.ui.training.plots.curves import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    flat = [2.30, 2.29, 2.29, 2.28, 2.28, 2.27]
+    panel.refresh(fake_run("run 1", flat, [v + 0.01 for v in flat], [0.11] * len(flat)))
+    qtbot.wait(20)
+    for w, keys in ((panel.loss, ("batch", "train_loss", "val_loss")),
+                    (panel.acc, ("train_acc", "val_acc"))):
+        legend = w.getPlotItem().legend
+        assert legend.isVisible() and len(legend.items) >= 2
+        box = legend.sceneBoundingRect()
+        view = w.getPlotItem().getViewBox()
+        for key in keys:
+            x, y = panel.items[key].getData()
+            assert len(x), key
+            corners = [view.mapViewToScene(QPointF(float(a), float(b)))
+                       for a, b in ((x.min(), y.min()), (x.max(), y.max()))]
+            curve = QRectF(corners[0], corners[1]).normalized().adjusted(-3, -3, 3, 3)
+            assert not box.intersects(curve), f"legend {box} covers {key} {curve}"
+        # and it is inside the widget, fully readable
+        assert w.sceneRect().contains(box)
+
+
 def test_compare_shows_runs_side_by_side(qtbot) -> None:
     from app.ui.training.plots.compare import CompareView
 

@@ -145,3 +145,52 @@ def test_every_catalogue_category_has_its_own_colour() -> None:
 
     assert set(CATEGORIES) <= set(theme.CATEGORY_COLOURS)
     assert len(set(theme.CATEGORY_COLOURS.values())) == len(theme.CATEGORY_COLOURS)
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB colour: distances in it follow what the eye tells apart."""
+    def linear(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(colour[i:i + 2], 16) / 255) for i in (1, 3, 5))
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def test_each_category_has_a_colour_of_its_own() -> None:
+    """Dropout was slate like Input/Output (ΔE 4: the same grey on the canvas); every pair of
+    categories now differs by ΔE ≥ 15, a difference seen at a glance."""
+    import itertools
+    import math
+
+    for a, b in itertools.combinations(theme.CATEGORY_COLOURS, 2):
+        distance = math.dist(_lab(theme.CATEGORY_COLOURS[a]), _lab(theme.CATEGORY_COLOURS[b]))
+        assert distance >= 15, f"{a} and {b} look alike: ΔE {distance:.1f}"
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_dropout_header_is_its_category_colour(qtbot, use_theme, name: str) -> None:
+    """The canvas paints a Dropout card's header from the category table, in either theme."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    from app.core.graph import NetworkDocument
+    from app.ui.canvas.node_item import HEADER, WIDTH, NodeItem
+
+    use_theme(name)
+    doc = NetworkDocument()
+    item = NodeItem(doc.node(doc.add_node("Dropout", {}, "drop").name))
+    image = QImage(int(WIDTH) + 20, 120, QImage.Format.Format_RGB32)
+    image.fill(QColor(theme.current().canvas))
+    painter = QPainter(image)
+    painter.translate(10, 10)
+    item.paint(painter, QStyleOptionGraphicsItem())
+    painter.end()
+    header = QColor(image.pixel(10 + int(WIDTH) - 30, 10 + int(HEADER) - 4))
+    assert header.name() == theme.CATEGORY_COLOURS["Dropout"]
+    assert theme.contrast_ratio(theme.NODE_TITLE, header) >= 4.5

@@ -398,3 +398,30 @@ def test_canvas_zoom_shows_only_in_design(qtbot, make_window) -> None:
         assert not window.zoom_status.isVisible(), mode
     window.set_mode("design")
     assert window.zoom_status.isVisible()
+
+
+def test_getting_started_stays_away_from_a_run_the_student_asked_for(qtbot, make_window
+                                                                       ) -> None:
+    """F5 pressed while the window was still starting: the first-launch page does not pop
+    up over the run; on a quiet first launch it does, and F5 then closes it."""
+    from app.ui.launch import _first_run
+    from app.ui.welcome import FIRST_RUN_KEY
+
+    queued = make_window(ready=False, settings_file="queued.ini")
+    assert queued.training_docks is None  # the tools are still loading: F5 is queued
+    queued.train()
+    assert queued.run_starting
+    _first_run(queued)
+    assert queued.getting_started is None
+    assert queued.settings.value(FIRST_RUN_KEY, False, type=bool)  # the first launch is over
+    queued._start_queued = False  # no run at teardown: the test has what it needs
+
+    quiet = make_window(ready=False, settings_file="quiet.ini")
+    _first_run(quiet)
+    page = quiet.getting_started
+    assert page is not None and page.isVisible()
+    _first_run(quiet)  # a second launch: not again
+    assert quiet.getting_started is page
+    quiet.train()
+    assert not page.isVisible()
+    quiet._start_queued = False

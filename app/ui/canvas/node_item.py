@@ -120,7 +120,7 @@ class NodeItem(BoxItem):
         self.category = node.spec.category
         self.params_text = ""
         self.shape_text = ""
-        self.status = "pending"  # pending | ok | blocked | error | warning
+        self.status = "pending"  # pending | ok | blocked | unwired | error | warning
         self.health = ""  # a training-health finding for this layer, from the last run
         self.frozen = False  # training.freeze covers it: its weights stay fixed
         self.message = ""
@@ -160,6 +160,8 @@ class NodeItem(BoxItem):
 
         if result is None:
             shown = ("pending", "", "")
+        elif result.unwired:  # a step to do, not a mistake: no red until something is wired
+            shown = ("unwired", UNWIRED_HINT, result.error)
         elif result.error:
             shown = ("error", "shape error", result.error)
         elif result.blocked:
@@ -193,7 +195,8 @@ class NodeItem(BoxItem):
         if self.frozen:
             lines.append(FROZEN_TIP)
         if self.message:
-            colour = theme.current().error if self.status == "error" else theme.current().warning
+            t = theme.current()
+            colour = {"error": t.error, "unwired": t.muted}.get(self.status, t.warning)
             lines.append(f"<span style='color:{colour}'>{_html(self.message)}</span>")
         if self.health:
             lines.append(f"<span style='color:{theme.current().warning}'>Training health: "
@@ -286,7 +289,7 @@ class NodeItem(BoxItem):
         painter.drawText(QRectF(9, HEADER + 3, WIDTH - 18, 18), Qt.AlignmentFlag.AlignVCenter,
                          text)
         painter.setFont(_font(9.5, bold=self.status in ("ok", "warning"),
-                              italic=self.status in ("blocked", "pending")))
+                              italic=self.status in ("blocked", "pending", "unwired")))
         colour = {"error": t.error, "ok": t.text, "warning": t.text}.get(self.status, t.muted)
         painter.setPen(QColor(colour))
         # Layers without key parameters (activations) centre the shape in the body.
@@ -317,6 +320,7 @@ class NodeItem(BoxItem):
                          Qt.AlignmentFlag.AlignCenter, "!")
 
 
+UNWIRED_HINT = "connect a layer here"
 FROZEN_TIP = "❄ Frozen for fine-tuning: its weights stay as loaded while training"
 
 

@@ -149,6 +149,8 @@ class InspectorPanel(QScrollArea):
 
         if result is None:
             text = "<i>computing shape…</i>"
+        elif result.unwired:
+            text = "<i>Output: nothing connected yet – wire a layer into it</i>"
         elif result.error:
             text = f"<span style='color:{theme.current().error}'>Output: shape error</span>"
         elif result.blocked:

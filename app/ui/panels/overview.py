@@ -19,10 +19,13 @@ def overview_html(session: EditorSession, title: str) -> str:
                  if n in results and results[n].ok and results[n].shape is not None]
         return ", ".join(found) or "–"
 
-    errors = sum(p.severity == "error" for p in session.problems)
-    warnings = [p.message for p in session.problems if p.severity == "warning"]
-    status = (f"<span style='color:{t.ok}'>✔ every shape fits</span>" if not errors else
-              f"<span style='color:{t.error}'>{errors} error(s): see Problems</span>")
+    errors = sum(p.severity == "error" and not p.step for p in session.problems)
+    warnings = [p.message for p in session.problems if p.severity == "warning" and not p.step]
+    steps = [p.message for p in session.problems if p.step]
+    status = (f"<span style='color:{t.error}'>{errors} error(s): see Problems</span>" if errors
+              else "".join(f"<span style='color:{t.accent}'>➜ {_escape(s)}</span><br>"
+                           for s in steps[:3]) if steps else
+              f"<span style='color:{t.ok}'>✔ every shape fits</span>")
     if warnings:
         status += "".join(f"<br><span style='color:{t.warning}'>⚠ {_escape(w)}</span>"
                           for w in warnings[:3])

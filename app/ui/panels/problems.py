@@ -28,7 +28,7 @@ FIX_ROLE = Qt.ItemDataRole.UserRole + 1
 class ProblemsPanel(QWidget):
     nodeSelected = Signal(str)
     fixRequested = Signal(object)  # app.core.shapes.Fix
-    countChanged = Signal(int, int)  # errors, warnings
+    countChanged = Signal(int, int, int)  # errors, warnings, steps still to do
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,13 +52,16 @@ class ProblemsPanel(QWidget):
         t = theme.current()
         self.tree.clear()
         shown_fixes: set[str] = set()
-        n_errors = n_warnings = 0
+        n_errors = n_warnings = n_steps = 0
         for problem in self.session.problems:
             is_error = problem.severity == "error"
-            n_errors += is_error
-            n_warnings += not is_error
-            item = QTreeWidgetItem(["●  " + problem.message])
-            item.setForeground(0, QColor(t.error if is_error else t.warning))
+            n_steps += problem.step
+            n_errors += is_error and not problem.step
+            n_warnings += not is_error and not problem.step
+            # a step still to do (a blank network's wires) reads as a hint, not a mistake
+            item = QTreeWidgetItem([("➜  " if problem.step else "●  ") + problem.message])
+            item.setForeground(0, QColor(t.accent if problem.step else
+                                         t.error if is_error else t.warning))
             item.setToolTip(0, problem.message)
             item.setData(0, NODE_ROLE, problem.node)
             self.tree.addTopLevelItem(item)
@@ -70,8 +73,8 @@ class ProblemsPanel(QWidget):
             for fix in fixes:
                 self._add_fix(item, fix, problem.node)
             item.setExpanded(bool(fixes))
-        self._set_summary(n_errors, n_warnings)
-        self.countChanged.emit(n_errors, n_warnings)
+        self._set_summary(n_errors, n_warnings, n_steps)
+        self.countChanged.emit(n_errors, n_warnings, n_steps)
 
     def _add_fix(self, parent: QTreeWidgetItem, fix: object, node: str) -> None:
         child = QTreeWidgetItem()
@@ -89,7 +92,11 @@ class ProblemsPanel(QWidget):
         row.addStretch(1)
         self.tree.setItemWidget(child, 0, holder)
 
-    def _set_summary(self, n_errors: int, n_warnings: int) -> None:
+    def _set_summary(self, n_errors: int, n_warnings: int, n_steps: int) -> None:
+        if n_steps and not n_errors and not n_warnings:
+            self.summary.setText(f"{n_steps} step(s) to do before the network can train: "
+                                 "wire the Input through your layers to the Output.")
+            return
         if not n_errors and not n_warnings:
             self.summary.setText(f"<span style='color:{theme.current().ok}'>✔ No problems: "
                                  "every shape fits.</span>")

@@ -45,7 +45,9 @@ HEADER_TIPS = {
 }
 MIN_ROWS = 5  # the table never shrinks below this many visible rows
 # Columns that give up width (their cells elide, the tooltip keeps the full text) when the
-# dock is too narrow for every column: the shapes and numbers are what the table is for.
+# dock is too narrow for every column, in this order: the shapes and numbers are what the
+# table is for, and a middle-elided name reads better than a cut type. The first also
+# takes any spare width.
 SHRINKABLE = (LAYER, TYPE)
 MIN_SHRUNK_CHARS = 6  # a shrunk column still shows this many characters
 FROZEN = "❄ "
@@ -153,10 +155,10 @@ class SummaryPanel(QWidget):
                 activations += sum(math.prod(s) * _ITEMSIZE.get(r.dtypes.get(p, ""), 4)
                                    for p, s in r.outputs.items())
             shape = (format_shape(r.shape) if r.ok and r.shape is not None else
-                     "waiting" if r.blocked else "error")
+                     "waiting" if r.blocked else "not connected" if r.unwired else "error")
             layer_macs = node_macs(doc, results, name) or 0
             macs += layer_macs
-            error = bool(r.error)
+            error = bool(r.error) and not r.unwired
             self._set_cell(row, LAYER, name, f"{name} ({node.type})", error)
             self._set_cell(row, TYPE, node.type, f"{name} ({node.type})", error)
             self._set_cell(row, SHAPE, shape, r.error or "", error)
@@ -185,9 +187,11 @@ class SummaryPanel(QWidget):
 
     def fit_columns(self) -> None:
         """Every column in view without scrolling: each as wide as its contents; the
-        layer and type columns share what is left over, and when the viewport is too
-        narrow they give up the difference (down to MIN_SHRUNK_CHARS, the longer one
-        first), so shapes and numbers stay whole. Widths the user dragged stay."""
+        layer column takes what is left over, and when the viewport is too narrow it
+        gives up the difference first (its names elide in the middle, the tooltip keeps
+        them), the type column only after it (a type is a word to read, "BatchNor…" is
+        not), each down to MIN_SHRUNK_CHARS, so shapes and numbers stay whole. Widths
+        the user dragged stay."""
         if self._user_sized:
             return
         table, header = self.table, self.table.horizontalHeader()
@@ -195,15 +199,12 @@ class SummaryPanel(QWidget):
                   for c in range(len(COLUMNS))]
         excess = sum(wanted) - table.viewport().width()
         if excess > 0:
-            floor = shrunk_width(table)
-            room = {c: max(0, wanted[c] - floor) for c in SHRINKABLE}
-            spare = sum(room.values())
-            for c in SHRINKABLE:
-                if spare:
-                    wanted[c] -= math.ceil(min(excess, spare) * room[c] / spare)
+            for c in SHRINKABLE:  # in order: the names give up room before the types
+                given = max(0, min(excess, wanted[c] - shrunk_width(table)))
+                wanted[c] -= given
+                excess -= given
         else:
-            for i, c in enumerate(SHRINKABLE):  # names first: they are the longer text
-                wanted[c] += -excess // len(SHRINKABLE) + (i < -excess % len(SHRINKABLE))
+            wanted[SHRINKABLE[0]] -= excess  # the spare width goes to the names
         self._fitting = True
         try:
             for c, width in enumerate(wanted):

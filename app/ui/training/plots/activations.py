@@ -12,6 +12,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from app.analysis.run_history import RunHistory
+from app.training.events import ProbeSample
 from app.ui.training.plots.base import PlotPanel, colour, plot_widget
 
 GAP = 1  # pixels between channel maps in the mosaic
@@ -30,6 +31,26 @@ def mosaic(maps: np.ndarray) -> tuple[np.ndarray, int, int]:
         r, col = divmod(i, cols)
         out[r * (h + GAP):r * (h + GAP) + h, col * (w + GAP):col * (w + GAP) + w] = scaled
     return out, rows, cols
+
+
+def _value(value: float, names: list[str] | None) -> str:
+    """A class index by its name when the data names its classes, else the number."""
+    if float(value).is_integer():
+        k = int(value)
+        return names[k] if names and 0 <= k < len(names) else str(k)
+    return f"{value:.3g}"
+
+
+def sample_text(info: ProbeSample | None, names: list[str] | None = None) -> str:
+    """'validation sample 0 · label 7 · predicted 3': which input the maps are of."""
+    if info is None:
+        return "one fixed sample"
+    parts = [f"{info.split} sample {info.index}"]
+    if info.label is not None:
+        parts.append(f"label {_value(info.label, names)}")
+    if info.predicted is not None:
+        parts.append(f"predicted {_value(info.predicted, names)}")
+    return " · ".join(parts)
 
 
 class ActivationPanel(PlotPanel):
@@ -94,8 +115,9 @@ class ActivationPanel(PlotPanel):
             self._draw_vector(values, fresh)
         else:
             self._draw_matrix(values.reshape(values.shape[0], -1), fresh)
-        self.note.setText(f"shape {tuple(values.shape)} · step {snap.step} · "
-                          f"min {values.min():.3g} max {values.max():.3g}")
+        self.note.setText(f"{sample_text(snap.sample, run.class_names)} · step {snap.step} · shape "
+                          f"{tuple(values.shape)} · min {values.min():.3g} "
+                          f"max {values.max():.3g}")
 
     def _remove_bars(self) -> None:
         if self.bars is not None:

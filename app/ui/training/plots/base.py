@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -67,8 +67,9 @@ def style_plot(w: pg.PlotWidget) -> None:
     legend = item.legend
     if legend is not None:
         legend.setLabelTextColor(t.text)
-        legend.setBrush(QColor(t.base).lighter(100) if t.name == "light" else t.alt_base)
-        legend.setPen(t.grid)
+        if legend.parentItem() is item.vb:  # over the data: a solid box keeps it readable
+            legend.setBrush(QColor(t.base).lighter(100) if t.name == "light" else t.alt_base)
+            legend.setPen(t.grid)
 
 
 class _FollowTheme(QObject):
@@ -102,6 +103,50 @@ def add_legend(w: pg.PlotWidget) -> pg.LegendItem:
     legend = w.addLegend(offset=(-6, 6), labelTextSize=LEGEND_SIZE, verSpacing=-6)
     # Painted in Python (box, samples, labels) at every repaint of the plot otherwise.
     legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    style_plot(w)
+    return legend
+
+
+AXIS_ROOM = 72  # px of a plot's width its left axis and margins take, at most
+
+
+class _LegendRow(QObject):
+    """Keeps a row legend (add_legend_row) within its plot's width: as many columns as
+    fit, so a narrow plot gets two short rows rather than a legend wider than the plot."""
+
+    def __init__(self, w: pg.PlotWidget, legend: pg.LegendItem) -> None:
+        super().__init__(w)
+        self.legend = legend
+        w.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit(watched.width())
+        return False
+
+    def fit(self, width: float) -> None:
+        room = width - AXIS_ROOM
+        for columns in range(max(1, len(self.legend.items)), 0, -1):
+            self.legend.setColumnCount(columns)
+            if self.legend.layout.preferredWidth() <= room:
+                break
+        self.legend.updateGeometry()
+
+
+def add_legend_row(w: pg.PlotWidget) -> pg.LegendItem:
+    """A legend between the title and the data, so it never covers a curve however the
+    curves run (a loss that barely falls stays under a corner legend all run long). It
+    takes the row of the top axis, which these plots never show."""
+    item = w.getPlotItem()
+    legend = pg.LegendItem(labelTextSize=LEGEND_SIZE, colCount=4, horSpacing=14,
+                           verSpacing=-6)
+    legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    legend.layout.setContentsMargins(2, 0, 2, 0)
+    item.legend = legend  # curves plotted with a name join it, as with addLegend
+    item.layout.removeItem(item.getAxis("top"))
+    item.layout.addItem(legend, 1, 1)
+    item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignRight)
+    w.legend_row = _LegendRow(w, legend)
     style_plot(w)
     return legend
 

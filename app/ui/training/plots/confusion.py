@@ -9,7 +9,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.analysis.run_history import RunHistory
 from app.ui import theme
@@ -24,6 +35,23 @@ FULL = {"light": "#084594", "dark": "#3b82f6"}
 
 def cell_colours(t: theme.Theme) -> pg.ColorMap:
     return pg.ColorMap([0.0, 1.0], [QColor(t.base), QColor(FULL.get(t.name, FULL["light"]))])
+
+
+SCORE_COLUMNS = ("class", "precision", "recall", "F1", "samples")
+
+
+def per_class_scores(m: np.ndarray) -> np.ndarray:
+    """Rows of (precision, recall, F1, support) per class from a [true, predicted] count
+    matrix, as sklearn's precision_recall_fscore_support computes them (0 where a class
+    was never predicted or never present)."""
+    m = np.asarray(m, dtype=float)
+    hits, predicted, support = np.diag(m), m.sum(axis=0), m.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, hits / predicted, 0.0)
+        recall = np.where(support > 0, hits / support, 0.0)
+        both = precision + recall
+        f1 = np.where(both > 0, 2 * precision * recall / both, 0.0)
+    return np.stack([precision, recall, f1, support], axis=1)
 
 
 WAITING = "The confusion matrix appears after the first epoch."
@@ -51,14 +79,40 @@ class ConfusionPanel(PlotPanel):
         scroll.setWidget(self.gallery)
         self.gallery_title = QLabel("Misclassified validation samples")
         self.gallery_title.setStyleSheet("font-weight: bold;")
-        right = QWidget()
-        lay = QVBoxLayout(right)
+        gallery = QWidget()
+        lay = QVBoxLayout(gallery)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.gallery_title)
         lay.addWidget(scroll)
+        # Beside the square matrix, under the gallery: what each row and column of the
+        # matrix adds up to, per class (the room a student otherwise sees empty).
+        self.scores = QTableWidget(0, len(SCORE_COLUMNS))
+        self.scores.setHorizontalHeaderLabels(SCORE_COLUMNS)
+        self.scores.verticalHeader().hide()
+        self.scores.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.scores.setAlternatingRowColors(True)
+        self.scores.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        rows = self.scores.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)  # compact: all in view
+        self.scores.setToolTip("Precision: of the samples predicted as this class, the share "
+                               "that are. Recall: of the samples of this class, the share "
+                               "found. F1: their harmonic mean. Samples: validation "
+                               "samples of the class.")
+        self.scores_title = QLabel("Per class (validation)")
+        self.scores_title.setStyleSheet("font-weight: bold;")
+        scores = QWidget()
+        lay = QVBoxLayout(scores)
+        lay.setContentsMargins(0, 4, 0, 0)
+        lay.addWidget(self.scores_title)
+        lay.addWidget(self.scores)
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.addWidget(gallery)
+        self.right.addWidget(scores)
+        self.right.setSizes([300, 300])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.plot)
-        split.addWidget(right)
+        split.addWidget(self.right)
         split.setSizes([400, 400])
         self.body.addWidget(split)
         self.matrix = np.zeros((0, 0), dtype=np.int64)
@@ -104,10 +158,31 @@ class ConfusionPanel(PlotPanel):
         self.plot.getAxis("bottom").setTicks([labels])
         self.plot.getAxis("left").setTicks([labels])
         self.plot.autoRange()
+        self._fill_scores(m, names)
         correct = int(np.trace(m))
         total = int(m.sum())
         self.note.setText(f"{total} validation samples, {correct} correct "
                           f"({correct / max(1, total):.1%})")
+
+    def _fill_scores(self, m: np.ndarray, names: list[str] | None) -> None:
+        scores = per_class_scores(m)
+        macro = [*scores[:, :3].mean(axis=0), scores[:, 3].sum()]
+        rows = [*((names[i] if names and i < len(names) else str(i), *row)
+                  for i, row in enumerate(scores)), ("mean (macro)", *macro)]
+        self.scores.setRowCount(len(rows))
+        for r, (name, *values) in enumerate(rows):
+            cells = [name, *(f"{v:.1%}" for v in values[:3]), str(int(values[3]))]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.scores.setItem(r, c, item)
+        # the table as tall as its rows (at most half the column), the gallery the rest
+        need = (self.scores.horizontalHeader().height() + 2 + self.scores_title.sizeHint()
+                .height() + len(rows) * self.scores.verticalHeader().defaultSectionSize() + 14)
+        total = sum(self.right.sizes())
+        self.right.setSizes([total - min(need, total // 2), min(need, total // 2)])
 
     def _draw_gallery(self, ev: Any, names: list[str] | None) -> None:
         def name(k: int) -> str:

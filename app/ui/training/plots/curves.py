@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QWidget
 from app.analysis.run_history import RunHistory
 from app.ui.training.plots.base import (
     PlotPanel,
-    add_legend,
+    add_legend_row,
     colour,
     plot_widget,
 )
@@ -78,8 +78,8 @@ class CurvesPanel(PlotPanel):
         self.lr = epoch_plot("Learning rate", "learning rate")
         # 0.001 reads better to a student than pyqtgraph's "(x0.001)" prefix on the title
         self.lr.getAxis("left").enableAutoSIPrefix(False)
-        add_legend(self.loss)
-        add_legend(self.acc).anchor((1, 1), (1, 1), offset=(-6, -6))  # rising curves: low
+        add_legend_row(self.loss)
+        add_legend_row(self.acc)
         self.grid = QGridLayout()
         self.grid.setSpacing(4)
         self.body.addLayout(self.grid, 1)
@@ -163,6 +163,8 @@ class CurvesPanel(PlotPanel):
             "train_acc": line(self.acc, pg.mkPen(train, width=2), "train", True),
             "val_acc": line(self.acc, dashed(val), "validation", True),
             "lr": line(self.lr, pg.mkPen(colour(2), width=1.5), None)}
+        for w in (self.loss, self.acc):  # new entries: as many legend columns as fit
+            w.legend_row.fit(w.width())
         for key in ("raw", "batch", "lr"):  # one point per batch: thousands in a long run
             self.items[key].setDownsampling(auto=True, method="peak")
             self.items[key].setClipToView(True)

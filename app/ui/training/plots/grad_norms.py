@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from app.analysis.health import layer_of
 from app.analysis.run_history import RunHistory
@@ -17,9 +17,21 @@ from app.ui.training.plots.base import (
     add_legend,
     colour,
     plot_widget,
+    style_plot,
 )
 
 FLOOR = 1e-12  # log scale: an exactly-zero gradient is drawn at the floor
+LABELLED = (1, 2, 5)  # within a decade only these get a number: all nine overlap
+
+
+class DecadeAxis(pg.AxisItem):
+    """A log axis numbered at 1, 2 and 5 of each decade (0.01, 0.02, 0.05, 0.1...), with
+    the other minor ticks left as unlabelled lines."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        strings = super().logTickStrings(values, scale, spacing)
+        return [text if round(10 ** (value % 1)) in LABELLED else ""
+                for value, text in zip(values, strings)]
 
 
 def layer_norms(run: RunHistory) -> tuple[list[int], dict[str, list[float]]]:
@@ -43,7 +55,13 @@ class GradNormPanel(PlotPanel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = plot_widget("Gradient norm per layer (log scale)", "‖grad‖", "step")
+        self.plot = plot_widget("Gradient norm per layer (log scale)", "gradient norm (L2)",
+                                 "training step (batch)")
+        label = self.plot.getAxis("left").labelText
+        self.plot.getPlotItem().setAxisItems({"left": DecadeAxis("left")})
+        self.plot.getAxis("left").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.plot.setLabel("left", label)
+        style_plot(self.plot)
         self.plot.setLogMode(y=True)
         add_legend(self.plot)
         self.body.addWidget(self.plot)
