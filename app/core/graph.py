@@ -293,11 +293,13 @@ class NetworkDocument:
                                     new if e.dst == old else e.dst, e.dst_port)
         self._emit(Change("node_renamed", (new,), detail={"old": old, "new": new}))
 
-    def set_params(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def set_params(self, name: str, changes: dict[str, Any],
+                   port_names: dict[str, str] | None = None) -> dict[str, Any]:
         """Change some parameters; returns the previous values (for undo).
 
         Wires on ports that the change removes (fewer merge inputs, indices turned off)
-        are refused rather than silently dropped.
+        are refused rather than silently dropped. Names of outputs the change removes are
+        dropped; `port_names` (an undo putting the node back whole) replaces them all.
         """
         node = self.node(name)
         try:
@@ -311,9 +313,11 @@ class NetworkDocument:
             port = lost[0].dst_port if lost[0].dst == name else lost[0].src_port
             raise DocumentError(f"{name}: port {port!r} is still connected; remove that wire "
                                 "first")
+        kept = {p: v for p, v in node.port_names.items() if p in trial.output_ports()}
+        names = kept if port_names is None else _port_names(trial, port_names)
         old = {k: node.params[k] for k in changes}
         node.params = full
-        node.port_names = {p: v for p, v in node.port_names.items() if p in trial.output_ports()}
+        node.port_names = names
         self._emit(Change("params_changed", (name,), detail={"params": sorted(changes)}))
         return old
 

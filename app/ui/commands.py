@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QUndoCommand
 
 from app.core.catalogue import spec_for
-from app.core.graph import DocumentError, Edge, NetworkDocument, Node, module_path
+from app.core.graph import (
+    DocumentError,
+    Edge,
+    NetworkDocument,
+    Node,
+    check_identifier,
+    module_path,
+)
 from app.core.templates import COLUMN, ROW
 
 if TYPE_CHECKING:
@@ -99,20 +106,21 @@ class CompoundCommand(DocCommand):
 class AddNodeCommand(DocCommand):
     def __init__(self, session: EditorSession, layer_type: str, params: dict[str, Any] | None
                  = None, name: str | None = None, pos: Pos = (0.0, 0.0),
-                 path: str | None = None) -> None:
+                 path: str | None = None, port_names: dict[str, str] | None = None) -> None:
         super().__init__(session, f"Add {layer_type}")
         self.layer_type = layer_type
         self.params = dict(params or {})
         self.name = name
         self.pos = pos
         self.path = path
+        self.port_names = dict(port_names or {})
         self._node: Node | None = None
 
     def do(self) -> None:
         # Redo puts back the very node the first run made (and undo removed).
         if self._node is None:
             self._node = self.doc.add_node(self.layer_type, self.params, self.name, self.pos,
-                                           self.path)
+                                           self.path, self.port_names)
             self.name = self._node.name
         else:
             self.doc.insert_node(self._node)
@@ -157,7 +165,9 @@ class RenameNodeCommand(DocCommand):
 class SetParamsCommand(DocCommand):
     """Consecutive edits of the same parameter of one node merge into one history entry
     (clicking a spin box arrow five times is one change to the student). Edits of several
-    parameters at once, and one-click fixes (`mergeable=False`), are steps of their own."""
+    parameters at once, and one-click fixes (`mergeable=False`), are steps of their own.
+    Undo puts the node's whole previous state back, as orange-canvas-core's commands do:
+    its parameters and the output names the change dropped with their ports."""
 
     def __init__(self, session: EditorSession, name: str, changes: dict[str, Any],
                  mergeable: bool = True) -> None:
@@ -166,18 +176,20 @@ class SetParamsCommand(DocCommand):
         self.name = name
         self.changes = dict(changes)
         self.old: dict[str, Any] = {}
+        self.old_port_names: dict[str, str] = {}
         self.mergeable = mergeable and len(changes) == 1
 
     def id(self) -> int:
         return PARAMS_ID
 
     def do(self) -> None:
+        port_names = dict(self.doc.node(self.name).port_names)
         old = self.doc.set_params(self.name, self.changes)
         if not self.old:
-            self.old = old
+            self.old, self.old_port_names = old, port_names
 
     def revert(self) -> None:
-        self.doc.set_params(self.name, self.old)
+        self.doc.set_params(self.name, self.old, port_names=self.old_port_names)
 
     def merge(self, other: QUndoCommand) -> bool:
         if (not isinstance(other, SetParamsCommand) or not (self.mergeable and other.mergeable)
@@ -341,17 +353,20 @@ def paste_command(session: EditorSession, payload: dict[str, Any],
                                    for item in payload["nodes"]])
     taken = set(doc.graph)
     renames: dict[str, str] = {}
+    for item in payload["nodes"]:
+        renames[item["name"]] = _free_name(item["name"], spec_for(item["type"]).prefix, taken)
+        taken.add(renames[item["name"]])
+    variables = taken | {v for n in doc.nodes for v in n.port_names.values()}
     cmd = CompoundCommand(session, "Paste" if len(payload["nodes"]) != 1
                           else f"Paste {payload['nodes'][0]['type']}")
     paths: list[str] = []
     for item in payload["nodes"]:
-        name = _free_name(item["name"], spec_for(item["type"]).prefix, taken)
-        taken.add(name)
-        renames[item["name"]] = name
+        name = renames[item["name"]]
         x, y = item.get("pos", (0.0, 0.0))
         path = _pasted_path(doc, name, item.get("path"), paths)
         cmd.add(AddNodeCommand(session, item["type"], item.get("params", {}), name,
-                               (x + offset[0], y + offset[1]), path))
+                               (x + offset[0], y + offset[1]), path,
+                               _pasted_port_names(item, variables)))
     for e in payload.get("edges", []):
         if e["src"] in renames and e["dst"] in renames:
             cmd.add(ConnectCommand(session, renames[e["src"]], e["src_port"], renames[e["dst"]],
@@ -382,6 +397,32 @@ def _pasted_path(doc: NetworkDocument, name: str, path: Any, chosen: list[str]) 
         return None
     chosen.append(path)
     return path
+
+
+def _pasted_port_names(item: dict[str, Any], variables: set[str]) -> dict[str, str]:
+    """The copied node's output names that no node or other output of the document (or
+    of the paste) uses; `variables` gains them. Each dropped one falls back to
+    `<name>_<port>` in the exported code, as two outputs may not share a variable.
+    Malformed entries (a hand-edited clipboard) are dropped, never refused."""
+    names = item.get("port_names")
+    kept: dict[str, str] = {}
+    if not isinstance(names, dict):
+        return kept
+    spec = spec_for(item["type"])
+    try:
+        extra = spec.output_ports(spec.validate(dict(item.get("params") or {})))[1:]
+    except (TypeError, ValueError):  # ParamError: adding the node is refused, with why
+        return kept
+    for port, variable in names.items():
+        if port not in extra or not isinstance(variable, str) or variable in variables:
+            continue
+        try:
+            check_identifier(variable)
+        except DocumentError:
+            continue
+        kept[port] = variable
+        variables.add(variable)
+    return kept
 
 
 def _free_name(wanted: str, prefix: str, taken: set[str]) -> str:

@@ -48,6 +48,11 @@ def test_a_run_fills_every_panel(qtbot, make_window, tmp_path):
     steps, layers = docks.grad_norms.data
     assert set(layers) == {"conv1", "fc"} and len(steps) == len(run.snapshots)
     assert all(v > 0 for values in layers.values() for v in values)
+    # the axes fit the run: the loss it trained with, its steps and no round number more
+    assert docks.curves.loss.getAxis("left").labelText == "loss (CrossEntropyLoss)"
+    total = 3 * run.steps_per_epoch
+    assert steps[-1] <= total <= docks.grad_norms.plot.getViewBox().viewRange()[0][1] \
+        <= 1.03 * total
     # activations: conv maps (C, H, W) and the linear layer's vector
     acts = docks.activations
     acts.layer.setCurrentText("conv1")

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from app.analysis.run_history import RunHistory
+from app.training.config import TrainConfig
 from app.training.events import BatchEnd, EpochEnd, RunStarted, Snapshot
+from app.training.losses import LossConfig
 from app.ui.training.plots.base import nice_ceil, steady_range
 
 
@@ -27,9 +29,11 @@ def test_steady_range_holds_round_limits_until_the_data_leave_them() -> None:
     assert steady_range(float("nan"), 1.0, None, from_zero=True) is None
 
 
-def _run() -> RunHistory:
-    run = RunHistory("run 1", {"loss": {"type": "CrossEntropy"}})
-    run.add(RunStarted(epochs=3, steps_per_epoch=10, device="cpu", start_epoch=0,
+def _run(config: TrainConfig | None = None, epochs: int = 3, per_epoch: int = 10
+         ) -> RunHistory:
+    """A run as the Train dock starts one: its config is the panel's TrainConfig.to_dict()."""
+    run = RunHistory("run 1", (config or TrainConfig()).to_dict())
+    run.add(RunStarted(epochs=epochs, steps_per_epoch=per_epoch, device="cpu", start_epoch=0,
                        parameters=100, trainable_parameters=100, task="classification"))
     return run
 
@@ -67,6 +71,37 @@ def test_curves_keep_their_y_axis_while_the_loss_falls(qtbot) -> None:
     panel.refresh(run)
     assert "acc" in changed
     assert list(panel.items["val_acc"].getData()[1]) == [45.0]
+
+
+@pytest.mark.parametrize(("loss", "label"), [("CrossEntropy", "loss (CrossEntropyLoss)"),
+                                             ("MSE", "loss (MSELoss)")])
+def test_loss_axis_names_the_runs_loss(qtbot, loss: str, label: str) -> None:
+    from app.ui.training.plots.curves import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    assert panel.loss.getAxis("left").labelText == "loss"  # no run yet: no loss to name
+    run = _run(TrainConfig(loss=LossConfig(loss)))
+    _batch(run, 1, 2.3)
+    panel.refresh(run)
+    assert panel.loss.getAxis("left").labelText == label
+
+
+def test_gradient_norm_steps_fit_the_run(qtbot) -> None:
+    """135 steps (5 epochs of 27): the step axis ends at 135 plus a sliver, not at the
+    next round number (0…200 left a third of the plot empty)."""
+    from app.ui.training.plots.grad_norms import GradNormPanel
+
+    panel = GradNormPanel()
+    qtbot.addWidget(panel)
+    run = _run(epochs=5, per_epoch=27)
+    box = panel.plot.getViewBox()
+    for step in range(9, 136, 9):
+        run.add(_snapshot(step, 1.0))
+        panel.refresh(run)
+        low, high = box.viewRange()[0]
+        assert low <= 0 and 135 <= high <= 135 * 1.03, (step, low, high)
+    assert panel.curves["conv1"].xData[-1] == 135
 
 
 def _snapshot(step: int, scale: float) -> Snapshot:

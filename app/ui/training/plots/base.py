@@ -186,11 +186,10 @@ class SteadyView:
     range moves, the axes are laid out and the plot repaints again, several times a
     second while a run trains. `log_y`: the y axis is logarithmic (whole decades)."""
 
-    def __init__(self, w: pg.PlotWidget, zero_x: bool = False, zero_y: bool = False,
-                 log_y: bool = False) -> None:
+    def __init__(self, w: pg.PlotWidget, zero_y: bool = False, log_y: bool = False) -> None:
         self.box = w.getViewBox()
         self.box.disableAutoRange()
-        self.zero_x, self.zero_y, self.log_y = zero_x, zero_y, log_y
+        self.zero_y, self.log_y = zero_y, log_y
         self.x: tuple[float, float] | None = None
         self.y: tuple[float, float] | None = None
 
@@ -200,7 +199,7 @@ class SteadyView:
     def show(self, x: tuple[float, float] | None = None,
              y: tuple[float, float] | None = None) -> None:
         """Make sure the data's extent x = (min, max), y = (min, max) is in view."""
-        nx = steady_range(*x, self.x, self.zero_x) if x is not None else None
+        nx = steady_range(*x, self.x, from_zero=False) if x is not None else None
         if y is None:
             ny = None
         elif self.log_y:
@@ -211,6 +210,16 @@ class SteadyView:
             return
         self.x, self.y = nx or self.x, ny or self.y
         self.box.setRange(xRange=nx, yRange=ny, padding=0)
+
+    def fit_x(self, low: float, high: float) -> None:
+        """Show exactly [low, high] plus a 2 % sliver for the end points' symbols: for an
+        axis whose end is known from the start (a run's planned steps), where rounding
+        up to 1-2-5 limits would leave a third of the plot empty (135 steps: 0…200)."""
+        margin = 0.02 * (high - low)
+        x = (low - margin, high + margin)
+        if x != self.x:
+            self.x = x
+            self.box.setRange(xRange=x, padding=0)
 
 
 def _decades(low: float, high: float, current: tuple[float, float] | None

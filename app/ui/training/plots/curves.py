@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPen, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QWidget
 
 from app.analysis.run_history import RunHistory
+from app.training.losses import LOSSES
 from app.ui.training.plots.base import (
     PlotPanel,
     add_legend_row,
@@ -46,9 +47,11 @@ def finite_xy(x: list[float], y: list[float]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def loss_label(run: RunHistory | None) -> str:
-    """'loss (CrossEntropy)': the axis names the quantity and, as its unit, the loss."""
-    loss = (run.config.get("loss") or {}).get("type") if run is not None else None
-    return f"loss ({loss})" if loss else "loss"
+    """'loss (CrossEntropyLoss)': the axis names the quantity and, as its unit, the torch
+    loss the run's config (TrainConfig.to_dict) chose."""
+    name = (run.config.get("loss") or {}).get("name") if run is not None else None
+    spec = LOSSES.get(name) if isinstance(name, str) else None
+    return f"loss ({spec.torch_name})" if spec else "loss"
 
 
 def epoch_plot(title: str, left: str) -> pg.PlotWidget:

@@ -69,7 +69,7 @@ class GradNormPanel(PlotPanel):
         # One curve (and legend entry) per layer, made when the layers change and then
         # only given new points: rebuilding them each snapshot cost ~25 ms of GUI thread.
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.steady = self.steady_view(self.plot, zero_x=True, log_y=True)
+        self.steady = self.steady_view(self.plot, log_y=True)
 
     def key(self, run: RunHistory) -> object:
         return len(run.snapshots)
@@ -91,9 +91,11 @@ class GradNormPanel(PlotPanel):
             self.curves[layer].setData(x[keep], y[keep])
             if keep.any():
                 low, high = min(low, float(y[keep].min())), max(high, float(y[keep].max()))
+        # the planned steps from the start: progress reads off the plot, as on the curves
         planned = run.started.epochs * run.started.steps_per_epoch if run.started else 0
-        self.steady.show(x=(0.0, float(max(planned, steps[-1], 1))),
-                         y=(low, high) if low <= high else None)
+        self.steady.fit_x(0.0, float(max(planned, steps[-1], 1)))
+        if low <= high:
+            self.steady.show(y=(low, high))
         last = {k: v[-1] for k, v in layers.items() if math.isfinite(v[-1])}
         low, high = min(last, key=last.get, default=""), max(last, key=last.get, default="")
         self.note.setText(f"smallest: {low} · largest: {high}" if last else "")
