@@ -352,16 +352,17 @@ def paste_command(session: EditorSession, payload: dict[str, Any],
         offset = free_offset(doc, [tuple(item.get("pos", (0.0, 0.0)))
                                    for item in payload["nodes"]])
     taken = set(doc.graph)
-    renames: dict[str, str] = {}
+    names: list[str] = []
     for item in payload["nodes"]:
-        renames[item["name"]] = _free_name(item["name"], spec_for(item["type"]).prefix, taken)
-        taken.add(renames[item["name"]])
+        names.append(_free_name(item["name"], spec_for(item["type"]).prefix, taken))
+        taken.add(names[-1])
+    renames = {item["name"]: name for item, name in zip(payload["nodes"], names)}
+    # every pasted name is known before any output keeps its own: no output takes a node's
     variables = taken | {v for n in doc.nodes for v in n.port_names.values()}
     cmd = CompoundCommand(session, "Paste" if len(payload["nodes"]) != 1
                           else f"Paste {payload['nodes'][0]['type']}")
     paths: list[str] = []
-    for item in payload["nodes"]:
-        name = renames[item["name"]]
+    for item, name in zip(payload["nodes"], names):
         x, y = item.get("pos", (0.0, 0.0))
         path = _pasted_path(doc, name, item.get("path"), paths)
         cmd.add(AddNodeCommand(session, item["type"], item.get("params", {}), name,
@@ -371,7 +372,7 @@ def paste_command(session: EditorSession, payload: dict[str, Any],
         if e["src"] in renames and e["dst"] in renames:
             cmd.add(ConnectCommand(session, renames[e["src"]], e["src_port"], renames[e["dst"]],
                                    e["dst_port"]))
-    return cmd, list(renames.values())
+    return cmd, names
 
 
 def free_offset(doc: NetworkDocument, spots: Sequence[Pos]) -> Pos:
