@@ -8,12 +8,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app.analysis.run_history import RunHistory
+from app.training.config import TrainConfig
 from app.ui import theme
 
 
 def fake_run(name: str, train_loss: list[float], val_loss: list[float],
              val_acc: list[float], status: str = "completed") -> RunHistory:
-    run = RunHistory(name, {"loss": {"type": "CrossEntropy"}})
+    run = RunHistory(name, TrainConfig().to_dict())  # as the Train dock starts a run
     run.epochs = list(range(1, len(train_loss) + 1))
     run.train_loss, run.val_loss = list(train_loss), list(val_loss)
     run.train_acc = [min(1.0, a + 0.02) for a in val_acc]
@@ -79,7 +80,7 @@ def test_curves_readable_at_300_px(qtbot, size: tuple[int, int]) -> None:
             slack = 5  # the rotated label's box has a few pixels of padding
             assert box.left() >= -slack and box.top() >= -slack
             assert box.right() <= w.width() + slack and box.bottom() <= w.height() + slack
-    assert panel.loss.getAxis("left").labelText == "loss (CrossEntropy)"  # quantity, unit
+    assert panel.loss.getAxis("left").labelText == "loss (CrossEntropyLoss)"  # quantity, unit
     assert panel.acc.getAxis("left").labelText == "accuracy (%)"
     _x, y = panel.items["val_acc"].getData()
     assert y[-1] == pytest.approx(80.0)  # shown in percent, as the axis says
