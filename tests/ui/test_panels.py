@@ -71,8 +71,9 @@ def test_summary_counts_lenet(window) -> None:
     assert table.item(rows["conv1"], 4).toolTip().startswith(f"{6 * 28 * 28 * 26:,} ")
     assert table.item(rows["sigmoid1"], 4).text() == "–"
     assert window.summary.totals["macs"] == 423_038  # tests/core/test_cost.py: torchinfo's
-    assert "Total parameters" in window.summary.footer.text()
-    assert "423.04 K" in window.summary.footer.text()
+    footer = window.summary.footer.text().replace("&nbsp;", " ")  # pairs kept on one line
+    assert "Total parameters" in footer
+    assert "423.04 K" in footer
 
 
 def test_code_view_highlights_and_exports(window, tmp_path: Path) -> None:

@@ -121,3 +121,35 @@ def test_health_badge_has_the_health_tooltip(qtbot) -> None:
 def test_pixels_of_a_blank_drawing_are_zero(try_panel) -> None:
     assert try_panel.canvas.is_blank()
     assert not np.any(try_panel.canvas.pixels(8, 8))
+
+
+@pytest.mark.parametrize("width", [300, 390])
+def test_summary_totals_wrap_between_pairs_never_inside_one(qtbot, width: int) -> None:
+    """At 1366×768 the Summary dock is ~390 px wide: the totals read 'Non-' at the end of
+    one line and 'trainable: 0' on the next, 'Memory' apart from '(float32, ...)'."""
+    from PySide6.QtGui import QTextDocument
+
+    from app.core.templates import lenet5
+    from app.ui.panels.summary import SummaryPanel
+    from app.ui.session import EditorSession
+
+    session = EditorSession(lenet5())
+    session.infer_now()
+    panel = SummaryPanel(session)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    doc = QTextDocument()
+    doc.setDefaultFont(panel.footer.font())
+    doc.setHtml(panel.footer.text())
+    doc.setTextWidth(width)
+    doc.size()  # lays the text out
+    block = doc.begin()
+    text, layout = block.text(), block.layout()
+    lines = [text[layout.lineAt(i).textStart():][:layout.lineAt(i).textLength()]
+             for i in range(layout.lineCount())]
+    pairs = ["Total parameters: 61,706", "Trainable: 61,706", "Non-trainable: 0",
+             "MACs (one sample): 423.04 K", "Memory (float32, one sample): 302.70 KiB"]
+    plain = [line.replace("\xa0", " ").replace("\u2011", "-") for line in lines]
+    assert len(lines) >= 2  # narrow enough to wrap
+    for pair in pairs:
+        assert any(pair in line for line in plain), (pair, plain)

@@ -55,6 +55,12 @@ _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8
              "bool": 1}
 
 
+def unbroken(html: str) -> str:
+    """One 'label: value' of the footer kept on one line (no-break spaces and hyphen): a
+    narrow dock wraps between them, never inside ('Non-' / 'trainable: 0' at 1366×768)."""
+    return html.replace(" ", "&nbsp;").replace("-", "\u2011")
+
+
 def human_bytes(n: float) -> str:
     """1024-based, so the units say KiB, MiB, GiB."""
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -249,12 +255,13 @@ class SummaryPanel(QWidget):
         from app.core.cost import format_macs
 
         param_bytes = total * 4
-        self.footer.setText(
-            f"<b>Total parameters:</b> {total:,} &nbsp; <b>Trainable:</b> {trainable:,} &nbsp; "
-            f"<b>Non-trainable:</b> {total - trainable:,} &nbsp;·&nbsp; "
-            f"<b>MACs</b> (one sample): <b>{format_macs(macs)}</b> &nbsp;·&nbsp; "
-            f"<b>Memory</b> (float32, one sample): "
-            f"<b>{human_bytes(param_bytes + activations)}</b>")
+        counts = " &nbsp; ".join(unbroken(pair) for pair in (
+            f"<b>Total parameters:</b> {total:,}", f"<b>Trainable:</b> {trainable:,}",
+            f"<b>Non-trainable:</b> {total - trainable:,}"))
+        self.footer.setText(" &nbsp;·&nbsp; ".join((
+            counts, unbroken(f"<b>MACs</b> (one sample): <b>{format_macs(macs)}</b>"),
+            unbroken(f"<b>Memory</b> (float32, one sample): "
+                     f"<b>{human_bytes(param_bytes + activations)}</b>"))))
         self.footer.setToolTip(
             f"{macs:,} multiply-accumulates per sample (about {format_macs(2 * macs)} FLOPs); "
             "activations, pooling and merges count 0.\n"
