@@ -20,6 +20,7 @@ from app.training.events import RunFinished
 from app.training.setup import seed_everything
 from app.training.trainer import Trainer
 from app.training.weights import WeightsError, compile_with, read_state_dict
+from tests.training.finetune_runs import finetune_one_epoch, image_folder
 
 R18 = "ResNet18_Weights.IMAGENET1K_V1"
 
@@ -162,30 +163,10 @@ def test_vgg_head_block_is_split_so_all_but_the_head_can_freeze() -> None:
     assert pt.all_but_head(doc) == ["features", "fc1", "fc2"]
 
 
-def _image_folder(root: Path, classes: int = 3, per_class: int = 4) -> Path:
-    g = torch.Generator().manual_seed(0)
-    for c in range(classes):
-        (root / f"class{c}").mkdir(parents=True)
-        for i in range(per_class):
-            pixels = torch.randint(0, 256, (32, 32, 3), dtype=torch.uint8, generator=g)
-            Image.fromarray(pixels.numpy()).save(root / f"class{c}" / f"{i}.png")
-    return root
-
-
 def test_finetune_trains_only_the_new_head(r18_file: Path, tmp_path: Path) -> None:
     project = get_template("resnet18").project()  # 3×32×32, as the images
-    project.data = {"source": "image_folder", "params": {"root": str(_image_folder(
-        tmp_path / "images"))}, "split": {"val_fraction": 0.25}}
+    trainer, result = finetune_one_epoch(project, r18_file, image_folder(tmp_path / "images"))
     doc = project.network
-    choice = pt.FineTune(file=str(r18_file), num_classes=3, freeze=pt.all_but_head(doc),
-                         head_lr=0.05)
-    pt.apply_plan(project, pt.plan_finetune(project, choice))
-    project.training |= {"epochs": 1, "batch_size": 3, "device": "cpu",
-                         "probes": {"enabled": False}}
-    trainer = Trainer(doc, load_data(project.data), TrainConfig.from_dict(project.training))
-    result = trainer.run()
-    assert isinstance(result, RunFinished), getattr(result, "reason", "")
-    assert trainer.steps_per_epoch == 3
     after = trainer.model.state_dict()
     loaded = tv_resnet18().state_dict()
     assert set(after) == set(loaded)
@@ -229,7 +210,7 @@ def test_every_load_error_is_one_line_naming_the_file_and_the_first_mismatch(
 def test_a_run_that_cannot_load_its_weights_fails_in_one_line(r18_file: Path,
                                                               tmp_path: Path) -> None:
     project = get_template("resnet18").project(num_classes=10)
-    project.data = {"source": "image_folder", "params": {"root": str(_image_folder(
+    project.data = {"source": "image_folder", "params": {"root": str(image_folder(
         tmp_path / "images"))}}
     project.training |= {"epochs": 1, "device": "cpu", "probes": {"enabled": False},
                          "pretrained": {"file": str(r18_file)}}

@@ -20,11 +20,8 @@ from app.core.importer import import_torchvision
 from app.core.project import Project
 from app.data.augment import build_pipeline
 from app.training import pretrained as pt
-from app.training.config import TrainConfig
-from app.training.data import load_data
-from app.training.events import RunFinished
 from app.training.setup import seed_everything
-from app.training.trainer import Trainer
+from tests.training.finetune_runs import finetune_one_epoch, image_folder
 
 GOOGLENET = "GoogLeNet_Weights.IMAGENET1K_V1"
 INCEPTION = "Inception_V3_Weights.IMAGENET1K_V1"
@@ -194,16 +191,6 @@ def test_the_head_is_found_for_each_family(name: str, shape: tuple[int, int, int
     assert out.shape == (2, 7)
 
 
-def _image_folder(root: Path, size: int) -> Path:
-    g = torch.Generator().manual_seed(0)
-    for c in range(3):
-        (root / f"class{c}").mkdir(parents=True)
-        for i in range(4):
-            pixels = torch.randint(0, 256, (size, size, 3), dtype=torch.uint8, generator=g)
-            Image.fromarray(pixels.numpy()).save(root / f"class{c}" / f"{i}.png")
-    return root
-
-
 @pytest.mark.parametrize(("name", "head"), [("squeezenet1_1", "classifier.1"),
                                             ("swin_t", "head")])
 def test_finetune_to_three_classes_trains_only_the_head(name: str, head: str,
@@ -214,17 +201,8 @@ def test_finetune_to_three_classes_trains_only_the_head(name: str, head: str,
     path = tmp_path / f"{name}.pth"
     torch.save(original.state_dict(), path)
     project = imported_project(name, (3, 64, 64))
-    project.data = {"source": "image_folder", "params": {"root": str(_image_folder(
-        tmp_path / "images", 64))}, "split": {"val_fraction": 0.25}}
+    trainer, _ = finetune_one_epoch(project, path, image_folder(tmp_path / "images", 64))
     doc = project.network
-    pt.apply_plan(project, pt.plan_finetune(project, pt.FineTune(
-        file=str(path), num_classes=3, freeze=pt.all_but_head(doc), head_lr=0.05)))
-    project.training |= {"epochs": 1, "batch_size": 3, "device": "cpu",
-                         "probes": {"enabled": False}}
-    trainer = Trainer(doc, load_data(project.data), TrainConfig.from_dict(project.training))
-    result = trainer.run()
-    assert isinstance(result, RunFinished), getattr(result, "reason", "")
-    assert trainer.steps_per_epoch == 3
     after = trainer.model.state_dict()
     loaded = original.state_dict()
     assert set(after) == set(loaded)
