@@ -78,12 +78,7 @@ class ConfusionPanel(PlotPanel):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.gallery)
         self.gallery_title = QLabel("Misclassified validation samples")
-        self.gallery_title.setStyleSheet("font-weight: bold;")
-        gallery = QWidget()
-        lay = QVBoxLayout(gallery)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.gallery_title)
-        lay.addWidget(scroll)
+        gallery = _titled(self.gallery_title, scroll, top=0)
         # Beside the square matrix, under the gallery: what each row and column of the
         # matrix adds up to, per class (the room a student otherwise sees empty).
         self.scores = QTableWidget(0, len(SCORE_COLUMNS))
@@ -100,12 +95,7 @@ class ConfusionPanel(PlotPanel):
                                "found. F1: their harmonic mean. Samples: validation "
                                "samples of the class.")
         self.scores_title = QLabel("Per class (validation)")
-        self.scores_title.setStyleSheet("font-weight: bold;")
-        scores = QWidget()
-        lay = QVBoxLayout(scores)
-        lay.setContentsMargins(0, 4, 0, 0)
-        lay.addWidget(self.scores_title)
-        lay.addWidget(self.scores)
+        scores = _titled(self.scores_title, self.scores, top=4)
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.right.addWidget(gallery)
         self.right.addWidget(scores)
@@ -210,3 +200,14 @@ class ConfusionPanel(PlotPanel):
             [str(i) for i in range(len(self.matrix))]
         return ["true \\ predicted", *names], [[names[i], *map(int, row)]
                                                for i, row in enumerate(self.matrix)]
+
+
+def _titled(title: QLabel, body: QWidget, top: int) -> QWidget:
+    """`body` under its bold `title`, `top` pixels below what is above."""
+    title.setStyleSheet("font-weight: bold;")
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, top, 0, 0)
+    lay.addWidget(title)
+    lay.addWidget(body)
+    return box
