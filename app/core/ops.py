@@ -46,18 +46,11 @@ class Concat(nn.Module):
         return f"dim={self.dim}"
 
 
-class Stack(nn.Module):
+class Stack(Concat):
     """Stack all inputs (of equal shape) along a new dimension `dim`, in port order."""
-
-    def __init__(self, dim: int = 1) -> None:
-        super().__init__()
-        self.dim = dim
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return torch.stack(inputs, dim=self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 class Scale(nn.Module):

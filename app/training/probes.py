@@ -369,7 +369,7 @@ def _set_training(module: nn.Module, mode: bool) -> None:
 def _answer(out: Any) -> Tensor | None:
     """The model's answer for the one probe sample, as a 1-element float tensor: the
     predicted class of a classifier's scores, the value of a one-number regression."""
-    scores = out[0] if isinstance(out, tuple | list) else out
+    scores = _first(out)
     if not isinstance(scores, Tensor) or not scores.is_floating_point():
         return None
     row = scores[0].reshape(-1)
@@ -381,4 +381,9 @@ def _answer(out: Any) -> Tensor | None:
 def _kept(out: Any) -> Tensor:
     """Sample 0 of a layer's output, copied when the layer runs: a later in-place layer
     (torchvision's ReLU(inplace=True) after a convolution) would otherwise overwrite it."""
-    return (out[0] if isinstance(out, tuple | list) else out)[0].clone()
+    return _first(out)[0].clone()
+
+
+def _first(out: Any) -> Any:
+    """A layer's or model's main output: the first of a tuple (LSTM's output, not its state)."""
+    return out[0] if isinstance(out, tuple | list) else out
